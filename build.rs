@@ -1,0 +1,27 @@
+//! Compiles the .proto files with protox (no system protoc) and writes the descriptor set that
+//! server reflection serves.
+use prost::Message;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protos = [
+        "proto/flexcover/v1/common.proto",
+        "proto/flexcover/v1/enrolment.proto",
+        "proto/flexcover/v1/admin.proto",
+        "proto/flexcover/v1/events.proto",
+    ];
+    let fds = protox::compile(protos, ["proto"])?;
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
+    // compile_fds ignores file_descriptor_set_path, so the reflection descriptor is written here.
+    std::fs::write(
+        out_dir.join("flexcover_descriptor.bin"),
+        fds.encode_to_vec(),
+    )?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(true)
+        .compile_fds(fds)?;
+    println!("cargo:rerun-if-changed=proto");
+    // sqlx::migrate!() embeds the migrations.
+    println!("cargo:rerun-if-changed=migrations");
+    Ok(())
+}

@@ -1,0 +1,112 @@
+//! gRPC handlers: decode proto messages into validated domain values, authorise, call the store,
+//! encode the answer. Nothing below this module knows about proto types.
+pub mod admin;
+pub mod convert;
+pub mod enrolment;
+pub mod paging;
+
+use crate::auth::Principal;
+use crate::domain::clock::Clock;
+use crate::domain::role::Role;
+use crate::error::{AppError, AppResult};
+use crate::pii::PiiKeys;
+use crate::store::{Tx, idempotency};
+use prost::Message;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use std::sync::Arc;
+
+/// What every handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub pii: Arc<PiiKeys>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A mutating request's idempotency key, checked and scoped to the caller.
+pub struct Idempotent {
+    caller: String,
+    request_id: String,
+    rpc: &'static str,
+    request_hash: Vec<u8>,
+}
+
+impl Idempotent {
+    /// `request_id` must be 1 to 128 printable ASCII characters.
+    pub fn new<M: Message>(
+        principal: &Principal,
+        rpc: &'static str,
+        request_id: &str,
+        request: &M,
+    ) -> AppResult<Self> {
+        let well_formed = (1..=128).contains(&request_id.len())
+            && request_id.bytes().all(|b| b.is_ascii_graphic());
+        if !well_formed {
+            return Err(AppError::invalid(
+                "request_id",
+                "required: 1 to 128 printable ASCII characters, unique per request (a UUID is a good choice)",
+            ));
+        }
+        Ok(Self {
+            caller: principal.caller_key(),
+            request_id: request_id.to_owned(),
+            rpc,
+            request_hash: Sha256::digest(request.encode_to_vec()).to_vec(),
+        })
+    }
+
+    fn key(&self) -> idempotency::Key<'_> {
+        idempotency::Key {
+            caller: &self.caller,
+            request_id: &self.request_id,
+            rpc: self.rpc,
+            request_hash: &self.request_hash,
+        }
+    }
+
+    /// Starts the transaction. `Err(response)` is the stored response of an earlier identical call.
+    pub async fn begin<R: Message + Default>(&self, state: &AppState) -> AppResult<Result<Tx, R>> {
+        let mut tx = state.pool.begin().await?;
+        match idempotency::claim(&mut tx, &self.key(), state.clock.now()).await? {
+            idempotency::Claim::Fresh => Ok(Ok(tx)),
+            idempotency::Claim::Replay(bytes) => {
+                tx.rollback().await?;
+                let response = R::decode(bytes.as_slice())
+                    .map_err(|error| anyhow::anyhow!("stored {} response: {error}", self.rpc))?;
+                Ok(Err(response))
+            }
+        }
+    }
+
+    /// Stores `response` for replays and commits the transaction.
+    pub async fn commit<R: Message>(&self, mut tx: Tx, response: &R) -> AppResult<()> {
+        idempotency::complete(&mut tx, &self.key(), &response.encode_to_vec()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+pub fn require_national_admin(principal: &Principal) -> AppResult<()> {
+    match principal.role {
+        Role::NationalAdmin => Ok(()),
+        _ => Err(AppError::PermissionDenied(
+            "this call is for national admins".into(),
+        )),
+    }
+}
+
+/// National admins and auditors: read access to everything.
+pub fn require_national_reader(principal: &Principal) -> AppResult<()> {
+    match principal.role {
+        Role::NationalAdmin | Role::Auditor => Ok(()),
+        _ => Err(AppError::PermissionDenied(
+            "this call is for national admins and auditors".into(),
+        )),
+    }
+}
+
+/// Records the province an RPC concerns on its span.
+pub fn record_province(province_code: &str) {
+    tracing::Span::current().record("province", province_code);
+}

@@ -1,0 +1,153 @@
+//! The one place where the pool, the services and the layers are wired into a gRPC server.
+use crate::api::AppState;
+use crate::api::admin::AdminApi;
+use crate::api::enrolment::EnrolmentApi;
+use crate::auth::AuthLayer;
+use crate::config::ServerSettings;
+use crate::pb;
+use crate::pb::admin_service_server::AdminServiceServer;
+use crate::pb::enrolment_service_server::EnrolmentServiceServer;
+use crate::rpc_span::RpcSpanLayer;
+use crate::store;
+use anyhow::Context;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+/// Service names reported by health checks, besides the overall "".
+const SERVICES: [&str; 2] = ["flexcover.v1.EnrolmentService", "flexcover.v1.AdminService"];
+
+/// Serves until `shutdown` resolves, then drains in-flight calls (bounded by the grace period).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    settings: &ServerSettings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    let (stop_probe, probe_stopped) = watch::channel(false);
+    let probe = tokio::spawn(probe_database(
+        state.pool.clone(),
+        health_reporter,
+        settings.health_interval(),
+        probe_stopped,
+    ));
+
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("building reflection v1")?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .context("building reflection v1alpha")?;
+    let max_message = settings.max_message_bytes;
+    let enrolment = EnrolmentServiceServer::new(EnrolmentApi::new(state.clone()))
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message);
+    let admin = AdminServiceServer::new(AdminApi::new(state.clone()))
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message);
+
+    let layers = tower::ServiceBuilder::new()
+        .layer(RpcSpanLayer)
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+            settings.max_concurrent_requests,
+        ))
+        .layer(AuthLayer::new(state.pool.clone()))
+        .into_inner();
+
+    // The drain is bounded: after the signal, in-flight calls get the grace period, no more.
+    let grace = Duration::from_secs(settings.shutdown_grace_secs);
+    let (signalled, mut signal_seen) = watch::channel(false);
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down: draining in-flight calls");
+        let _ = signalled.send(true);
+    };
+    let server = tonic::transport::Server::builder()
+        .timeout(settings.request_timeout())
+        .layer(layers)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(enrolment)
+        .add_service(admin)
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown,
+        );
+    let bounded = async {
+        let _ = signal_seen.wait_for(|seen| *seen).await;
+        tokio::time::sleep(grace).await;
+    };
+    let result = tokio::select! {
+        result = server => result.context("gRPC server"),
+        () = bounded => {
+            tracing::warn!(grace_secs = grace.as_secs(), "in-flight calls did not finish within the grace period");
+            Ok(())
+        }
+    };
+    let _ = stop_probe.send(true);
+    let _ = probe.await;
+    result
+}
+
+/// Drives health status from a database probe: SERVING only while the database answers.
+async fn probe_database(
+    pool: sqlx::PgPool,
+    reporter: HealthReporter,
+    interval: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut serving: Option<bool> = None;
+    loop {
+        let answers = store::ping(&pool, interval.max(Duration::from_millis(500))).await;
+        if serving != Some(answers) {
+            let status = if answers {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            for service in std::iter::once("").chain(SERVICES) {
+                reporter.set_service_status(service, status).await;
+            }
+            if answers {
+                tracing::info!("database answers: SERVING");
+            } else {
+                tracing::warn!("database does not answer: NOT_SERVING");
+            }
+            serving = Some(answers);
+        }
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = stopped.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = interrupt => tracing::info!("received SIGINT"),
+        () = terminate => tracing::info!("received SIGTERM"),
+    }
+}

@@ -1,0 +1,177 @@
+//! The command line: `serve`, `migrate`, `admin …`.
+use crate::api::AppState;
+use crate::config::{DatabaseArgs, ServeArgs, TelemetryArgs};
+use crate::database::Database;
+use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::pilot;
+use crate::domain::role::Role;
+use crate::pii::PiiKeys;
+use crate::store::{pilot_scope, platforms, tokens};
+use anyhow::{Context, bail};
+use std::sync::Arc;
+
+#[derive(clap::Parser, Debug)]
+#[command(
+    name = "flexcover",
+    version,
+    about = "Social-insurance enrolment of platform workers, over gRPC"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Serve gRPC (runs migrations first).
+    Serve(ServeArgs),
+    /// Run the database migrations and exit.
+    Migrate,
+    /// Administration straight against the database.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an API token and print it (once) on stdout.
+    CreateToken {
+        /// national-admin | auditor | province:<2-digit code> | platform:<platform id>
+        #[arg(long)]
+        role: String,
+        /// Free text to recognise the token by.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke an API token by its id.
+    RevokeToken {
+        #[arg(long)]
+        token_id: String,
+    },
+    /// Load the published pilot scope (2022-07-01 and 2025-07-01): platforms, provinces, periods.
+    SeedPilot,
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(&cli.database, args).await,
+        Command::Migrate => {
+            let database = Database::open(&cli.database).await?;
+            tracing::info!("migrations applied");
+            database.close().await
+        }
+        Command::Admin(command) => {
+            let database = Database::open(&cli.database).await?;
+            let result = admin(&database, command).await;
+            database.close().await?;
+            result
+        }
+    }
+}
+
+async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
+    // Bind first: a taken port should fail before the database is touched.
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let database = Database::open(database_args).await?;
+    let pii = match (&args.pii_key, &args.pii_key_file) {
+        (Some(key), _) => PiiKeys::parse(key).context("FLEXCOVER_PII_KEY")?,
+        (None, Some(path)) => PiiKeys::load_file(path)?,
+        (None, None) if database.is_embedded() => {
+            PiiKeys::load_or_create_file(&database_args.data_dir.join("pii.key"))?
+        }
+        (None, None) => {
+            database.close().await?;
+            bail!(
+                "with DATABASE_URL set, a PII key is required: set FLEXCOVER_PII_KEY \
+                 (KEY_ID:BASE64 of 32 bytes) or FLEXCOVER_PII_KEY_FILE"
+            );
+        }
+    };
+    let state = AppState {
+        pool: database.pool.clone(),
+        pii: Arc::new(pii),
+        clock: Arc::new(SystemClock),
+    };
+    tracing::info!(listen = %args.listen, "flexcover serving");
+    let served =
+        crate::app::serve(listener, state, &args.server, crate::app::shutdown_signal()).await;
+    let closed = database.close().await;
+    tracing::info!("flexcover stopped");
+    served.and(closed)
+}
+
+async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    match command {
+        AdminCommand::CreateToken { role, label } => {
+            let role = Role::parse(&role).map_err(|invalid| anyhow::anyhow!("--role {invalid}"))?;
+            let mut connection = database.pool.acquire().await?;
+            let issued = crate::api::admin::create_token(&mut connection, &role, &label, now)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            eprintln!(
+                "created token {} for role {role}; it is shown only this once",
+                issued.row.token_id
+            );
+            println!("{}", issued.token);
+        }
+        AdminCommand::RevokeToken { token_id } => {
+            match tokens::revoke(&database.pool, &token_id, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                Some(_) => eprintln!("revoked token {token_id}"),
+                None => bail!("no token {token_id}"),
+            }
+        }
+        AdminCommand::SeedPilot => {
+            let mut tx = database.pool.begin().await?;
+            for platform in pilot::PLATFORMS {
+                platforms::ensure(
+                    &mut tx,
+                    &platforms::PlatformRow {
+                        platform_id: platform.platform_id.to_owned(),
+                        name: platform.name.to_owned(),
+                        credit_code: None,
+                        industries: platform
+                            .industries
+                            .iter()
+                            .map(|i| i.as_str().to_owned())
+                            .collect(),
+                        created_at: now,
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            let mut added = 0;
+            for (province_code, platform_id, valid_from) in pilot::scope() {
+                let row = pilot_scope::ScopeRow {
+                    province_code: province_code.to_owned(),
+                    platform_id: platform_id.to_owned(),
+                    valid_from,
+                    valid_to: None,
+                };
+                if pilot_scope::ensure(&mut tx, &row)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+                {
+                    added += 1;
+                }
+            }
+            tx.commit().await?;
+            eprintln!(
+                "pilot scope seeded: {} platforms, {} provinces, {added} new periods",
+                pilot::PLATFORMS.len(),
+                pilot::PROVINCES.len()
+            );
+        }
+    }
+    Ok(())
+}

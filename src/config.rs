@@ -1,0 +1,114 @@
+//! Settings from flags and environment variables (FLEXCOVER_*, DATABASE_URL, OTEL_*).
+use crate::telemetry::LogFormat;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the database is: `DATABASE_URL`, or else the embedded cluster in the data directory.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DatabaseArgs {
+    /// PostgreSQL URL. When unset, an embedded PostgreSQL is started in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Data directory of the embedded PostgreSQL and the generated PII key file.
+    #[arg(
+        long,
+        env = "FLEXCOVER_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// OS user that runs the embedded PostgreSQL when flexcover runs as root.
+    #[arg(
+        long,
+        env = "FLEXCOVER_PG_OS_USER",
+        default_value = "postgres",
+        global = true
+    )]
+    pub pg_os_user: String,
+    /// Directory with initdb and postgres; searched on PATH and under /usr/lib/postgresql if unset.
+    #[arg(long, env = "FLEXCOVER_PG_BIN_DIR", global = true)]
+    pub pg_bin_dir: Option<PathBuf>,
+    /// Connection pool size.
+    #[arg(
+        long,
+        env = "FLEXCOVER_DB_MAX_CONNECTIONS",
+        default_value_t = 32,
+        global = true
+    )]
+    pub db_max_connections: u32,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct TelemetryArgs {
+    /// Log format on stderr; the filter is FLEXCOVER_LOG (EnvFilter syntax, default info).
+    #[arg(
+        long,
+        env = "FLEXCOVER_LOG_FORMAT",
+        value_enum,
+        default_value = "human",
+        global = true
+    )]
+    pub log_format: LogFormat,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to serve gRPC on.
+    #[arg(long, env = "FLEXCOVER_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// PII key, `KEY_ID:BASE64(32 bytes)`.
+    #[arg(long, env = "FLEXCOVER_PII_KEY", hide_env_values = true)]
+    pub pii_key: Option<String>,
+    /// File holding the PII key. With the embedded database it defaults to DATA_DIR/pii.key,
+    /// created (mode 0600) on first start.
+    #[arg(long, env = "FLEXCOVER_PII_KEY_FILE")]
+    pub pii_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub server: ServerSettings,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServerSettings {
+    /// Deadline for one call, in seconds (a shorter client deadline wins).
+    #[arg(long, env = "FLEXCOVER_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Calls served at once across all connections; more wait.
+    #[arg(
+        long,
+        env = "FLEXCOVER_MAX_CONCURRENT_REQUESTS",
+        default_value_t = 1024
+    )]
+    pub max_concurrent_requests: usize,
+    /// Largest request or response message, in bytes.
+    #[arg(long, env = "FLEXCOVER_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_message_bytes: usize,
+    /// How often health checks probe the database, in milliseconds.
+    #[arg(long, env = "FLEXCOVER_HEALTH_INTERVAL_MS", default_value_t = 2000)]
+    pub health_interval_ms: u64,
+    /// How long shutdown waits for in-flight calls, in seconds.
+    #[arg(long, env = "FLEXCOVER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            request_timeout_secs: 30,
+            max_concurrent_requests: 1024,
+            max_message_bytes: 4 * 1024 * 1024,
+            health_interval_ms: 2000,
+            shutdown_grace_secs: 30,
+        }
+    }
+}
+
+impl ServerSettings {
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn health_interval(&self) -> Duration {
+        Duration::from_millis(self.health_interval_ms)
+    }
+}

@@ -1,0 +1,79 @@
+//! The connection pool, from `DATABASE_URL` or the embedded cluster, migrated and ready.
+use crate::config::DatabaseArgs;
+use crate::postgres::{EmbeddedOptions, EmbeddedPostgres};
+use crate::store;
+use anyhow::Context;
+use sqlx::PgPool;
+use std::time::Duration;
+
+/// The database the embedded cluster serves flexcover from.
+const EMBEDDED_DATABASE: &str = "flexcover";
+
+pub struct Database {
+    pub pool: PgPool,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Connects (starting the embedded cluster when no URL is given) and runs the migrations.
+    pub async fn open(args: &DatabaseArgs) -> anyhow::Result<Self> {
+        let (url, embedded) = match &args.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let embedded = EmbeddedPostgres::start(&EmbeddedOptions {
+                    data_dir: args.data_dir.join("postgres"),
+                    os_user: args.pg_os_user.clone(),
+                    bin_dir: args.pg_bin_dir.clone(),
+                    durable: true,
+                })
+                .await?;
+                create_database_if_missing(&embedded.database_url("postgres"), EMBEDDED_DATABASE)
+                    .await?;
+                (embedded.database_url(EMBEDDED_DATABASE), Some(embedded))
+            }
+        };
+        let pool = store::connect(&url, args.db_max_connections).await?;
+        store::migrate(&pool).await?;
+        Ok(Self { pool, embedded })
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.embedded.is_some()
+    }
+
+    /// Closes the pool (bounded: a dead database must not hang shutdown), then stops the
+    /// embedded cluster if this process started it.
+    pub async fn close(self) -> anyhow::Result<()> {
+        if tokio::time::timeout(Duration::from_secs(5), self.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("closing the connection pool timed out");
+        }
+        if let Some(embedded) = self.embedded {
+            embedded.stop().await?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::Result<()> {
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(admin_url)
+        .await
+        .context("connecting to the maintenance database")?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut connection)
+            .await?;
+    if !exists {
+        // Identifiers cannot be bound; `name` is a constant or a generated test name.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut connection)
+            .await
+            .with_context(|| format!("creating database {name}"))?;
+    }
+    connection.close().await.ok();
+    Ok(())
+}

@@ -1,0 +1,31 @@
+//! Pure rules of the domain: identity numbers, division codes, credit codes, roles, masking.
+//! No I/O here; every type can only hold a valid value (parse, don't validate).
+
+pub mod clock;
+pub mod credit_code;
+pub mod division;
+pub mod enrolment;
+pub mod id_number;
+pub mod industry;
+pub mod masking;
+pub mod person;
+pub mod pilot;
+pub mod platform;
+pub mod role;
+
+/// Why a value was refused, phrased for the caller. Never contains the refused value itself,
+/// because the value may be personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -1,0 +1,22 @@
+use clap::Parser;
+use flexcover::cli::{Cli, run};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let _telemetry = match flexcover::telemetry::init(cli.telemetry.log_format) {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("flexcover: {error:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            eprintln!("flexcover: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! The embedded local PostgreSQL used when no `DATABASE_URL` is given: `initdb` on first start,
+//! a server that lives and dies with this process, reachable only through a private Unix socket.
+//!
+//! PostgreSQL refuses to run as root, so when flexcover runs as root the server processes run as an
+//! unprivileged OS user (default `postgres`). The server is started in its own session (a Ctrl-C
+//! meant for flexcover must not stop the database before in-flight calls drain) with a parent-death
+//! signal, so it shuts down even if flexcover is killed. A second flexcover process on the same data
+//! directory (e.g. `flexcover admin …` while `serve` runs) attaches to the running server.
+use anyhow::{Context, bail};
+use sha2::{Digest, Sha256};
+use sqlx::Connection;
+use std::ffi::CString;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// The port only names the socket file; the server listens on no TCP address.
+const PORT: u16 = 5432;
+const SUPERUSER: &str = "postgres";
+
+#[derive(Debug, Clone)]
+pub struct EmbeddedOptions {
+    pub data_dir: PathBuf,
+    /// The OS user that runs the server when flexcover runs as root.
+    pub os_user: String,
+    /// Where `initdb` and `postgres` are; searched on PATH and under /usr/lib/postgresql when unset.
+    pub bin_dir: Option<PathBuf>,
+    /// false for throwaway test clusters: no fsync.
+    pub durable: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OsUser {
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+}
+
+struct Running {
+    pid: i32,
+    exited: watch::Receiver<bool>,
+}
+
+pub struct EmbeddedPostgres {
+    socket_dir: PathBuf,
+    /// None when attached to a server that another flexcover process started.
+    running: Option<Running>,
+}
+
+impl EmbeddedPostgres {
+    pub async fn start(options: &EmbeddedOptions) -> anyhow::Result<Self> {
+        let bin_dir = find_bin_dir(options.bin_dir.as_deref())?;
+        // SAFETY: geteuid has no preconditions.
+        let run_as = if unsafe { libc::geteuid() } == 0 {
+            Some(lookup_user(&options.os_user)?)
+        } else {
+            None
+        };
+        let data_dir = absolute(&options.data_dir)?;
+        let socket_dir = socket_dir_for(&data_dir);
+        prepare_dir(&data_dir, run_as)?;
+        prepare_dir(&socket_dir, run_as)?;
+        if let Some(user) = run_as {
+            check_reachable(&data_dir, user, &options.os_user)?;
+        }
+        if !data_dir.join("PG_VERSION").exists() {
+            init_cluster(&bin_dir, &data_dir, run_as, options.durable)?;
+        }
+        let attached = Self {
+            socket_dir: socket_dir.clone(),
+            running: None,
+        };
+        if socket_dir.join(format!(".s.PGSQL.{PORT}")).exists() && attached.answers().await {
+            tracing::info!(data_dir = %data_dir.display(), "attached to the running embedded PostgreSQL");
+            return Ok(attached);
+        }
+        let log_path = data_dir.with_extension("log");
+        let running = spawn_server(
+            &bin_dir,
+            &data_dir,
+            &socket_dir,
+            &log_path,
+            run_as,
+            options.durable,
+        )?;
+        let server = Self {
+            socket_dir,
+            running: Some(running),
+        };
+        server.wait_ready(&log_path).await?;
+        tracing::info!(data_dir = %data_dir.display(), "embedded PostgreSQL started");
+        Ok(server)
+    }
+
+    /// A connection URL for `database` on this server (over its Unix socket).
+    pub fn database_url(&self, database: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}@localhost:{PORT}/{database}?host={}",
+            self.socket_dir.display()
+        )
+    }
+
+    async fn answers(&self) -> bool {
+        let url = self.database_url("postgres");
+        match tokio::time::timeout(Duration::from_secs(2), sqlx::PgConnection::connect(&url)).await
+        {
+            Ok(Ok(connection)) => {
+                let _ = connection.close().await;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    async fn wait_ready(&self, log_path: &Path) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(running) = &self.running
+                && *running.exited.borrow()
+            {
+                bail!(
+                    "the embedded PostgreSQL exited during start-up; its log {} ends:\n{}",
+                    log_path.display(),
+                    log_tail(log_path)
+                );
+            }
+            if self.answers().await {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "the embedded PostgreSQL did not accept connections within 60 s; see {}",
+                    log_path.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Fast shutdown: disconnects clients, checkpoints and exits. A no-op when attached.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let Some(mut running) = self.running.take() else {
+            return Ok(());
+        };
+        for (signal, grace) in [(libc::SIGINT, 30), (libc::SIGQUIT, 5)] {
+            // SAFETY: kill has no memory-safety preconditions; the pid is our child's.
+            unsafe { libc::kill(running.pid, signal) };
+            let exited = running.exited.wait_for(|exited| *exited);
+            if tokio::time::timeout(Duration::from_secs(grace), exited)
+                .await
+                .is_ok()
+            {
+                tracing::info!("embedded PostgreSQL stopped");
+                return Ok(());
+            }
+        }
+        bail!("the embedded PostgreSQL (pid {}) did not stop", running.pid)
+    }
+}
+
+impl Drop for EmbeddedPostgres {
+    fn drop(&mut self) {
+        if let Some(running) = &self.running {
+            // Best effort on paths that did not call stop(); the parent-death signal is the backstop.
+            // SAFETY: as in stop().
+            unsafe { libc::kill(running.pid, libc::SIGINT) };
+        }
+    }
+}
+
+fn absolute(path: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
+    path.canonicalize()
+        .with_context(|| format!("resolving {}", path.display()))
+}
+
+/// A short, private socket directory per data directory (socket paths are limited to ~107 bytes).
+fn socket_dir_for(data_dir: &Path) -> PathBuf {
+    let digest = Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
+    std::env::temp_dir().join(format!("flexcover-pg-{}", &hex::encode(digest)[..16]))
+}
+
+fn prepare_dir(dir: &Path, owner: Option<OsUser>) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    if let Some(user) = owner {
+        std::os::unix::fs::chown(dir, Some(user.uid), Some(user.gid))
+            .with_context(|| format!("giving {} to the PostgreSQL OS user", dir.display()))?;
+    }
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("restricting {} to mode 0700", dir.display()))
+}
+
+/// PostgreSQL's OS user must be able to search every parent of the data directory.
+fn check_reachable(data_dir: &Path, user: OsUser, user_name: &str) -> anyhow::Result<()> {
+    for ancestor in data_dir.ancestors().skip(1) {
+        let meta = std::fs::metadata(ancestor)
+            .with_context(|| format!("inspecting {}", ancestor.display()))?;
+        let mode = meta.mode();
+        let searchable = mode & 0o001 != 0
+            || (meta.uid() == user.uid && mode & 0o100 != 0)
+            || (meta.gid() == user.gid && mode & 0o010 != 0);
+        if !searchable {
+            bail!(
+                "the embedded PostgreSQL runs as OS user {user_name:?} (PostgreSQL refuses root), \
+                 and that user cannot reach the data directory {}: {} has mode {:o}. Choose a data \
+                 directory it can reach with --data-dir / FLEXCOVER_DATA_DIR (e.g. under /var/tmp), \
+                 or set DATABASE_URL to use a PostgreSQL server",
+                data_dir.display(),
+                ancestor.display(),
+                mode & 0o777
+            );
+        }
+    }
+    Ok(())
+}
+
+fn find_bin_dir(configured: Option<&Path>) -> anyhow::Result<PathBuf> {
+    let has_binaries = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
+    if let Some(dir) = configured {
+        if has_binaries(dir) {
+            return Ok(dir.to_owned());
+        }
+        bail!("no initdb and postgres binaries in {}", dir.display());
+    }
+    if let Some(path) = std::env::var_os("PATH")
+        && let Some(dir) = std::env::split_paths(&path).find(|dir| has_binaries(dir))
+    {
+        return Ok(dir);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            let bin = entry.path().join("bin");
+            has_binaries(&bin).then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin).context(
+        "no PostgreSQL server binaries (initdb, postgres) found on PATH or under \
+         /usr/lib/postgresql/*/bin. Install PostgreSQL 14 or newer (Debian/Ubuntu: \
+         `apt-get install postgresql`), point FLEXCOVER_PG_BIN_DIR at its bin directory, or set \
+         DATABASE_URL to use a running server",
+    )
+}
+
+fn lookup_user(name: &str) -> anyhow::Result<OsUser> {
+    let c_name = CString::new(name).context("OS user name contains a NUL byte")?;
+    let mut passwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buffer = vec![0 as libc::c_char; 16 * 1024];
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: every pointer refers to live, correctly sized storage for the duration of the call.
+    let status = unsafe {
+        libc::getpwnam_r(
+            c_name.as_ptr(),
+            &mut passwd,
+            buffer.as_mut_ptr(),
+            buffer.len(),
+            &mut result,
+        )
+    };
+    if status != 0 || result.is_null() {
+        bail!(
+            "flexcover runs as root, so the embedded PostgreSQL must run as an unprivileged OS user, \
+             but there is no user {name:?}; create it or set FLEXCOVER_PG_OS_USER"
+        );
+    }
+    Ok(OsUser {
+        uid: passwd.pw_uid,
+        gid: passwd.pw_gid,
+    })
+}
+
+/// A command that runs as `user` (when set). std drops root's supplementary groups, then sets the
+/// gid and uid, before any `pre_exec` hook runs.
+fn command_as(program: PathBuf, user: Option<OsUser>) -> Command {
+    let mut command = Command::new(program);
+    if let Some(user) = user {
+        command.uid(user.uid).gid(user.gid);
+    }
+    command
+}
+
+fn init_cluster(
+    bin_dir: &Path,
+    data_dir: &Path,
+    user: Option<OsUser>,
+    durable: bool,
+) -> anyhow::Result<()> {
+    let mut command = command_as(bin_dir.join("initdb"), user);
+    command
+        .arg("-D")
+        .arg(data_dir)
+        .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C"])
+        .stdin(Stdio::null());
+    if !durable {
+        command.arg("--no-sync");
+    }
+    let output = command.output().context("running initdb")?;
+    if !output.status.success() {
+        bail!(
+            "initdb failed for {}: {}",
+            data_dir.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    tracing::info!(data_dir = %data_dir.display(), "initialised a new PostgreSQL cluster");
+    Ok(())
+}
+
+fn spawn_server(
+    bin_dir: &Path,
+    data_dir: &Path,
+    socket_dir: &Path,
+    log_path: &Path,
+    user: Option<OsUser>,
+    durable: bool,
+) -> anyhow::Result<Running> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .with_context(|| format!("opening {}", log_path.display()))?;
+    let mut command = command_as(bin_dir.join("postgres"), user);
+    command
+        .arg("-D")
+        .arg(data_dir)
+        .arg("-k")
+        .arg(socket_dir)
+        .args(["-p", &PORT.to_string(), "-c", "listen_addresses="])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    if !durable {
+        command.args([
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ]);
+    }
+    // SAFETY: setsid and prctl are async-signal-safe. The death signal is set after the uid change
+    // (which would clear it) and survives exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::setsid();
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGINT) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let (pid_sender, pid_receiver) = std::sync::mpsc::channel();
+    let (exited_sender, exited) = watch::channel(false);
+    // The parent-death signal fires when the *thread* that forked exits, so the server is spawned
+    // and waited for on a thread that lives exactly as long as the server.
+    std::thread::Builder::new()
+        .name("embedded-postgres".into())
+        .spawn(move || match command.spawn() {
+            Ok(mut child) => {
+                let _ = pid_sender.send(Ok(child.id()));
+                let _ = child.wait();
+                let _ = exited_sender.send(true);
+            }
+            Err(error) => {
+                let _ = pid_sender.send(Err(error));
+            }
+        })
+        .context("starting the embedded PostgreSQL supervisor thread")?;
+    let pid = pid_receiver
+        .recv()
+        .context("the embedded PostgreSQL supervisor thread died")?
+        .context("starting postgres")?;
+    Ok(Running {
+        pid: i32::try_from(pid).context("pid out of range")?,
+        exited,
+    })
+}
+
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}

@@ -1,0 +1,40 @@
+//! PostgreSQL access, one module per aggregate. Each write function takes the caller's transaction,
+//! so the write, its event and its idempotency record commit together or not at all.
+pub mod enrolments;
+pub mod events;
+pub mod idempotency;
+pub mod persons;
+pub mod pilot_scope;
+pub mod platforms;
+pub mod tokens;
+
+use anyhow::Context;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use std::time::Duration;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
+
+pub type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+        .context("connecting to PostgreSQL")
+}
+
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("running database migrations")
+}
+
+/// Whether the database answers a trivial query within `timeout`.
+pub async fn ping(pool: &PgPool, timeout: Duration) -> bool {
+    let probe = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool);
+    matches!(tokio::time::timeout(timeout, probe).await, Ok(Ok(1)))
+}
