@@ -16,6 +16,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("flexcover_descriptor.bin"),
         fds.encode_to_vec(),
     )?;
+    // google.rpc error details: descriptors only, for reflection (tonic-types has the Rust types).
+    let error_details = protox::compile(["proto/google/rpc/error_details.proto"], ["proto"])?;
+    std::fs::write(
+        out_dir.join("google_rpc_descriptor.bin"),
+        error_details.encode_to_vec(),
+    )?;
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)

@@ -21,4 +21,8 @@ pub mod pb {
     /// Encoded descriptors of every flexcover.v1 file, for server reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         tonic::include_file_descriptor_set!("flexcover_descriptor");
+
+    /// Encoded descriptor of google.rpc.BadRequest, so reflection clients can decode error details.
+    pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("google_rpc_descriptor");
 }
