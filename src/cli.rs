@@ -6,7 +6,7 @@ use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::pilot;
 use crate::domain::role::Role;
 use crate::pii::PiiKeys;
-use crate::store::{pilot_scope, platforms, tokens};
+use crate::store::tokens;
 use anyhow::{Context, bail};
 use std::sync::Arc;
 
@@ -131,41 +131,9 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
             }
         }
         AdminCommand::SeedPilot => {
-            let mut tx = database.pool.begin().await?;
-            for platform in pilot::PLATFORMS {
-                platforms::ensure(
-                    &mut tx,
-                    &platforms::PlatformRow {
-                        platform_id: platform.platform_id.to_owned(),
-                        name: platform.name.to_owned(),
-                        credit_code: None,
-                        industries: platform
-                            .industries
-                            .iter()
-                            .map(|i| i.as_str().to_owned())
-                            .collect(),
-                        created_at: now,
-                    },
-                )
+            let added = crate::seed::seed_pilot(&database.pool, now)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
-            let mut added = 0;
-            for (province_code, platform_id, valid_from) in pilot::scope() {
-                let row = pilot_scope::ScopeRow {
-                    province_code: province_code.to_owned(),
-                    platform_id: platform_id.to_owned(),
-                    valid_from,
-                    valid_to: None,
-                };
-                if pilot_scope::ensure(&mut tx, &row)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-                {
-                    added += 1;
-                }
-            }
-            tx.commit().await?;
             eprintln!(
                 "pilot scope seeded: {} platforms, {} provinces, {added} new periods",
                 pilot::PLATFORMS.len(),

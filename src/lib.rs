@@ -10,6 +10,7 @@ pub mod error;
 pub mod pii;
 pub mod postgres;
 pub mod rpc_span;
+pub mod seed;
 pub mod store;
 pub mod telemetry;
 

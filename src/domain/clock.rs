@@ -1,8 +1,10 @@
 //! Injectable time, so that deadlines and effective dates can be tested by moving the clock.
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use std::sync::Mutex;
 
 pub trait Clock: Send + Sync + 'static {
+    /// The current instant, at microsecond precision: what PostgreSQL stores, so a value returned
+    /// at write time equals the value read back later.
     fn now(&self) -> DateTime<Utc>;
 
     /// Today's date in China Standard Time (UTC+8), the calendar the pilot's dates are written in.
@@ -16,7 +18,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(6)
     }
 }
 

@@ -1,0 +1,40 @@
+//! Loading published reference data into the database.
+use crate::domain::pilot;
+use crate::error::AppResult;
+use crate::store::{pilot_scope, platforms};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+/// Loads the pilot's platforms and scope periods (DOMAIN.md). Safe to run again: existing
+/// platforms and overlapping periods are left as they are. Returns how many periods were added.
+pub async fn seed_pilot(pool: &PgPool, now: DateTime<Utc>) -> AppResult<usize> {
+    let mut tx = pool.begin().await?;
+    for platform in pilot::PLATFORMS {
+        let row = platforms::PlatformRow {
+            platform_id: platform.platform_id.to_owned(),
+            name: platform.name.to_owned(),
+            credit_code: None,
+            industries: platform
+                .industries
+                .iter()
+                .map(|i| i.as_str().to_owned())
+                .collect(),
+            created_at: now,
+        };
+        platforms::ensure(&mut tx, &row).await?;
+    }
+    let mut added = 0;
+    for (province_code, platform_id, valid_from) in pilot::scope() {
+        let row = pilot_scope::ScopeRow {
+            province_code: province_code.to_owned(),
+            platform_id: platform_id.to_owned(),
+            valid_from,
+            valid_to: None,
+        };
+        if pilot_scope::ensure(&mut tx, &row).await? {
+            added += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(added)
+}

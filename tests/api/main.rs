@@ -1,0 +1,10 @@
+//! Integration tests: real tonic clients against the real server on 127.0.0.1:0 and a fresh
+//! PostgreSQL database per test (DATABASE_URL's server, or an embedded cluster when it is unset).
+//! One test binary with modules links far faster than one binary per file.
+mod admin;
+mod auth;
+mod enrolment;
+mod health;
+mod helpers;
+mod idempotency;
+mod serve_binary;

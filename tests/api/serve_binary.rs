@@ -1,0 +1,137 @@
+//! The `flexcover` binary as a newcomer runs it: `serve` with no DATABASE_URL starts an embedded
+//! PostgreSQL, `admin` commands attach to it, and SIGTERM stops both cleanly.
+use crate::helpers::*;
+use flexcover::pb;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+fn flexcover(data_dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flexcover"));
+    command
+        .env_remove("DATABASE_URL")
+        .env_remove("FLEXCOVER_PII_KEY")
+        .env_remove("FLEXCOVER_PII_KEY_FILE")
+        .env("FLEXCOVER_DATA_DIR", data_dir)
+        .stdin(Stdio::null());
+    command
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+#[tokio::test]
+async fn serve_with_the_embedded_database_from_scratch_and_stop_on_sigterm() {
+    let data_dir =
+        std::env::temp_dir().join(format!("flexcover-test-pg-{}.serve", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let port = free_port();
+    let mut server = flexcover(&data_dir)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--health-interval-ms",
+            "200",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start flexcover serve");
+
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    let channel = loop {
+        if let Ok(channel) = tonic::transport::Channel::from_shared(endpoint.clone())
+            .expect("endpoint")
+            .connect()
+            .await
+        {
+            let status = HealthClient::new(channel.clone())
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await;
+            if status.map(|s| s.into_inner().status()).ok() == Some(ServingStatus::Serving) {
+                break channel;
+            }
+        }
+        assert!(
+            server.try_wait().expect("poll").is_none(),
+            "serve exited early"
+        );
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "serve did not become healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let key_mode = std::fs::metadata(data_dir.join("pii.key"))
+        .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
+    assert_eq!(
+        key_mode.ok(),
+        Some(0o600),
+        "generated PII key file is private"
+    );
+
+    // The admin CLI attaches to the running embedded server.
+    let seeded = flexcover(&data_dir)
+        .args(["admin", "seed-pilot"])
+        .output()
+        .expect("seed-pilot");
+    assert!(
+        seeded.status.success(),
+        "{}",
+        String::from_utf8_lossy(&seeded.stderr)
+    );
+    let created = flexcover(&data_dir)
+        .args(["admin", "create-token", "--role", "platform:meituan"])
+        .output()
+        .expect("create-token");
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let token = String::from_utf8(created.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert!(token.starts_with("fc_"), "only the token on stdout");
+
+    let mut client = pb::enrolment_service_client::EnrolmentServiceClient::new(channel);
+    let enrolled = client
+        .enrol_worker(authed(enrol_request("bin-1", STANDARD_ID), &token))
+        .await
+        .expect("enrol")
+        .into_inner();
+    let id = enrolled.enrolment.expect("enrolment").enrolment_id;
+    let read = client
+        .get_enrolment(authed(pb::GetEnrolmentRequest { enrolment_id: id }, &token))
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(read.id_number_masked, "110105********002X");
+
+    // SIGTERM: drain, stop the embedded PostgreSQL, exit 0.
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
+    let status = tokio::task::spawn_blocking(move || server.wait_with_output())
+        .await
+        .expect("join")
+        .expect("wait");
+    let log = String::from_utf8_lossy(&status.stderr);
+    assert!(status.status.success(), "clean exit: {log}");
+    assert!(log.contains("embedded PostgreSQL stopped"), "{log}");
+    assert!(!log.contains("19491231"), "no ID number in the logs");
+    assert!(
+        !data_dir.join("postgres/postmaster.pid").exists(),
+        "PostgreSQL is down"
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
