@@ -14,7 +14,6 @@ async fn main() -> std::process::ExitCode {
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            tracing::error!("{error:#}");
             eprintln!("flexcover: {error:#}");
             std::process::ExitCode::FAILURE
         }

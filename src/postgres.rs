@@ -51,7 +51,11 @@ pub struct EmbeddedPostgres {
 
 impl EmbeddedPostgres {
     pub async fn start(options: &EmbeddedOptions) -> anyhow::Result<Self> {
-        let bin_dir = find_bin_dir(options.bin_dir.as_deref())?;
+        let bin_dir = find_bin_dir(
+            options.bin_dir.as_deref(),
+            std::env::var_os("PATH"),
+            Path::new("/usr/lib/postgresql"),
+        )?;
         // SAFETY: geteuid has no preconditions.
         let run_as = if unsafe { libc::geteuid() } == 0 {
             Some(lookup_user(&options.os_user)?)
@@ -216,7 +220,13 @@ fn check_reachable(data_dir: &Path, user: OsUser, user_name: &str) -> anyhow::Re
     Ok(())
 }
 
-fn find_bin_dir(configured: Option<&Path>) -> anyhow::Result<PathBuf> {
+/// The configured directory, else the first PATH entry with both binaries, else the newest
+/// `<versions_root>/<major>/bin` (Debian's layout).
+fn find_bin_dir(
+    configured: Option<&Path>,
+    path_var: Option<std::ffi::OsString>,
+    versions_root: &Path,
+) -> anyhow::Result<PathBuf> {
     let has_binaries = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
     if let Some(dir) = configured {
         if has_binaries(dir) {
@@ -224,12 +234,12 @@ fn find_bin_dir(configured: Option<&Path>) -> anyhow::Result<PathBuf> {
         }
         bail!("no initdb and postgres binaries in {}", dir.display());
     }
-    if let Some(path) = std::env::var_os("PATH")
+    if let Some(path) = path_var
         && let Some(dir) = std::env::split_paths(&path).find(|dir| has_binaries(dir))
     {
         return Ok(dir);
     }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(versions_root)
         .into_iter()
         .flatten()
         .flatten()
@@ -387,4 +397,45 @@ fn log_tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_binaries_get_one_clear_error() {
+        let nowhere = Path::new("/nonexistent/flexcover");
+        let error = find_bin_dir(None, Some("/nonexistent/bin".into()), nowhere).expect_err("none");
+        let message = error.to_string();
+        assert!(message.contains("apt-get install postgresql"), "{message}");
+        assert!(message.contains("DATABASE_URL"), "{message}");
+    }
+
+    #[test]
+    fn the_newest_versioned_directory_wins() {
+        let root = std::env::temp_dir().join(format!("flexcover-bin-test-{}", std::process::id()));
+        for version in ["9", "15", "14"] {
+            let bin = root.join(version).join("bin");
+            std::fs::create_dir_all(&bin).expect("dir");
+            std::fs::write(bin.join("initdb"), "").expect("initdb");
+            std::fs::write(bin.join("postgres"), "").expect("postgres");
+        }
+        let found = find_bin_dir(None, None, &root).expect("found");
+        assert_eq!(found, root.join("15").join("bin"));
+        std::fs::remove_dir_all(root).ok();
+    }
+
+    #[test]
+    fn unreachable_data_directories_are_explained() {
+        let root = std::env::temp_dir().join(format!("flexcover-reach-test-{}", std::process::id()));
+        let private = root.join("private");
+        std::fs::create_dir_all(private.join("data")).expect("dirs");
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        let stranger = OsUser { uid: 65_534, gid: 65_534 };
+        let error = check_reachable(&private.join("data"), stranger, "nobody").expect_err("unreachable");
+        assert!(error.to_string().contains("--data-dir"), "{error}");
+        assert!(check_reachable(&root, stranger, "nobody").is_ok());
+        std::fs::remove_dir_all(root).ok();
+    }
 }

@@ -195,3 +195,21 @@ async fn health_and_reflection_need_no_token() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn oversized_messages_are_refused() {
+    let app = spawn_app_with(flexcover::config::ServerSettings {
+        max_message_bytes: 1024,
+        health_interval_ms: 100,
+        ..Default::default()
+    })
+    .await;
+    app.seed_pilot().await;
+    let meituan = app.token("platform:meituan").await;
+    let mut request = enrol_request("big", STANDARD_ID);
+    request.worker.as_mut().map(|w| w.name = "长".repeat(2000)).unwrap_or_default();
+    let status = app.enrolment_client().await.enrol_worker(authed(request, &meituan)).await.expect_err("too big");
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(app.count("enrolments").await, 0);
+    app.stop().await;
+}
