@@ -112,9 +112,8 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
         AdminCommand::CreateToken { role, label } => {
             let role = Role::parse(&role).map_err(|invalid| anyhow::anyhow!("--role {invalid}"))?;
             let mut connection = database.pool.acquire().await?;
-            let issued = crate::api::admin::create_token(&mut connection, &role, &label, now)
-                .await
-                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            let issued =
+                crate::api::admin::create_token(&mut connection, &role, &label, now).await?;
             eprintln!(
                 "created token {} for role {role}; it is shown only this once",
                 issued.row.token_id
@@ -122,18 +121,13 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
             println!("{}", issued.token);
         }
         AdminCommand::RevokeToken { token_id } => {
-            match tokens::revoke(&database.pool, &token_id, now)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?
-            {
+            match tokens::revoke(&database.pool, &token_id, now).await? {
                 Some(_) => eprintln!("revoked token {token_id}"),
                 None => bail!("no token {token_id}"),
             }
         }
         AdminCommand::SeedPilot => {
-            let added = crate::seed::seed_pilot(&database.pool, now)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let added = crate::seed::seed_pilot(&database.pool, now).await?;
             eprintln!(
                 "pilot scope seeded: {} platforms, {} provinces, {added} new periods",
                 pilot::PLATFORMS.len(),

@@ -428,12 +428,17 @@ mod tests {
 
     #[test]
     fn unreachable_data_directories_are_explained() {
-        let root = std::env::temp_dir().join(format!("flexcover-reach-test-{}", std::process::id()));
+        let root =
+            std::env::temp_dir().join(format!("flexcover-reach-test-{}", std::process::id()));
         let private = root.join("private");
         std::fs::create_dir_all(private.join("data")).expect("dirs");
         std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-        let stranger = OsUser { uid: 65_534, gid: 65_534 };
-        let error = check_reachable(&private.join("data"), stranger, "nobody").expect_err("unreachable");
+        let stranger = OsUser {
+            uid: 65_534,
+            gid: 65_534,
+        };
+        let error =
+            check_reachable(&private.join("data"), stranger, "nobody").expect_err("unreachable");
         assert!(error.to_string().contains("--data-dir"), "{error}");
         assert!(check_reachable(&root, stranger, "nobody").is_ok());
         std::fs::remove_dir_all(root).ok();

@@ -191,7 +191,7 @@ impl AdminApi {
         let page_size = paging::page_size(page_size)?;
         let after = paging::decode_token("platforms", &page_token)?.unwrap_or_default();
         let mut rows = platforms::list(&self.state.pool, &after, page_size + 1).await?;
-        let next_page_token = next_token(&mut rows, page_size, |row| {
+        let next_page_token = paging::next_token(&mut rows, page_size, |row| {
             paging::encode_token("platforms", &row.platform_id)
         });
         Ok(pb::ListPlatformsResponse {
@@ -283,7 +283,7 @@ impl AdminApi {
         let page_size = paging::page_size(page_size)?;
         let before = paging::decode_token("tokens", &page_token)?;
         let mut rows = tokens::list(&self.state.pool, before.as_deref(), page_size + 1).await?;
-        let next_page_token = next_token(&mut rows, page_size, |row| {
+        let next_page_token = paging::next_token(&mut rows, page_size, |row| {
             paging::encode_token("tokens", &row.token_id)
         });
         Ok(pb::ListTokensResponse {
@@ -420,16 +420,6 @@ impl AdminApi {
         Ok(pb::ListPilotScopeResponse {
             scopes: rows.iter().map(scope_to_proto).collect(),
         })
-    }
-}
-
-/// Trims the look-ahead row and returns the token for the next page (empty on the last page).
-fn next_token<T>(rows: &mut Vec<T>, page_size: i64, token: impl Fn(&T) -> String) -> String {
-    if rows.len() as i64 > page_size {
-        rows.truncate(page_size as usize);
-        rows.last().map(token).unwrap_or_default()
-    } else {
-        String::new()
     }
 }
 

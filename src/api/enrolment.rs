@@ -324,14 +324,9 @@ impl EnrolmentApi {
             .transpose()
             .map_err(|_| AppError::invalid("page_token", "is not a token from this listing"))?;
         let mut rows = enrolments::list(&self.state.pool, &filter, before, page_size + 1).await?;
-        let next_page_token = if rows.len() as i64 > page_size {
-            rows.truncate(page_size as usize);
-            rows.last()
-                .map(|last| paging::encode_token(&query, &last.enrolment_id.to_string()))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = paging::next_token(&mut rows, page_size, |last| {
+            paging::encode_token(&query, &last.enrolment_id.to_string())
+        });
         Ok(pb::ListEnrolmentsResponse {
             enrolments: rows.iter().map(to_proto).collect(),
             next_page_token,

@@ -57,6 +57,17 @@ pub fn decode_token(query: &str, token: &str) -> AppResult<Option<String>> {
         .map_err(|_| invalid())
 }
 
+/// Pages are fetched with one look-ahead row: trims it and returns the token for the next page
+/// (empty on the last page).
+pub fn next_token<T>(rows: &mut Vec<T>, page_size: i64, token: impl Fn(&T) -> String) -> String {
+    if rows.len() as i64 > page_size {
+        rows.truncate(page_size as usize);
+        rows.last().map(token).unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -207,8 +207,17 @@ async fn oversized_messages_are_refused() {
     app.seed_pilot().await;
     let meituan = app.token("platform:meituan").await;
     let mut request = enrol_request("big", STANDARD_ID);
-    request.worker.as_mut().map(|w| w.name = "长".repeat(2000)).unwrap_or_default();
-    let status = app.enrolment_client().await.enrol_worker(authed(request, &meituan)).await.expect_err("too big");
+    request
+        .worker
+        .as_mut()
+        .map(|w| w.name = "长".repeat(2000))
+        .unwrap_or_default();
+    let status = app
+        .enrolment_client()
+        .await
+        .enrol_worker(authed(request, &meituan))
+        .await
+        .expect_err("too big");
     assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
     assert_eq!(app.count("enrolments").await, 0);
     app.stop().await;
