@@ -8,6 +8,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/flexcover/v1/enrolment.proto",
         "proto/flexcover/v1/admin.proto",
         "proto/flexcover/v1/events.proto",
+        // Served through reflection so clients can decode error details.
+        "proto/google/rpc/error_details.proto",
     ];
     let fds = protox::compile(protos, ["proto"])?;
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
@@ -16,15 +18,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("flexcover_descriptor.bin"),
         fds.encode_to_vec(),
     )?;
-    // google.rpc error details: descriptors only, for reflection (tonic-types has the Rust types).
-    let error_details = protox::compile(["proto/google/rpc/error_details.proto"], ["proto"])?;
-    std::fs::write(
-        out_dir.join("google_rpc_descriptor.bin"),
-        error_details.encode_to_vec(),
-    )?;
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // google.rpc messages are tonic-types' (same prost), so no code is generated for them.
+        .extern_path(".google.rpc", "::tonic_types::pb")
         .compile_fds(fds)?;
     println!("cargo:rerun-if-changed=proto");
     // sqlx::migrate!() embeds the migrations.

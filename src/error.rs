@@ -84,6 +84,17 @@ impl Violations {
         self.0.is_empty()
     }
 
+    /// The error for the violations collected (an internal error if there were none).
+    pub fn into_error(self) -> AppError {
+        if self.0.is_empty() {
+            AppError::Internal(anyhow::anyhow!(
+                "a request was refused without a field violation"
+            ))
+        } else {
+            AppError::InvalidArgument(self.0)
+        }
+    }
+
     /// `Ok(())` when nothing was refused.
     pub fn into_result(self) -> AppResult<()> {
         if self.0.is_empty() {
@@ -131,6 +142,40 @@ pub fn sqlstate(error: &sqlx::Error) -> Option<String> {
     }
 }
 
+/// Whether retrying the whole transaction may succeed: a deadlock or serialization failure.
+pub fn is_retryable(error: &AppError) -> bool {
+    let AppError::Internal(cause) = error else {
+        return false;
+    };
+    cause
+        .chain()
+        .filter_map(|e| e.downcast_ref::<sqlx::Error>())
+        .any(|e| {
+            matches!(
+                sqlstate(e).as_deref(),
+                Some(DEADLOCK_DETECTED | SERIALIZATION_FAILURE)
+            )
+        })
+}
+
+/// The google.rpc.Status a client would see for `error`, for results inside a stream.
+pub fn rpc_status(error: AppError) -> tonic_types::pb::Status {
+    use prost::Message;
+    let status = Status::from(error);
+    if !status.details().is_empty()
+        && let Ok(decoded) = tonic_types::pb::Status::decode(status.details())
+    {
+        return decoded;
+    }
+    tonic_types::pb::Status {
+        code: status.code() as i32,
+        message: status.message().to_owned(),
+        details: Vec::new(),
+    }
+}
+
 pub const UNIQUE_VIOLATION: &str = "23505";
+pub const DEADLOCK_DETECTED: &str = "40P01";
+pub const SERIALIZATION_FAILURE: &str = "40001";
 pub const FOREIGN_KEY_VIOLATION: &str = "23503";
 pub const EXCLUSION_VIOLATION: &str = "23P01";

@@ -19,11 +19,8 @@ pub mod pb {
     #![allow(clippy::all, clippy::pedantic)]
     tonic::include_proto!("flexcover.v1");
 
-    /// Encoded descriptors of every flexcover.v1 file, for server reflection.
+    /// Encoded descriptors of every flexcover.v1 file and the google.rpc error types they use,
+    /// for server reflection.
     pub const FILE_DESCRIPTOR_SET: &[u8] =
         tonic::include_file_descriptor_set!("flexcover_descriptor");
-
-    /// Encoded descriptor of google.rpc.BadRequest, so reflection clients can decode error details.
-    pub const ERROR_DETAILS_DESCRIPTOR_SET: &[u8] =
-        tonic::include_file_descriptor_set!("google_rpc_descriptor");
 }

@@ -11,23 +11,37 @@ use chrono::NaiveDate;
 /// Workers must be at least this old on the first day of cover (the legal working age).
 pub const MINIMUM_AGE: i32 = 16;
 
+/// See [`super::lifecycle`] for the transitions between these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnrolmentStatus {
     Active,
+    Suspended,
+    Terminated,
+    Transferred,
 }
 
 impl EnrolmentStatus {
+    pub const ALL: [EnrolmentStatus; 4] = [
+        EnrolmentStatus::Active,
+        EnrolmentStatus::Suspended,
+        EnrolmentStatus::Terminated,
+        EnrolmentStatus::Transferred,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EnrolmentStatus::Active => "active",
+            EnrolmentStatus::Suspended => "suspended",
+            EnrolmentStatus::Terminated => "terminated",
+            EnrolmentStatus::Transferred => "transferred",
         }
     }
 
     pub fn from_db(value: &str) -> Result<Self, Invalid> {
-        match value {
-            "active" => Ok(EnrolmentStatus::Active),
-            other => Err(Invalid::new(format!("unknown enrolment status {other:?}"))),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == value)
+            .ok_or_else(|| Invalid::new(format!("unknown enrolment status {value:?}")))
     }
 }
 

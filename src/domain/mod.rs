@@ -7,6 +7,7 @@ pub mod division;
 pub mod enrolment;
 pub mod id_number;
 pub mod industry;
+pub mod lifecycle;
 pub mod masking;
 pub mod person;
 pub mod pilot;

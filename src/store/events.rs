@@ -4,6 +4,10 @@ use crate::error::AppResult;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+pub const ENROLMENT_OPENED: &str = "enrolment.opened.v1";
+pub const ENROLMENT_CHANGED: &str = "enrolment.changed.v1";
+pub const PILOT_SCOPE_CHANGED: &str = "pilot_scope.changed.v1";
+
 pub struct NewEvent<'a> {
     pub province_code: &'a str,
     pub event_type: &'a str,
@@ -12,19 +16,26 @@ pub struct NewEvent<'a> {
     pub occurred_at: DateTime<Utc>,
 }
 
-pub async fn append(tx: &mut Tx, event: NewEvent<'_>) -> AppResult<Uuid> {
-    let event_id = Uuid::now_v7();
+pub async fn append(tx: &mut Tx, event: NewEvent<'_>) -> AppResult<()> {
+    append_many(tx, &[event]).await
+}
+
+/// Appends events in one statement.
+pub async fn append_many(tx: &mut Tx, events: &[NewEvent<'_>]) -> AppResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO events (province_code, event_id, event_type, aggregate_id, payload, occurred_at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::uuid[], $5::bytea[], $6::timestamptz[])",
     )
-    .bind(event.province_code)
-    .bind(event_id)
-    .bind(event.event_type)
-    .bind(event.aggregate_id)
-    .bind(event.payload)
-    .bind(event.occurred_at)
+    .bind(events.iter().map(|e| e.province_code).collect::<Vec<_>>())
+    .bind(events.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.event_type).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.aggregate_id).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.payload.as_slice()).collect::<Vec<_>>())
+    .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
-    Ok(event_id)
+    Ok(())
 }

@@ -69,3 +69,126 @@ pub async fn complete(tx: &mut Tx, key: &Key<'_>, response: &[u8]) -> AppResult<
         .await?;
     Ok(())
 }
+
+/// One item of a set-based claim.
+pub struct BatchKey<'a> {
+    pub request_id: &'a str,
+    pub request_hash: &'a [u8],
+}
+
+/// What a set-based claim found for each item, in input order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchClaim {
+    Fresh,
+    Replay(Vec<u8>),
+    /// The request_id was used before for a different request.
+    Mismatch,
+}
+
+#[derive(sqlx::FromRow)]
+struct StoredKey {
+    request_id: String,
+    rpc: String,
+    request_hash: Vec<u8>,
+    response: Option<Vec<u8>>,
+}
+
+/// Claims many keys of one caller and RPC in a few statements. Keys must be distinct; they are
+/// inserted in sorted order so that concurrent batches wait on each other instead of deadlocking.
+pub async fn claim_many(
+    tx: &mut Tx,
+    caller: &str,
+    rpc: &str,
+    keys: &[BatchKey<'_>],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<BatchClaim>> {
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by_key(|&i| keys[i].request_id);
+    let ids: Vec<&str> = order.iter().map(|&i| keys[i].request_id).collect();
+    let hashes: Vec<&[u8]> = order.iter().map(|&i| keys[i].request_hash).collect();
+    let fresh: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO idempotency_keys (caller, request_id, rpc, request_hash, created_at)
+         SELECT $1, t.request_id, $2, t.request_hash, $3
+         FROM UNNEST($4::text[], $5::bytea[]) WITH ORDINALITY AS t(request_id, request_hash, n)
+         ORDER BY t.n
+         ON CONFLICT (caller, request_id) DO NOTHING
+         RETURNING request_id",
+    )
+    .bind(caller)
+    .bind(rpc)
+    .bind(now)
+    .bind(&ids)
+    .bind(&hashes)
+    .fetch_all(&mut **tx)
+    .await?;
+    let fresh: std::collections::HashSet<String> = fresh.into_iter().collect();
+    let seen: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| !fresh.contains(*id))
+        .collect();
+    let mut earlier = std::collections::HashMap::new();
+    if !seen.is_empty() {
+        let rows: Vec<StoredKey> = sqlx::query_as(
+            "SELECT request_id, rpc, request_hash, response FROM idempotency_keys
+             WHERE caller = $1 AND request_id = ANY($2)",
+        )
+        .bind(caller)
+        .bind(&seen)
+        .fetch_all(&mut **tx)
+        .await?;
+        for row in rows {
+            earlier.insert(row.request_id, (row.rpc, row.request_hash, row.response));
+        }
+    }
+    keys.iter()
+        .map(|key| {
+            if fresh.contains(key.request_id) {
+                return Ok(BatchClaim::Fresh);
+            }
+            match earlier.get(key.request_id) {
+                Some((stored_rpc, hash, _)) if stored_rpc != rpc || hash != key.request_hash => {
+                    Ok(BatchClaim::Mismatch)
+                }
+                Some((_, _, Some(response))) => Ok(BatchClaim::Replay(response.clone())),
+                _ => Err(anyhow::anyhow!("idempotency record vanished or has no response").into()),
+            }
+        })
+        .collect()
+}
+
+/// Stores the responses of fresh items.
+pub async fn complete_many(
+    tx: &mut Tx,
+    caller: &str,
+    request_ids: &[&str],
+    responses: &[&[u8]],
+) -> AppResult<()> {
+    if request_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE idempotency_keys k SET response = t.response
+         FROM UNNEST($2::text[], $3::bytea[]) AS t(request_id, response)
+         WHERE k.caller = $1 AND k.request_id = t.request_id",
+    )
+    .bind(caller)
+    .bind(request_ids)
+    .bind(responses)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Releases the claims of fresh items that failed, so a corrected retry with the same key works.
+pub async fn release_many(tx: &mut Tx, caller: &str, request_ids: &[&str]) -> AppResult<()> {
+    if request_ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM idempotency_keys WHERE caller = $1 AND request_id = ANY($2)")
+        .bind(caller)
+        .bind(request_ids)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! Lifecycle changes of one enrolment: lock it, change its status, record history, and insert the
+//! continuation of a transfer.
+use super::Tx;
+use super::enrolments::EnrolmentRow;
+use crate::error::AppResult;
+use crate::pii::Sealed;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// An enrolment locked for a change, with what a change needs beyond the read model.
+pub struct Locked {
+    pub row: EnrolmentRow,
+    pub person_key: Vec<u8>,
+    pub name: Sealed,
+    pub phone: Sealed,
+    pub last_seq: i32,
+    pub last_effective: NaiveDate,
+}
+
+#[derive(sqlx::FromRow)]
+struct LockedRow {
+    province_code: String,
+    person_key: Vec<u8>,
+    name_ciphertext: Vec<u8>,
+    phone_ciphertext: Vec<u8>,
+    pii_key_id: String,
+}
+
+/// Locks the enrolment row (FOR UPDATE) until the transaction ends.
+pub async fn lock(tx: &mut Tx, enrolment_id: Uuid) -> AppResult<Option<Locked>> {
+    let locked: Option<LockedRow> = sqlx::query_as(
+        "SELECT province_code::text AS province_code, person_key, name_ciphertext, phone_ciphertext, pii_key_id
+         FROM enrolments WHERE enrolment_id = $1 FOR UPDATE",
+    )
+    .bind(enrolment_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(LockedRow {
+        province_code,
+        person_key,
+        name_ciphertext: name,
+        phone_ciphertext: phone,
+        pii_key_id: key_id,
+    }) = locked
+    else {
+        return Ok(None);
+    };
+    let row = super::enrolments::get(&mut **tx, enrolment_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("locked enrolment {enrolment_id} vanished"))?;
+    let (last_seq, last_effective): (i32, NaiveDate) = sqlx::query_as(
+        "SELECT seq, effective_date FROM enrolment_history
+         WHERE province_code = $1 AND enrolment_id = $2 ORDER BY seq DESC LIMIT 1",
+    )
+    .bind(&province_code)
+    .bind(enrolment_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Some(Locked {
+        row,
+        person_key,
+        name: Sealed {
+            key_id: key_id.clone(),
+            bytes: name,
+        },
+        phone: Sealed {
+            key_id,
+            bytes: phone,
+        },
+        last_seq,
+        last_effective,
+    }))
+}
+
+pub struct StatusChange<'a> {
+    pub status: &'a str,
+    /// The first day without cover, for terminations and transfers.
+    pub cover_end: Option<NaiveDate>,
+    pub transferred_to: Option<Uuid>,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn change_status(
+    tx: &mut Tx,
+    locked: &Locked,
+    change: &StatusChange<'_>,
+) -> AppResult<()> {
+    sqlx::query(
+        "UPDATE enrolments SET status = $3, cover_end = $4, transferred_to = $5, updated_at = $6
+         WHERE province_code = $1 AND enrolment_id = $2",
+    )
+    .bind(&locked.row.province_code)
+    .bind(locked.row.enrolment_id)
+    .bind(change.status)
+    .bind(change.cover_end)
+    .bind(change.transferred_to)
+    .bind(change.at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct HistoryRow {
+    pub province_code: String,
+    pub enrolment_id: Uuid,
+    pub seq: i32,
+    pub status: String,
+    pub effective_date: NaiveDate,
+    pub reason: String,
+    pub actor: String,
+    pub recorded_at: DateTime<Utc>,
+    pub related_enrolment_id: Option<Uuid>,
+}
+
+pub async fn append_history(tx: &mut Tx, entry: &HistoryRow) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO enrolment_history (province_code, enrolment_id, seq, status, effective_date,
+             reason, actor, recorded_at, related_enrolment_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&entry.province_code)
+    .bind(entry.enrolment_id)
+    .bind(entry.seq)
+    .bind(&entry.status)
+    .bind(entry.effective_date)
+    .bind(&entry.reason)
+    .bind(&entry.actor)
+    .bind(entry.recorded_at)
+    .bind(entry.related_enrolment_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn history(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> AppResult<Vec<HistoryRow>> {
+    Ok(sqlx::query_as(
+        "SELECT province_code::text, enrolment_id, seq, status, effective_date, reason, actor,
+                recorded_at, related_enrolment_id
+         FROM enrolment_history WHERE enrolment_id = $1 ORDER BY seq",
+    )
+    .bind(enrolment_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The new enrolment a transfer opens: same platform, person and industry, new place.
+pub struct Continuation<'a> {
+    pub province_code: &'a str,
+    pub enrolment_id: Uuid,
+    pub place_code: &'a str,
+    pub cover_start: NaiveDate,
+    pub name: &'a Sealed,
+    pub phone: &'a Sealed,
+    pub created_by: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn insert_continuation(
+    tx: &mut Tx,
+    previous: &Locked,
+    next: &Continuation<'_>,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO enrolments (province_code, enrolment_id, platform_id, person_key, place_code,
+             industry, status, cover_start, name_ciphertext, name_masked, phone_ciphertext,
+             phone_masked, pii_key_id, created_at, created_by, transferred_from)
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+    )
+    .bind(next.province_code)
+    .bind(next.enrolment_id)
+    .bind(&previous.row.platform_id)
+    .bind(&previous.person_key)
+    .bind(next.place_code)
+    .bind(&previous.row.industry)
+    .bind(next.cover_start)
+    .bind(&next.name.bytes)
+    .bind(&previous.row.name_masked)
+    .bind(&next.phone.bytes)
+    .bind(&previous.row.phone_masked)
+    .bind(&next.name.key_id)
+    .bind(next.at)
+    .bind(next.created_by)
+    .bind(previous.row.enrolment_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The backdating window for a province: its own setting, else the national default ('00').
+pub async fn max_backdate_days(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<i64> {
+    let days: Option<i32> = sqlx::query_scalar(
+        "SELECT max_backdate_days FROM enrolment_policy
+         WHERE province_code IN ($1, '00') ORDER BY province_code = '00' LIMIT 1",
+    )
+    .bind(province_code)
+    .fetch_optional(db)
+    .await?;
+    Ok(days.map_or(0, i64::from))
+}
+
+/// Sets the window for a province, or the national default with `'00'`.
+pub async fn set_max_backdate_days(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    days: i32,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO enrolment_policy (province_code, max_backdate_days, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (province_code) DO UPDATE SET max_backdate_days = $2, updated_at = $3",
+    )
+    .bind(province_code)
+    .bind(days)
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
