@@ -97,6 +97,9 @@ impl Reason {
     }
 }
 
+/// The province key of the national default backdating window.
+pub const NATIONAL_DEFAULT: &str = "00";
+
 /// The reason recorded for the first state of every enrolment.
 pub const ENROLLED: &str = "enrolled";
 

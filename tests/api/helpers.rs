@@ -1,7 +1,7 @@
 //! spawn_app and friends.
 use flexcover::api::AppState;
 use flexcover::config::ServerSettings;
-use flexcover::domain::clock::SystemClock;
+use flexcover::domain::clock::ManualClock;
 use flexcover::domain::role::Role;
 use flexcover::pb;
 use flexcover::pb::admin_service_client::AdminServiceClient;
@@ -168,8 +168,16 @@ pub async fn admin_connection() -> sqlx::PgConnection {
         .expect("admin connection")
 }
 
+/// Tests run on 2026-06-15 (16:00 in Beijing) unless they move the clock.
+pub fn test_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-06-15T08:00:00Z")
+        .expect("instant")
+        .to_utc()
+}
+
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub clock: Arc<ManualClock>,
     pub pool: PgPool,
     pub database: String,
     shutdown: Option<oneshot::Sender<()>>,
@@ -189,10 +197,11 @@ pub async fn spawn_app_with(settings: ServerSettings) -> TestApp {
     let pool = flexcover::store::connect(&database_url(&cluster().admin_url, &database), 10)
         .await
         .expect("test pool");
+    let clock = Arc::new(ManualClock::new(test_now()));
     let state = AppState {
         pool: pool.clone(),
         pii: Arc::new(PiiKeys::parse(&PiiKeys::generate_text()).expect("test PII key")),
-        clock: Arc::new(SystemClock),
+        clock: clock.clone(),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -207,6 +216,7 @@ pub async fn spawn_app_with(settings: ServerSettings) -> TestApp {
     });
     TestApp {
         addr,
+        clock,
         pool,
         database,
         shutdown: Some(shutdown),

@@ -3,8 +3,11 @@
 //! One test binary with modules links far faster than one binary per file.
 mod admin;
 mod auth;
+mod batch;
 mod enrolment;
 mod health;
 mod helpers;
 mod idempotency;
+mod lifecycle;
+mod lookup;
 mod serve_binary;

@@ -1,10 +1,11 @@
 //! BatchEnrolWorkers: a bidirectional stream of enrolments written in set-based chunks.
 //!
 //! Items are read into chunks (up to CHUNK_SIZE, or whatever has arrived after a short linger),
-//! validated in memory, and written a chunk per transaction through the same path as EnrolWorker.
-//! Up to PIPELINE chunks are written at once on separate connections; results still leave in
-//! stream order. Every buffer is bounded: a client that sends faster than the database writes is
-//! slowed by HTTP/2 flow control instead of growing the server's memory.
+//! validated and encrypted in memory while the previous chunk is written, and written a chunk per
+//! transaction through the same path as EnrolWorker. Chunks are written one after another, so
+//! an earlier row always takes effect before a later one. Every buffer is bounded: a client that
+//! sends faster than the database writes is slowed by HTTP/2 flow control instead of growing the
+//! server's memory.
 use super::enrol::Enroller;
 use super::{AppState, ResultStream};
 use crate::auth::Principal;
@@ -19,7 +20,8 @@ use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 
 const CHUNK_SIZE: usize = 1000;
-const PIPELINE: usize = 2;
+/// Prepared chunks waiting for the writer.
+const PREPARED_AHEAD: usize = 1;
 /// How long a partly filled chunk waits for more items before it is written anyway.
 const LINGER: Duration = Duration::from_millis(5);
 
@@ -29,52 +31,80 @@ pub async fn start(
     inbound: Streaming<pb::EnrolWorkerRequest>,
 ) -> Result<ResultStream, AppError> {
     let enroller = Arc::new(Enroller::load(&state, &principal).await?);
-    let (results, receiver) = mpsc::channel(CHUNK_SIZE * PIPELINE);
-    tokio::spawn(async move {
-        let chunks = futures_util::stream::unfold(
-            (inbound, 0_i64, false),
-            |(mut inbound, next_index, done)| async move {
-                if done {
-                    return None;
-                }
-                let (chunk, end) = read_chunk(&mut inbound).await;
-                if chunk.is_empty() && end.is_none() {
-                    return None;
-                }
-                let next = next_index + chunk.len() as i64;
-                let ended = end.is_some();
-                Some(((next_index, chunk, end), (inbound, next, ended)))
-            },
-        );
-        let written = chunks
-            .map(|(first, chunk, end)| {
-                let state = state.clone();
-                let enroller = Arc::clone(&enroller);
-                async move { (write_chunk(&state, &enroller, first, chunk).await, end) }
-            })
-            .buffered(PIPELINE);
-        let mut written = std::pin::pin!(written);
-        while let Some((outcome, end)) = written.next().await {
-            match outcome {
-                Ok(chunk_results) => {
-                    for result in chunk_results {
-                        if results.send(Ok(result)).await.is_err() {
-                            return; // the client went away
-                        }
+    let (prepared_sender, prepared) = mpsc::channel(PREPARED_AHEAD);
+    let (results, receiver) = mpsc::channel(CHUNK_SIZE);
+    tokio::spawn(read_and_prepare(
+        state.clone(),
+        Arc::clone(&enroller),
+        inbound,
+        prepared_sender,
+    ));
+    tokio::spawn(write_in_order(state, enroller, prepared, results));
+    Ok(tokio_stream::wrappers::ReceiverStream::new(receiver))
+}
+
+/// A chunk validated and encrypted, waiting for its turn to be written; `end` is set on the last.
+struct PreparedChunk {
+    first_index: i64,
+    slots: Vec<Slot>,
+    to_write: Vec<NewEnrolment>,
+    end: Option<Result<(), Status>>,
+}
+
+/// Per item: refused in memory, a position among the items to write, or a repeat of an earlier
+/// item of its chunk with the same request_id.
+enum Slot {
+    Refused(AppError),
+    Write(usize),
+    RepeatOf(usize),
+}
+
+/// Stage one: reads and prepares chunks while the previous one is being written.
+async fn read_and_prepare(
+    state: AppState,
+    enroller: Arc<Enroller>,
+    mut inbound: Streaming<pb::EnrolWorkerRequest>,
+    prepared: mpsc::Sender<PreparedChunk>,
+) {
+    let mut next_index = 0_i64;
+    loop {
+        let (chunk, end) = read_chunk(&mut inbound).await;
+        let first_index = next_index;
+        next_index += chunk.len() as i64;
+        let finished = end.is_some();
+        let mut ready = prepare_chunk(&state, &enroller, first_index, &chunk);
+        ready.end = end;
+        if prepared.send(ready).await.is_err() || finished {
+            return;
+        }
+    }
+}
+
+/// Stage two: writes chunks one at a time, in stream order, so an earlier row always takes effect
+/// before a later one; results leave in order.
+async fn write_in_order(
+    state: AppState,
+    enroller: Arc<Enroller>,
+    mut prepared: mpsc::Receiver<PreparedChunk>,
+    results: mpsc::Sender<Result<pb::BatchEnrolResult, Status>>,
+) {
+    while let Some(chunk) = prepared.recv().await {
+        let end = match write_chunk(&state, &enroller, chunk).await {
+            Ok((chunk_results, end)) => {
+                for result in chunk_results {
+                    if results.send(Ok(result)).await.is_err() {
+                        return; // the client went away
                     }
                 }
-                Err(error) => {
-                    let _ = results.send(Err(Status::from(error))).await;
-                    return;
-                }
+                end
             }
-            if let Some(Err(status)) = end {
-                let _ = results.send(Err(status)).await;
-                return;
-            }
+            Err(error) => Some(Err(Status::from(error))),
+        };
+        if let Some(Err(status)) = end {
+            let _ = results.send(Err(status)).await;
+            return;
         }
-    });
-    Ok(tokio_stream::wrappers::ReceiverStream::new(receiver))
+    }
 }
 
 /// Reads up to CHUNK_SIZE items: waits for the first, then takes what arrives within LINGER.
@@ -105,25 +135,17 @@ async fn read_chunk(
     (chunk, None)
 }
 
-/// Validates and writes one chunk; one result per item, in order.
-async fn write_chunk(
+fn prepare_chunk(
     state: &AppState,
     enroller: &Enroller,
     first_index: i64,
-    chunk: Vec<pb::EnrolWorkerRequest>,
-) -> Result<Vec<pb::BatchEnrolResult>, AppError> {
+    chunk: &[pb::EnrolWorkerRequest],
+) -> PreparedChunk {
     let now = state.clock.now();
-    // Per item: refused in memory, a position among the items to write, or a repeat of an earlier
-    // item of this chunk with the same request_id.
-    enum Slot {
-        Refused(AppError),
-        Write(usize),
-        RepeatOf(usize),
-    }
     let mut slots = Vec::with_capacity(chunk.len());
     let mut to_write: Vec<NewEnrolment> = Vec::with_capacity(chunk.len());
     let mut by_request_id: HashMap<String, usize> = HashMap::new();
-    for request in &chunk {
+    for request in chunk {
         let slot = match enroller.prepare(state, request, now) {
             Err(error) => Slot::Refused(error),
             Ok(item) => match by_request_id.get(&item.request_id) {
@@ -143,16 +165,35 @@ async fn write_chunk(
         };
         slots.push(slot);
     }
+    PreparedChunk {
+        first_index,
+        slots,
+        to_write,
+        end: None,
+    }
+}
+
+/// Writes one prepared chunk; one result per item, in order.
+async fn write_chunk(
+    state: &AppState,
+    enroller: &Enroller,
+    chunk: PreparedChunk,
+) -> Result<(Vec<pb::BatchEnrolResult>, Option<Result<(), Status>>), AppError> {
+    let PreparedChunk {
+        first_index,
+        slots,
+        to_write,
+        end,
+    } = chunk;
+    let now = state.clock.now();
     let outcomes: Vec<Outcome> = if to_write.is_empty() {
         Vec::new()
     } else {
         enroller.write(state, &to_write, now).await?
     };
-    let outcome_of = |position: usize| {
-        let item = &to_write[position];
-        enroller.response(item, outcomes[position].clone())
-    };
-    Ok(slots
+    let outcome_of =
+        |position: usize| enroller.response(&to_write[position], outcomes[position].clone());
+    let results = slots
         .into_iter()
         .enumerate()
         .map(|(offset, slot)| {
@@ -171,5 +212,6 @@ async fn write_chunk(
                 outcome,
             }
         })
-        .collect())
+        .collect();
+    Ok((results, end))
 }
