@@ -34,7 +34,19 @@ pub enum Command {
     /// Administration straight against the database.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Bulk import through a running server (exit code 3 when some rows were rejected).
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Enrol the workers of a CSV file through BatchEnrolWorkers.
+    Enrolments(crate::import::ImportArgs),
+}
+
+/// Exit code of an import that finished but rejected some rows.
+pub const EXIT_SOME_REJECTED: u8 = 3;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum AdminCommand {
@@ -56,19 +68,39 @@ pub enum AdminCommand {
     SeedPilot,
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs a command; the exit code on success.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
-        Command::Serve(args) => serve(&cli.database, args).await,
+        Command::Serve(args) => serve(&cli.database, args).await.map(|()| 0),
         Command::Migrate => {
             let database = Database::open(&cli.database).await?;
             tracing::info!("migrations applied");
-            database.close().await
+            database.close().await.map(|()| 0)
         }
         Command::Admin(command) => {
             let database = Database::open(&cli.database).await?;
             let result = admin(&database, command).await;
             database.close().await?;
-            result
+            result.map(|()| 0)
+        }
+        Command::Import(ImportCommand::Enrolments(args)) => {
+            let summary = crate::import::import_enrolments(&args).await?;
+            eprintln!(
+                "{} rows: {} enrolled (or already enrolled by an earlier run), {} rejected{}",
+                summary.rows,
+                summary.enrolled,
+                summary.rejected,
+                if summary.rejected > 0 {
+                    format!(" (see {})", summary.rejects_file.display())
+                } else {
+                    String::new()
+                }
+            );
+            Ok(if summary.rejected > 0 {
+                EXIT_SOME_REJECTED
+            } else {
+                0
+            })
         }
     }
 }

@@ -12,7 +12,7 @@ async fn main() -> std::process::ExitCode {
         }
     };
     match run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => std::process::ExitCode::from(code),
         Err(error) => {
             eprintln!("flexcover: {error:#}");
             std::process::ExitCode::FAILURE

@@ -8,6 +8,7 @@ mod enrolment;
 mod health;
 mod helpers;
 mod idempotency;
+mod import;
 mod lifecycle;
 mod lookup;
 mod serve_binary;
