@@ -36,6 +36,14 @@ pub enum AppError {
 pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
+    /// A request_id seen before with a different request.
+    pub fn reused_request_id() -> Self {
+        Self::invalid(
+            "request_id",
+            "this request_id was already used for a different request; use a new request_id",
+        )
+    }
+
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         AppError::InvalidArgument(vec![FieldViolation {
             field: field.into(),

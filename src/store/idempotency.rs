@@ -25,39 +25,19 @@ pub enum Claim {
 }
 
 pub async fn claim(tx: &mut Tx, key: &Key<'_>, now: DateTime<Utc>) -> AppResult<Claim> {
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (caller, request_id, rpc, request_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (caller, request_id) DO NOTHING",
-    )
-    .bind(key.caller)
-    .bind(key.request_id)
-    .bind(key.rpc)
-    .bind(key.request_hash)
-    .bind(now)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        return Ok(Claim::Fresh);
+    let one = BatchKey {
+        request_id: key.request_id,
+        request_hash: key.request_hash,
+    };
+    let claimed = claim_many(tx, key.caller, key.rpc, &[one], now)
+        .await?
+        .pop();
+    match claimed {
+        Some(BatchClaim::Fresh) => Ok(Claim::Fresh),
+        Some(BatchClaim::Replay(response)) => Ok(Claim::Replay(response)),
+        Some(BatchClaim::Mismatch) => Err(AppError::reused_request_id()),
+        None => Err(anyhow::anyhow!("an idempotency claim returned nothing").into()),
     }
-    let (rpc, request_hash, response): (String, Vec<u8>, Option<Vec<u8>>) = sqlx::query_as(
-        "SELECT rpc, request_hash, response FROM idempotency_keys
-         WHERE caller = $1 AND request_id = $2",
-    )
-    .bind(key.caller)
-    .bind(key.request_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    if rpc != key.rpc || request_hash != key.request_hash {
-        return Err(AppError::invalid(
-            "request_id",
-            "this request_id was already used for a different request; use a new request_id",
-        ));
-    }
-    let response = response
-        .ok_or_else(|| anyhow::anyhow!("committed idempotency record without a response"))?;
-    Ok(Claim::Replay(response))
 }
 
 pub async fn complete(tx: &mut Tx, key: &Key<'_>, response: &[u8]) -> AppResult<()> {

@@ -6,7 +6,6 @@ pub mod enrolments;
 pub mod events;
 pub mod idempotency;
 pub mod lifecycle;
-pub mod persons;
 pub mod pilot_scope;
 pub mod platforms;
 pub mod tokens;

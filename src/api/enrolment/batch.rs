@@ -152,10 +152,7 @@ fn prepare_chunk(
                 Some(&earlier) if to_write[earlier].request_hash == item.request_hash => {
                     Slot::RepeatOf(earlier)
                 }
-                Some(_) => Slot::Refused(AppError::invalid(
-                    "request_id",
-                    "this request_id was already used for a different request; use a new request_id",
-                )),
+                Some(_) => Slot::Refused(AppError::reused_request_id()),
                 None => {
                     by_request_id.insert(item.request_id.clone(), to_write.len());
                     to_write.push(item);

@@ -232,10 +232,7 @@ impl Enroller {
             Outcome::Created => item.response.clone(),
             Outcome::Replayed(bytes) => bytes,
             Outcome::KeyReused => {
-                return Err(AppError::invalid(
-                    "request_id",
-                    "this request_id was already used for a different request; use a new request_id",
-                ));
+                return Err(AppError::reused_request_id());
             }
             Outcome::OutOfScope => {
                 let province = crate::domain::division::ProvinceCode::parse(&item.province_code)
