@@ -254,6 +254,7 @@ async fn main() {
                 os_user: "postgres".into(),
                 bin_dir: None,
                 durable: true,
+                serving: true,
             })
             .await
             .expect("embedded PostgreSQL");

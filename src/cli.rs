@@ -73,12 +73,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Serve(args) => serve(&cli.database, args).await.map(|()| 0),
         Command::Migrate => {
-            let database = Database::open(&cli.database).await?;
+            let database = Database::open(&cli.database, false).await?;
             tracing::info!("migrations applied");
             database.close().await.map(|()| 0)
         }
         Command::Admin(command) => {
-            let database = Database::open(&cli.database).await?;
+            let database = Database::open(&cli.database, false).await?;
             let result = admin(&database, command).await;
             database.close().await?;
             result.map(|()| 0)
@@ -110,7 +110,7 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
-    let database = Database::open(database_args).await?;
+    let database = Database::open(database_args, true).await?;
     let pii = match (&args.pii_key, &args.pii_key_file) {
         (Some(key), _) => PiiKeys::parse(key).context("FLEXCOVER_PII_KEY")?,
         (None, Some(path)) => PiiKeys::load_file(path)?,

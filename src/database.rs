@@ -16,7 +16,8 @@ pub struct Database {
 
 impl Database {
     /// Connects (starting the embedded cluster when no URL is given) and runs the migrations.
-    pub async fn open(args: &DatabaseArgs) -> anyhow::Result<Self> {
+    /// `serving` processes own their embedded cluster; other commands may use a running one.
+    pub async fn open(args: &DatabaseArgs, serving: bool) -> anyhow::Result<Self> {
         let (url, embedded) = match &args.database_url {
             Some(url) => (url.clone(), None),
             None => {
@@ -25,6 +26,7 @@ impl Database {
                     os_user: args.pg_os_user.clone(),
                     bin_dir: args.pg_bin_dir.clone(),
                     durable: true,
+                    serving,
                 })
                 .await?;
                 create_database_if_missing(&embedded.database_url("postgres"), EMBEDDED_DATABASE)
@@ -69,10 +71,21 @@ pub async fn create_database_if_missing(admin_url: &str, name: &str) -> anyhow::
             .await?;
     if !exists {
         // Identifiers cannot be bound; `name` is a constant or a generated test name.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        let created = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
             .execute(&mut connection)
-            .await
-            .with_context(|| format!("creating database {name}"))?;
+            .await;
+        // Another process may have created it since we looked.
+        let created_meanwhile = |error: &sqlx::Error| {
+            matches!(
+                crate::error::sqlstate(error).as_deref(),
+                Some("42P04") | Some(crate::error::UNIQUE_VIOLATION)
+            )
+        };
+        match created {
+            Ok(_) => {}
+            Err(error) if created_meanwhile(&error) => {}
+            Err(error) => return Err(error).with_context(|| format!("creating database {name}")),
+        }
     }
     connection.close().await.ok();
     Ok(())

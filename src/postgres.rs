@@ -4,8 +4,9 @@
 //! PostgreSQL refuses to run as root, so when flexcover runs as root the server processes run as an
 //! unprivileged OS user (default `postgres`). The server is started in its own session (a Ctrl-C
 //! meant for flexcover must not stop the database before in-flight calls drain) with a parent-death
-//! signal, so it shuts down even if flexcover is killed. A second flexcover process on the same data
-//! directory (e.g. `flexcover admin …` while `serve` runs) attaches to the running server.
+//! signal, so it shuts down even if flexcover is killed. Processes on the same data directory take
+//! turns under a file lock: a command run while `serve` runs (e.g. `flexcover admin …`) uses serve's
+//! cluster; otherwise each waits for the current owner's cluster to stop and starts its own.
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 use sqlx::Connection;
@@ -30,6 +31,10 @@ pub struct EmbeddedOptions {
     pub bin_dir: Option<PathBuf>,
     /// false for throwaway test clusters: no fsync.
     pub durable: bool,
+    /// `serve` owns its cluster for its whole life; other commands use the cluster of a running
+    /// `serve`, and otherwise start their own for the moment. Anyone else's short-lived cluster is
+    /// waited out, because it stops when its command ends.
+    pub serving: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +52,8 @@ pub struct EmbeddedPostgres {
     socket_dir: PathBuf,
     /// None when attached to a server that another flexcover process started.
     running: Option<Running>,
+    /// Says who runs the cluster (`serve` or `command`, and the pid) while this process does.
+    owner_file: Option<PathBuf>,
 }
 
 impl EmbeddedPostgres {
@@ -64,36 +71,67 @@ impl EmbeddedPostgres {
         };
         let data_dir = absolute(&options.data_dir)?;
         let socket_dir = socket_dir_for(&data_dir);
-        prepare_dir(&data_dir, run_as)?;
-        prepare_dir(&socket_dir, run_as)?;
-        if let Some(user) = run_as {
-            check_reachable(&data_dir, user, &options.os_user)?;
-        }
-        if !data_dir.join("PG_VERSION").exists() {
-            init_cluster(&bin_dir, &data_dir, run_as, options.durable)?;
-        }
-        let attached = Self {
-            socket_dir: socket_dir.clone(),
-            running: None,
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let server = loop {
+            // Processes starting on the same data directory take turns: the first initialises and
+            // starts the cluster, the others then find it running.
+            let turn = StartLock::acquire(&data_dir.with_extension("lock")).await?;
+            prepare_dir(&data_dir, run_as)?;
+            prepare_dir(&socket_dir, run_as)?;
+            if let Some(user) = run_as {
+                check_reachable(&data_dir, user, &options.os_user)?;
+            }
+            if !data_dir.join("PG_VERSION").exists() {
+                init_cluster(&bin_dir, &data_dir, run_as, options.durable)?;
+            }
+            let attached = Self {
+                socket_dir: socket_dir.clone(),
+                running: None,
+                owner_file: None,
+            };
+            let owner_file = data_dir.with_extension("owner");
+            let answering =
+                socket_dir.join(format!(".s.PGSQL.{PORT}")).exists() && attached.answers().await;
+            // A postmaster that is alive but not answering is still starting or stopping.
+            if answering || live_postmaster(&data_dir).is_some() {
+                let owned_by_serve = std::fs::read_to_string(&owner_file)
+                    .is_ok_and(|owner| owner.starts_with("serve"));
+                if answering && !options.serving && owned_by_serve {
+                    tracing::info!(data_dir = %data_dir.display(), "using the embedded PostgreSQL of the running flexcover serve");
+                    return Ok(attached);
+                }
+                // Anyone else's cluster stops when its owner ends: wait for that, then start ours.
+                drop(turn);
+                if Instant::now() > deadline {
+                    bail!(
+                        "the embedded PostgreSQL in {} is run by another flexcover process (is another \
+                         `flexcover serve` using this data directory?); stop it or choose another --data-dir",
+                        data_dir.display()
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                continue;
+            }
+            let log_path = data_dir.with_extension("log");
+            let running = spawn_server(
+                &bin_dir,
+                &data_dir,
+                &socket_dir,
+                &log_path,
+                run_as,
+                options.durable,
+            )?;
+            let server = Self {
+                socket_dir: socket_dir.clone(),
+                running: Some(running),
+                owner_file: Some(owner_file.clone()),
+            };
+            server.wait_ready(&log_path).await?;
+            let kind = if options.serving { "serve" } else { "command" };
+            std::fs::write(&owner_file, format!("{kind}\n{}\n", std::process::id()))
+                .with_context(|| format!("writing {}", owner_file.display()))?;
+            break server;
         };
-        if socket_dir.join(format!(".s.PGSQL.{PORT}")).exists() && attached.answers().await {
-            tracing::info!(data_dir = %data_dir.display(), "attached to the running embedded PostgreSQL");
-            return Ok(attached);
-        }
-        let log_path = data_dir.with_extension("log");
-        let running = spawn_server(
-            &bin_dir,
-            &data_dir,
-            &socket_dir,
-            &log_path,
-            run_as,
-            options.durable,
-        )?;
-        let server = Self {
-            socket_dir,
-            running: Some(running),
-        };
-        server.wait_ready(&log_path).await?;
         tracing::info!(data_dir = %data_dir.display(), "embedded PostgreSQL started");
         Ok(server)
     }
@@ -148,6 +186,9 @@ impl EmbeddedPostgres {
         let Some(mut running) = self.running.take() else {
             return Ok(());
         };
+        if let Some(owner_file) = self.owner_file.take() {
+            let _ = std::fs::remove_file(owner_file);
+        }
         for (signal, grace) in [(libc::SIGINT, 30), (libc::SIGQUIT, 5)] {
             // SAFETY: kill has no memory-safety preconditions; the pid is our child's.
             unsafe { libc::kill(running.pid, signal) };
@@ -172,6 +213,49 @@ impl Drop for EmbeddedPostgres {
             unsafe { libc::kill(running.pid, libc::SIGINT) };
         }
     }
+}
+
+/// An exclusive advisory lock (flock) held while a cluster is initialised and started.
+struct StartLock {
+    _file: std::fs::File,
+}
+
+impl StartLock {
+    async fn acquire(path: &Path) -> anyhow::Result<Self> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("opening the start-up lock {}", path.display()))?;
+        let file = tokio::task::spawn_blocking(move || {
+            // SAFETY: flock on a descriptor we own; blocks until the other process releases it.
+            let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if locked == 0 {
+                Ok(file)
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        })
+        .await
+        .context("waiting for the start-up lock")?
+        .with_context(|| format!("locking {}", path.display()))?;
+        // Released when the file is closed, i.e. when this value is dropped.
+        Ok(Self { _file: file })
+    }
+}
+
+/// The pid in `postmaster.pid` if that process is alive.
+fn live_postmaster(data_dir: &Path) -> Option<u32> {
+    let pid: u32 = std::fs::read_to_string(data_dir.join("postmaster.pid"))
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()?;
+    Path::new(&format!("/proc/{pid}")).exists().then_some(pid)
 }
 
 fn absolute(path: &Path) -> anyhow::Result<PathBuf> {

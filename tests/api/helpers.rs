@@ -51,6 +51,7 @@ fn start_cluster() -> Cluster {
                     os_user: "postgres".into(),
                     bin_dir: None,
                     durable: false,
+                    serving: true,
                 })
                 .await
                 .expect("embedded PostgreSQL for tests (set DATABASE_URL to use a running server)");

@@ -135,3 +135,32 @@ async fn serve_with_the_embedded_database_from_scratch_and_stop_on_sigterm() {
     );
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[tokio::test]
+async fn commands_started_together_on_a_fresh_data_directory_take_turns() {
+    let data_dir =
+        std::env::temp_dir().join(format!("flexcover-test-pg-{}.together", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            flexcover(&data_dir)
+                .arg("migrate")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start migrate")
+        })
+        .collect();
+    for child in children {
+        let output = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .expect("join")
+            .expect("wait");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
