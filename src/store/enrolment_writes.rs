@@ -2,10 +2,10 @@
 //! chunk of requests, whatever its size. Single enrolments go through the same path as a chunk of
 //! one, so the rules cannot drift apart.
 //!
-//! Per chunk: claim the idempotency keys; check the pilot scope; insert persons, enrolments, their
-//! first history entries and their events; store the responses; release the claims of items that
-//! failed. Rows are written in key order, so concurrent chunks wait on each other rather than
-//! deadlock.
+//! Per chunk: claim the idempotency keys (with the responses, known in advance); check the pilot
+//! scope; insert persons, enrolments, their first history entries and their events; release the
+//! claims of items that failed. Rows are written in key order, so concurrent chunks wait on each
+//! other rather than deadlock.
 use super::Tx;
 use super::idempotency::{self, BatchClaim, BatchKey};
 use crate::error::AppResult;
@@ -70,6 +70,7 @@ pub async fn create(
         .map(|item| BatchKey {
             request_id: &item.request_id,
             request_hash: &item.request_hash,
+            response: Some(&item.response),
         })
         .collect();
     let claims =
@@ -110,15 +111,7 @@ pub async fn create(
             .collect();
         insert_first_history(tx, context, items, &created).await?;
         insert_events(tx, context, items, &created).await?;
-        let ids: Vec<&str> = created
-            .iter()
-            .map(|&i| items[i].request_id.as_str())
-            .collect();
-        let responses: Vec<&[u8]> = created
-            .iter()
-            .map(|&i| items[i].response.as_slice())
-            .collect();
-        idempotency::complete_many(tx, context.caller, &ids, &responses).await?;
+        // Their responses were stored with their claims.
         for i in created {
             outcomes[i] = Some(Outcome::Created);
         }

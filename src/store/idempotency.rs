@@ -28,6 +28,7 @@ pub async fn claim(tx: &mut Tx, key: &Key<'_>, now: DateTime<Utc>) -> AppResult<
     let one = BatchKey {
         request_id: key.request_id,
         request_hash: key.request_hash,
+        response: None,
     };
     let claimed = claim_many(tx, key.caller, key.rpc, &[one], now)
         .await?
@@ -54,6 +55,9 @@ pub async fn complete(tx: &mut Tx, key: &Key<'_>, response: &[u8]) -> AppResult<
 pub struct BatchKey<'a> {
     pub request_id: &'a str,
     pub request_hash: &'a [u8],
+    /// The response to store now when it is known before the work (it is released if the work
+    /// fails); None to store it later with `complete`.
+    pub response: Option<&'a [u8]>,
 }
 
 /// What a set-based claim found for each item, in input order.
@@ -86,10 +90,12 @@ pub async fn claim_many(
     order.sort_by_key(|&i| keys[i].request_id);
     let ids: Vec<&str> = order.iter().map(|&i| keys[i].request_id).collect();
     let hashes: Vec<&[u8]> = order.iter().map(|&i| keys[i].request_hash).collect();
+    let responses: Vec<Option<&[u8]>> = order.iter().map(|&i| keys[i].response).collect();
     let fresh: Vec<String> = sqlx::query_scalar(
-        "INSERT INTO idempotency_keys (caller, request_id, rpc, request_hash, created_at)
-         SELECT $1, t.request_id, $2, t.request_hash, $3
-         FROM UNNEST($4::text[], $5::bytea[]) WITH ORDINALITY AS t(request_id, request_hash, n)
+        "INSERT INTO idempotency_keys (caller, request_id, rpc, request_hash, response, created_at)
+         SELECT $1, t.request_id, $2, t.request_hash, t.response, $3
+         FROM UNNEST($4::text[], $5::bytea[], $6::bytea[])
+              WITH ORDINALITY AS t(request_id, request_hash, response, n)
          ORDER BY t.n
          ON CONFLICT (caller, request_id) DO NOTHING
          RETURNING request_id",
@@ -99,6 +105,7 @@ pub async fn claim_many(
     .bind(now)
     .bind(&ids)
     .bind(&hashes)
+    .bind(&responses)
     .fetch_all(&mut **tx)
     .await?;
     let fresh: std::collections::HashSet<String> = fresh.into_iter().collect();
@@ -135,29 +142,6 @@ pub async fn claim_many(
             }
         })
         .collect()
-}
-
-/// Stores the responses of fresh items.
-pub async fn complete_many(
-    tx: &mut Tx,
-    caller: &str,
-    request_ids: &[&str],
-    responses: &[&[u8]],
-) -> AppResult<()> {
-    if request_ids.is_empty() {
-        return Ok(());
-    }
-    sqlx::query(
-        "UPDATE idempotency_keys k SET response = t.response
-         FROM UNNEST($2::text[], $3::bytea[]) AS t(request_id, response)
-         WHERE k.caller = $1 AND k.request_id = t.request_id",
-    )
-    .bind(caller)
-    .bind(request_ids)
-    .bind(responses)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Releases the claims of fresh items that failed, so a corrected retry with the same key works.
