@@ -219,3 +219,40 @@ async fn a_slow_reader_does_not_stop_the_stream_from_finishing() {
     assert_eq!(app.count("enrolments").await, 3000);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_interactive_client_gets_each_result_before_sending_the_next_item() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let token = app.token("platform:meituan").await;
+    let mut client = app.enrolment_client().await;
+    let (items, outgoing) = tokio::sync::mpsc::channel(1);
+    let mut results = client
+        .batch_enrol_workers(authed(
+            tokio_stream::wrappers::ReceiverStream::new(outgoing),
+            &token,
+        ))
+        .await
+        .expect("stream")
+        .into_inner();
+    for n in 0..5 {
+        items
+            .send(enrol_request(&format!("ping-{n}"), &person(n)))
+            .await
+            .expect("send");
+        let result = tokio::time::timeout(std::time::Duration::from_secs(10), results.message())
+            .await
+            .expect("the result of each item arrives without waiting for more items")
+            .expect("result")
+            .expect("one result");
+        assert_eq!(result.index, i64::from(n));
+        assert!(
+            matches!(result.outcome, Some(Outcome::Enrolment(_))),
+            "{result:?}"
+        );
+    }
+    drop(items);
+    assert!(results.message().await.expect("clean end").is_none());
+    assert_eq!(app.count("enrolments").await, 5);
+    app.stop().await;
+}

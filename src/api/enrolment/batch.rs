@@ -1,11 +1,12 @@
 //! BatchEnrolWorkers: a bidirectional stream of enrolments written in set-based chunks.
 //!
 //! Items are read into chunks (up to CHUNK_SIZE, or whatever has arrived after a short linger),
-//! validated and encrypted in memory while the previous chunk is written, and written a chunk per
-//! transaction through the same path as EnrolWorker. Chunks are written one after another, so
-//! an earlier row always takes effect before a later one. Every buffer is bounded: a client that
-//! sends faster than the database writes is slowed by HTTP/2 flow control instead of growing the
-//! server's memory.
+//! validated and encrypted in memory while earlier chunks are written, and written a chunk per
+//! transaction through the same path as EnrolWorker. Up to PIPELINE chunks are written at once when
+//! their rows touch different persons and request_ids; overlapping chunks wait for each other, so
+//! an earlier row always takes effect before a later one it could collide with. Results leave in
+//! stream order. Every buffer is bounded: a client that sends faster than the database writes is
+//! slowed by HTTP/2 flow control instead of growing the server's memory.
 use super::enrol::Enroller;
 use super::{AppState, ResultStream};
 use crate::auth::Principal;
@@ -13,7 +14,7 @@ use crate::error::{AppError, rpc_status};
 use crate::pb;
 use crate::store::enrolment_writes::{NewEnrolment, Outcome};
 use futures_util::{FutureExt, StreamExt};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -21,7 +22,9 @@ use tonic::{Status, Streaming};
 
 const CHUNK_SIZE: usize = 1000;
 /// Prepared chunks waiting for the writer.
-const PREPARED_AHEAD: usize = 1;
+const PREPARED_AHEAD: usize = 2;
+/// Chunks written at once (on separate connections) when their rows cannot collide.
+const PIPELINE: usize = 2;
 /// How long a partly filled chunk waits for more items before it is written anyway.
 const LINGER: Duration = Duration::from_millis(5);
 
@@ -80,31 +83,94 @@ async fn read_and_prepare(
     }
 }
 
-/// Stage two: writes chunks one at a time, in stream order, so an earlier row always takes effect
-/// before a later one; results leave in order.
+/// What a chunk's rows touch: request_ids and persons. Chunks with disjoint footprints can be
+/// written concurrently without changing any outcome; overlapping ones are written in order.
+fn footprint(chunk: &PreparedChunk) -> HashSet<Vec<u8>> {
+    chunk
+        .to_write
+        .iter()
+        .flat_map(|item| {
+            let request = [b"r:".as_slice(), item.request_id.as_bytes()].concat();
+            let person = [b"p:".as_slice(), item.person_key.as_slice()].concat();
+            [request, person]
+        })
+        .collect()
+}
+
+type Written = Result<(Vec<pb::BatchEnrolResult>, Option<Result<(), Status>>), AppError>;
+
+/// Stage two: writes up to PIPELINE chunks at once on separate connections when their rows touch
+/// different persons and request_ids, and one after another when they overlap, so an earlier row
+/// always takes effect before a later one that could collide with it. Results leave in order, as
+/// soon as the chunk at the front is written.
 async fn write_in_order(
     state: AppState,
     enroller: Arc<Enroller>,
     mut prepared: mpsc::Receiver<PreparedChunk>,
     results: mpsc::Sender<Result<pb::BatchEnrolResult, Status>>,
 ) {
-    while let Some(chunk) = prepared.recv().await {
-        let end = match write_chunk(&state, &enroller, chunk).await {
-            Ok((chunk_results, end)) => {
-                for result in chunk_results {
-                    if results.send(Ok(result)).await.is_err() {
-                        return; // the client went away
-                    }
-                }
-                end
-            }
-            Err(error) => Some(Err(Status::from(error))),
-        };
-        if let Some(Err(status)) = end {
-            let _ = results.send(Err(status)).await;
+    let mut in_flight: VecDeque<(tokio::task::JoinHandle<Written>, HashSet<Vec<u8>>)> =
+        VecDeque::new();
+    let mut waiting: Option<(PreparedChunk, HashSet<Vec<u8>>)> = None;
+    let mut open = true;
+    loop {
+        let may_start = waiting.as_ref().is_some_and(|(_, keys)| {
+            in_flight.len() < PIPELINE && in_flight.iter().all(|(_, other)| other.is_disjoint(keys))
+        });
+        if may_start && let Some((chunk, keys)) = waiting.take() {
+            let (state, enroller) = (state.clone(), Arc::clone(&enroller));
+            let handle = tokio::spawn(async move { write_chunk(&state, &enroller, chunk).await });
+            in_flight.push_back((handle, keys));
+        }
+        if !open && waiting.is_none() && in_flight.is_empty() {
             return;
         }
+        let front = in_flight.front_mut().map(|(handle, _)| handle);
+        tokio::select! {
+            written = async move {
+                match front {
+                    Some(handle) => handle.await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                in_flight.pop_front();
+                let written = written.unwrap_or_else(|error| Err(anyhow::anyhow!("chunk writer failed: {error}").into()));
+                if !emit(written, &results).await {
+                    return;
+                }
+            }
+            next = prepared.recv(), if open && waiting.is_none() => match next {
+                Some(chunk) => {
+                    let keys = footprint(&chunk);
+                    waiting = Some((chunk, keys));
+                }
+                None => open = false,
+            },
+        }
     }
+}
+
+/// Sends a written chunk's results; false when the stream is over (client gone, or an error sent).
+async fn emit(
+    written: Written,
+    results: &mpsc::Sender<Result<pb::BatchEnrolResult, Status>>,
+) -> bool {
+    let end = match written {
+        Ok((chunk_results, end)) => {
+            for result in chunk_results {
+                if results.send(Ok(result)).await.is_err() {
+                    return false; // the client went away
+                }
+            }
+            end
+        }
+        Err(error) => Some(Err(Status::from(error))),
+    };
+    if let Some(Err(status)) = end {
+        let _ = results.send(Err(status)).await;
+        return false;
+    }
+    true
 }
 
 /// Reads up to CHUNK_SIZE items: waits for the first, then takes what arrives within LINGER.
