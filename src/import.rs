@@ -13,7 +13,6 @@ use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
@@ -53,6 +52,8 @@ pub struct Summary {
 /// A row on its way: where it came from, for the rejects file.
 struct Pending {
     line: u64,
+    /// Where the row ends in the file, for the share of the file done.
+    byte: u64,
     fields: Vec<String>,
 }
 
@@ -69,7 +70,6 @@ struct Reject {
 struct Shared {
     pending: Mutex<VecDeque<Pending>>,
     local_rejects: Mutex<Vec<Reject>>,
-    bytes_read: AtomicU64,
 }
 
 pub fn rejects_path(file: &Path) -> PathBuf {
@@ -182,9 +182,7 @@ fn read_rows(
             return Ok(());
         }
         let line = record.position().map_or(0, |p| p.line());
-        shared
-            .bytes_read
-            .store(record.position().map_or(0, |p| p.byte()), Ordering::Relaxed);
+        let byte = reader.position().byte();
         let fields: Vec<String> = positions
             .iter()
             .map(|&i| record.get(i).unwrap_or_default().to_owned())
@@ -195,7 +193,7 @@ fn read_rows(
                     .pending
                     .lock()
                     .map_err(|_| anyhow::anyhow!("poisoned"))?
-                    .push_back(Pending { line, fields });
+                    .push_back(Pending { line, byte, fields });
                 if requests.blocking_send(request).is_err() {
                     return Ok(()); // the stream ended early; the caller reports why
                 }
@@ -332,7 +330,7 @@ pub async fn import_enrolments(args: &ImportArgs) -> anyhow::Result<Summary> {
             }
             None => bail!("the server sent a result without an outcome"),
         }
-        let fraction = shared.bytes_read.load(Ordering::Relaxed) as f64 / size as f64;
+        let fraction = pending.byte as f64 / size as f64;
         progress.update(summary.rows, summary.rejected, fraction);
     }
     reader
