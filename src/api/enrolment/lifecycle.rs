@@ -212,25 +212,72 @@ async fn reread(tx: &mut Tx, enrolment_id: Uuid) -> AppResult<pb::Enrolment> {
     Ok(to_proto(&row))
 }
 
+/// The three requests that change only an enrolment's status share one shape.
+pub trait StatusChangeRequest: Message + Default {
+    const RPC: &'static str;
+    const CHANGE: Change;
+    /// (request_id, enrolment_id, effective_date, reason), every field named.
+    fn parts(&self) -> (&str, &str, Option<&pb::Date>, i32);
+}
+
+impl StatusChangeRequest for pb::SuspendEnrolmentRequest {
+    const RPC: &'static str = "SuspendEnrolment";
+    const CHANGE: Change = Change::Suspend;
+    fn parts(&self) -> (&str, &str, Option<&pb::Date>, i32) {
+        let Self {
+            request_id,
+            enrolment_id,
+            effective_date,
+            reason,
+        } = self;
+        (request_id, enrolment_id, effective_date.as_ref(), *reason)
+    }
+}
+
+impl StatusChangeRequest for pb::ResumeEnrolmentRequest {
+    const RPC: &'static str = "ResumeEnrolment";
+    const CHANGE: Change = Change::Resume;
+    fn parts(&self) -> (&str, &str, Option<&pb::Date>, i32) {
+        let Self {
+            request_id,
+            enrolment_id,
+            effective_date,
+            reason,
+        } = self;
+        (request_id, enrolment_id, effective_date.as_ref(), *reason)
+    }
+}
+
+impl StatusChangeRequest for pb::TerminateEnrolmentRequest {
+    const RPC: &'static str = "TerminateEnrolment";
+    const CHANGE: Change = Change::Terminate;
+    fn parts(&self) -> (&str, &str, Option<&pb::Date>, i32) {
+        let Self {
+            request_id,
+            enrolment_id,
+            effective_date,
+            reason,
+        } = self;
+        (request_id, enrolment_id, effective_date.as_ref(), *reason)
+    }
+}
+
 /// Suspend, resume or terminate.
-async fn simple_change<M: Message + Default>(
+pub async fn change_status<M: StatusChangeRequest>(
     state: &AppState,
     principal: &Principal,
-    rpc: &'static str,
-    change: Change,
-    message: &M,
-    request_id: &str,
-    decoded: AppResult<ChangeRequest>,
+    message: M,
 ) -> AppResult<pb::Enrolment> {
     require_platform(principal)?;
-    let idempotent = Idempotent::new(principal, rpc, request_id, message)?;
-    let request = decoded?;
+    let (request_id, enrolment_id, effective_date, reason) = message.parts();
+    let idempotent = Idempotent::new(principal, M::RPC, request_id, &message)?;
+    let request = decode_change(enrolment_id, effective_date, reason)?;
     let mut tx = match idempotent.begin::<pb::Enrolment>(state).await? {
         Ok(tx) => tx,
         Err(replayed) => return Ok(replayed),
     };
     let locked = lock_own(&mut tx, principal, request.enrolment_id).await?;
-    let next = check(&mut tx, state, &locked, change, request.effective).await?;
+    let next = check(&mut tx, state, &locked, M::CHANGE, request.effective).await?;
     record(
         &mut tx,
         state,
@@ -245,78 +292,6 @@ async fn simple_change<M: Message + Default>(
     idempotent.commit(tx, &response).await?;
     tracing::info!(enrolment_id = %request.enrolment_id, status = next.as_str(), "enrolment changed");
     Ok(response)
-}
-
-pub async fn suspend(
-    state: &AppState,
-    principal: &Principal,
-    message: pb::SuspendEnrolmentRequest,
-) -> AppResult<pb::Enrolment> {
-    let pb::SuspendEnrolmentRequest {
-        request_id,
-        enrolment_id,
-        effective_date,
-        reason,
-    } = &message;
-    let decoded = decode_change(enrolment_id, effective_date.as_ref(), *reason);
-    simple_change(
-        state,
-        principal,
-        "SuspendEnrolment",
-        Change::Suspend,
-        &message,
-        request_id,
-        decoded,
-    )
-    .await
-}
-
-pub async fn resume(
-    state: &AppState,
-    principal: &Principal,
-    message: pb::ResumeEnrolmentRequest,
-) -> AppResult<pb::Enrolment> {
-    let pb::ResumeEnrolmentRequest {
-        request_id,
-        enrolment_id,
-        effective_date,
-        reason,
-    } = &message;
-    let decoded = decode_change(enrolment_id, effective_date.as_ref(), *reason);
-    simple_change(
-        state,
-        principal,
-        "ResumeEnrolment",
-        Change::Resume,
-        &message,
-        request_id,
-        decoded,
-    )
-    .await
-}
-
-pub async fn terminate(
-    state: &AppState,
-    principal: &Principal,
-    message: pb::TerminateEnrolmentRequest,
-) -> AppResult<pb::Enrolment> {
-    let pb::TerminateEnrolmentRequest {
-        request_id,
-        enrolment_id,
-        effective_date,
-        reason,
-    } = &message;
-    let decoded = decode_change(enrolment_id, effective_date.as_ref(), *reason);
-    simple_change(
-        state,
-        principal,
-        "TerminateEnrolment",
-        Change::Terminate,
-        &message,
-        request_id,
-        decoded,
-    )
-    .await
 }
 
 pub async fn transfer(

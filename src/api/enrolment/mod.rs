@@ -156,7 +156,7 @@ impl EnrolmentService for EnrolmentApi {
     ) -> Result<Response<pb::Enrolment>, Status> {
         let principal = principal(&request)?;
         Ok(Response::new(
-            lifecycle::suspend(&self.state, &principal, request.into_inner()).await?,
+            lifecycle::change_status(&self.state, &principal, request.into_inner()).await?,
         ))
     }
 
@@ -166,7 +166,7 @@ impl EnrolmentService for EnrolmentApi {
     ) -> Result<Response<pb::Enrolment>, Status> {
         let principal = principal(&request)?;
         Ok(Response::new(
-            lifecycle::resume(&self.state, &principal, request.into_inner()).await?,
+            lifecycle::change_status(&self.state, &principal, request.into_inner()).await?,
         ))
     }
 
@@ -176,7 +176,7 @@ impl EnrolmentService for EnrolmentApi {
     ) -> Result<Response<pb::Enrolment>, Status> {
         let principal = principal(&request)?;
         Ok(Response::new(
-            lifecycle::terminate(&self.state, &principal, request.into_inner()).await?,
+            lifecycle::change_status(&self.state, &principal, request.into_inner()).await?,
         ))
     }
 
