@@ -220,47 +220,39 @@ pub trait StatusChangeRequest: Message + Default {
     fn parts(&self) -> (&str, &str, Option<&pb::Date>, i32);
 }
 
-impl StatusChangeRequest for pb::SuspendEnrolmentRequest {
-    const RPC: &'static str = "SuspendEnrolment";
-    const CHANGE: Change = Change::Suspend;
-    fn parts(&self) -> (&str, &str, Option<&pb::Date>, i32) {
-        let Self {
-            request_id,
-            enrolment_id,
-            effective_date,
-            reason,
-        } = self;
-        (request_id, enrolment_id, effective_date.as_ref(), *reason)
-    }
+macro_rules! status_change_request {
+    ($message:ty, $rpc:literal, $change:expr) => {
+        impl StatusChangeRequest for $message {
+            const RPC: &'static str = $rpc;
+            const CHANGE: Change = $change;
+            fn parts(&self) -> (&str, &str, Option<&pb::Date>, i32) {
+                let Self {
+                    request_id,
+                    enrolment_id,
+                    effective_date,
+                    reason,
+                } = self;
+                (request_id, enrolment_id, effective_date.as_ref(), *reason)
+            }
+        }
+    };
 }
 
-impl StatusChangeRequest for pb::ResumeEnrolmentRequest {
-    const RPC: &'static str = "ResumeEnrolment";
-    const CHANGE: Change = Change::Resume;
-    fn parts(&self) -> (&str, &str, Option<&pb::Date>, i32) {
-        let Self {
-            request_id,
-            enrolment_id,
-            effective_date,
-            reason,
-        } = self;
-        (request_id, enrolment_id, effective_date.as_ref(), *reason)
-    }
-}
-
-impl StatusChangeRequest for pb::TerminateEnrolmentRequest {
-    const RPC: &'static str = "TerminateEnrolment";
-    const CHANGE: Change = Change::Terminate;
-    fn parts(&self) -> (&str, &str, Option<&pb::Date>, i32) {
-        let Self {
-            request_id,
-            enrolment_id,
-            effective_date,
-            reason,
-        } = self;
-        (request_id, enrolment_id, effective_date.as_ref(), *reason)
-    }
-}
+status_change_request!(
+    pb::SuspendEnrolmentRequest,
+    "SuspendEnrolment",
+    Change::Suspend
+);
+status_change_request!(
+    pb::ResumeEnrolmentRequest,
+    "ResumeEnrolment",
+    Change::Resume
+);
+status_change_request!(
+    pb::TerminateEnrolmentRequest,
+    "TerminateEnrolment",
+    Change::Terminate
+);
 
 /// Suspend, resume or terminate.
 pub async fn change_status<M: StatusChangeRequest>(
