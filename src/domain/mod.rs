@@ -7,11 +7,15 @@ pub mod division;
 pub mod enrolment;
 pub mod id_number;
 pub mod industry;
+pub mod late_fee;
 pub mod lifecycle;
 pub mod masking;
+pub mod money;
+pub mod pension;
 pub mod person;
 pub mod pilot;
 pub mod platform;
+pub mod rates;
 pub mod role;
 
 /// Why a value was refused, phrased for the caller. Never contains the refused value itself,

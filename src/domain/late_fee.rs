@@ -1,0 +1,181 @@
+//! Declaration periods, due dates and late fees (DOMAIN.md: 0.05% a day of the overdue amount,
+//! as configurable data).
+use super::Invalid;
+use super::money::{Fen, div_round_half_up};
+use chrono::{Datelike, NaiveDate};
+
+/// A month, held as its first day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Period(NaiveDate);
+
+impl Period {
+    /// Parses `YYYY-MM`.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        NaiveDate::parse_from_str(&format!("{}-01", raw.trim()), "%Y-%m-%d")
+            .map(Period)
+            .map_err(|_| Invalid::new("must be a month written YYYY-MM"))
+    }
+
+    pub fn containing(day: NaiveDate) -> Self {
+        Period(day.with_day(1).unwrap_or(day))
+    }
+
+    pub fn first_day(self) -> NaiveDate {
+        self.0
+    }
+
+    pub fn next(self) -> Self {
+        Period(
+            self.0
+                .checked_add_months(chrono::Months::new(1))
+                .unwrap_or(self.0),
+        )
+    }
+
+    /// The `due_day`th of the following month (clamped to that month's last day).
+    pub fn due_date(self, due_day: u32) -> NaiveDate {
+        let next = self.next().0;
+        let last = next
+            .checked_add_months(chrono::Months::new(1))
+            .and_then(|d| d.pred_opt())
+            .map_or(28, |d| d.day());
+        next.with_day(due_day.clamp(1, last)).unwrap_or(next)
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m"))
+    }
+}
+
+/// The statutory late fee: 0.05% of the overdue amount a day, in parts per million.
+pub const STATUTORY_PPM_PER_DAY: i64 = 500;
+
+/// Whole days late: paying on the due date is on time; the day after is one day late.
+pub fn days_late(due: NaiveDate, as_of: NaiveDate) -> i64 {
+    (as_of - due).num_days().max(0)
+}
+
+/// The late fee on `overdue` as of `as_of`, rounded half-up to the fen once.
+pub fn late_fee(overdue: Fen, due: NaiveDate, as_of: NaiveDate, ppm_per_day: i64) -> Fen {
+    if overdue.0 <= 0 {
+        return Fen(0);
+    }
+    let days = i128::from(days_late(due, as_of));
+    let fee = div_round_half_up(
+        i128::from(overdue.0) * days * i128::from(ppm_per_day),
+        1_000_000,
+    );
+    Fen(i64::try_from(fee).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).expect("date")
+    }
+
+    #[test]
+    fn periods_and_due_dates() {
+        let january = Period::parse("2026-01").expect("period");
+        assert_eq!(january.to_string(), "2026-01");
+        assert_eq!(january.due_date(15), day(2026, 2, 15));
+        assert_eq!(
+            Period::parse("2026-12").map(|p| p.due_date(15)),
+            Ok(day(2027, 1, 15))
+        );
+        assert_eq!(
+            Period::parse("2026-01").map(|p| p.due_date(31)),
+            Ok(day(2026, 2, 28)),
+            "clamped"
+        );
+        assert_eq!(
+            Period::containing(day(2026, 3, 17)),
+            Period::parse("2026-03").expect("period")
+        );
+        assert!(Period::parse("2026-13").is_err());
+        assert!(Period::parse("2026").is_err());
+    }
+
+    #[test]
+    fn days_are_counted_across_month_and_year_ends() {
+        assert_eq!(
+            days_late(day(2026, 2, 15), day(2026, 2, 15)),
+            0,
+            "on the due date"
+        );
+        assert_eq!(days_late(day(2026, 2, 15), day(2026, 2, 16)), 1);
+        assert_eq!(
+            days_late(day(2026, 2, 15), day(2026, 3, 1)),
+            14,
+            "February 2026 has 28 days"
+        );
+        assert_eq!(
+            days_late(day(2028, 2, 15), day(2028, 3, 1)),
+            15,
+            "2028 is a leap year"
+        );
+        assert_eq!(days_late(day(2026, 1, 15), day(2026, 2, 1)), 17);
+        assert_eq!(days_late(day(2026, 12, 15), day(2027, 1, 5)), 21);
+        assert_eq!(
+            days_late(day(2026, 2, 15), day(2026, 2, 1)),
+            0,
+            "before the due date"
+        );
+    }
+
+    #[test]
+    fn fees_are_half_a_permille_a_day() {
+        // 1,000.00 yuan overdue 17 days: 1000 × 0.0005 × 17 = 8.50 yuan.
+        assert_eq!(
+            late_fee(
+                Fen(100_000),
+                day(2026, 1, 15),
+                day(2026, 2, 1),
+                STATUTORY_PPM_PER_DAY
+            ),
+            Fen(850)
+        );
+        // 0.33 yuan overdue 3 days: 0.495 fen → 0 fen; 1 yuan 1 day: 0.05 fen → 0.
+        assert_eq!(
+            late_fee(
+                Fen(33),
+                day(2026, 1, 15),
+                day(2026, 1, 18),
+                STATUTORY_PPM_PER_DAY
+            ),
+            Fen(0)
+        );
+        // 10.00 yuan overdue 1 day: 0.5 fen rounds half-up to 1 fen.
+        assert_eq!(
+            late_fee(
+                Fen(1_000),
+                day(2026, 1, 15),
+                day(2026, 1, 16),
+                STATUTORY_PPM_PER_DAY
+            ),
+            Fen(1)
+        );
+        assert_eq!(
+            late_fee(
+                Fen(0),
+                day(2026, 1, 15),
+                day(2026, 3, 1),
+                STATUTORY_PPM_PER_DAY
+            ),
+            Fen(0)
+        );
+        assert_eq!(
+            late_fee(
+                Fen(100_000),
+                day(2026, 1, 15),
+                day(2026, 1, 15),
+                STATUTORY_PPM_PER_DAY
+            ),
+            Fen(0)
+        );
+    }
+}
