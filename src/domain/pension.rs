@@ -72,7 +72,7 @@ pub fn months_covered(
         )));
     }
     let n = frequency.months();
-    if !(1..=12).contains(&first_month) || (first_month - 1) % n != 0 {
+    if !(1..=12).contains(&first_month) || !(first_month - 1).is_multiple_of(n) {
         return Err(Invalid::new(format!(
             "a {}-month payment starts in month {} of the year",
             n,
