@@ -2,10 +2,12 @@
 use crate::api::AppState;
 use crate::api::admin::AdminApi;
 use crate::api::enrolment::EnrolmentApi;
+use crate::api::rates::ContributionApi;
 use crate::auth::AuthLayer;
 use crate::config::ServerSettings;
 use crate::pb;
 use crate::pb::admin_service_server::AdminServiceServer;
+use crate::pb::contribution_service_server::ContributionServiceServer;
 use crate::pb::enrolment_service_server::EnrolmentServiceServer;
 use crate::rpc_span::RpcSpanLayer;
 use crate::store;
@@ -18,7 +20,11 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 /// Service names reported by health checks, besides the overall "".
-const SERVICES: [&str; 2] = ["flexcover.v1.EnrolmentService", "flexcover.v1.AdminService"];
+const SERVICES: [&str; 3] = [
+    "flexcover.v1.EnrolmentService",
+    "flexcover.v1.AdminService",
+    "flexcover.v1.ContributionService",
+];
 
 /// Serves until `shutdown` resolves, then drains in-flight calls (bounded by the grace period).
 pub async fn serve(
@@ -53,6 +59,9 @@ pub async fn serve(
     let admin = AdminServiceServer::new(AdminApi::new(state.clone()))
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message);
+    let contribution = ContributionServiceServer::new(ContributionApi::new(state.clone()))
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message);
 
     let layers = tower::ServiceBuilder::new()
         .layer(RpcSpanLayer)
@@ -78,6 +87,7 @@ pub async fn serve(
         .add_service(reflection_v1alpha)
         .add_service(enrolment)
         .add_service(admin)
+        .add_service(contribution)
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             shutdown,

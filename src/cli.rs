@@ -66,6 +66,8 @@ pub enum AdminCommand {
     },
     /// Load the published pilot scope (2022-07-01 and 2025-07-01): platforms, provinces, periods.
     SeedPilot,
+    /// Load the base rates per order published from 2025-07-01.
+    SeedRates,
 }
 
 /// Runs a command; the exit code on success.
@@ -157,6 +159,10 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
                 Some(_) => eprintln!("revoked token {token_id}"),
                 None => bail!("no token {token_id}"),
             }
+        }
+        AdminCommand::SeedRates => {
+            let added = crate::seed::seed_rates(&database.pool, now).await?;
+            eprintln!("base rates seeded: {added} new versions");
         }
         AdminCommand::SeedPilot => {
             let added = crate::seed::seed_pilot(&database.pool, now).await?;

@@ -38,3 +38,22 @@ pub async fn seed_pilot(pool: &PgPool, now: DateTime<Utc>) -> AppResult<usize> {
     tx.commit().await?;
     Ok(added)
 }
+
+/// Loads the base rates published from 2025-07-01 (DOMAIN.md). Safe to run again. Returns how many
+/// versions were added. Platform rate classes and provincial multipliers are left to admins.
+pub async fn seed_rates(pool: &PgPool, now: DateTime<Utc>) -> AppResult<usize> {
+    let mut added = 0;
+    for rate in crate::domain::rates::published_base_rates() {
+        let row = crate::store::rates::BaseRateRow {
+            base_rate_id: 0,
+            industry: rate.industry.as_str().to_owned(),
+            rate_class: rate.class.as_str().to_owned(),
+            valid_from: rate.valid_from,
+            fen_per_order: rate.fen_per_order,
+        };
+        if crate::store::rates::ensure_base_rate(pool, &row, now).await? {
+            added += 1;
+        }
+    }
+    Ok(added)
+}

@@ -468,6 +468,42 @@ impl AdminApi {
 
 #[tonic::async_trait]
 impl AdminService for AdminApi {
+    async fn set_base_rate(
+        &self,
+        request: Request<pb::SetBaseRateRequest>,
+    ) -> Result<Response<pb::BaseRate>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            crate::api::rates::set_base_rate(&self.state, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn set_rate_multiplier(
+        &self,
+        request: Request<pb::SetRateMultiplierRequest>,
+    ) -> Result<Response<pb::RateMultiplier>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            crate::api::rates::set_rate_multiplier(&self.state, &principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn set_platform_rate_class(
+        &self,
+        request: Request<pb::SetPlatformRateClassRequest>,
+    ) -> Result<Response<pb::PlatformRateClass>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            crate::api::rates::set_platform_rate_class(
+                &self.state,
+                &principal,
+                request.into_inner(),
+            )
+            .await?,
+        ))
+    }
+
     async fn set_backdating_window(
         &self,
         request: Request<pb::SetBackdatingWindowRequest>,

@@ -35,6 +35,13 @@ pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
     }
 }
 
+pub fn instant_from_proto(at: &prost_types::Timestamp) -> Result<DateTime<Utc>, Invalid> {
+    u32::try_from(at.nanos)
+        .ok()
+        .and_then(|nanos| DateTime::from_timestamp(at.seconds, nanos))
+        .ok_or_else(|| Invalid::new("is not a valid timestamp"))
+}
+
 pub fn industry_from_proto(value: i32) -> Result<Industry, Invalid> {
     match pb::Industry::try_from(value) {
         Ok(pb::Industry::RideHailing) => Ok(Industry::RideHailing),

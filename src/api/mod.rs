@@ -4,6 +4,7 @@ pub mod admin;
 pub mod convert;
 pub mod enrolment;
 pub mod paging;
+pub mod rates;
 
 use crate::auth::Principal;
 use crate::domain::clock::Clock;

@@ -9,8 +9,13 @@ pub trait Clock: Send + Sync + 'static {
 
     /// Today's date in China Standard Time (UTC+8), the calendar the pilot's dates are written in.
     fn today(&self) -> NaiveDate {
-        (self.now() + chrono::Duration::hours(8)).date_naive()
+        china_date(self.now())
     }
+}
+
+/// The calendar day of an instant in China Standard Time (UTC+8, no daylight saving).
+pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
+    (at + chrono::Duration::hours(8)).date_naive()
 }
 
 #[derive(Debug, Default, Clone, Copy)]

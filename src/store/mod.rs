@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod lifecycle;
 pub mod pilot_scope;
 pub mod platforms;
+pub mod rates;
 pub mod tokens;
 
 use anyhow::Context;

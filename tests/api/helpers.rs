@@ -238,6 +238,14 @@ impl TestApp {
         EnrolmentServiceClient::new(self.channel().await)
     }
 
+    pub async fn contribution_client(
+        &self,
+    ) -> flexcover::pb::contribution_service_client::ContributionServiceClient<Channel> {
+        flexcover::pb::contribution_service_client::ContributionServiceClient::new(
+            self.channel().await,
+        )
+    }
+
     pub async fn admin_client(&self) -> AdminServiceClient<Channel> {
         AdminServiceClient::new(self.channel().await)
     }

@@ -11,4 +11,5 @@ mod idempotency;
 mod import;
 mod lifecycle;
 mod lookup;
+mod rates;
 mod serve_binary;

@@ -1,0 +1,192 @@
+//! Rate versions: base rates, platform rate classes, multipliers, and the rate in force.
+use crate::error::{AppError, AppResult, UNIQUE_VIOLATION, sqlstate};
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgExecutor;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BaseRateRow {
+    pub base_rate_id: i64,
+    pub industry: String,
+    pub rate_class: String,
+    pub valid_from: NaiveDate,
+    pub fen_per_order: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MultiplierRow {
+    pub multiplier_id: i64,
+    pub province_code: String,
+    pub platform_id: String,
+    pub industry: String,
+    pub valid_from: NaiveDate,
+    pub tenths: i16,
+}
+
+/// Adds a base rate version; the same industry, class and start twice is ALREADY_EXISTS.
+pub async fn insert_base_rate(
+    db: impl PgExecutor<'_>,
+    rate: &BaseRateRow,
+    now: DateTime<Utc>,
+) -> AppResult<BaseRateRow> {
+    let inserted = sqlx::query_as(
+        "INSERT INTO base_rates (industry, rate_class, valid_from, fen_per_order, created_at)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING base_rate_id, industry, rate_class, valid_from, fen_per_order",
+    )
+    .bind(&rate.industry)
+    .bind(&rate.rate_class)
+    .bind(rate.valid_from)
+    .bind(rate.fen_per_order)
+    .bind(now)
+    .fetch_one(db)
+    .await;
+    match inserted {
+        Ok(row) => Ok(row),
+        Err(error) if sqlstate(&error).as_deref() == Some(UNIQUE_VIOLATION) => {
+            Err(AppError::AlreadyExists(format!(
+                "a {} {} base rate from {} already exists; rate versions are never overwritten",
+                rate.industry, rate.rate_class, rate.valid_from
+            )))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Adds a base rate unless that version exists; for seeding. Returns whether it was added.
+pub async fn ensure_base_rate(
+    db: impl PgExecutor<'_>,
+    rate: &BaseRateRow,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let added = sqlx::query(
+        "INSERT INTO base_rates (industry, rate_class, valid_from, fen_per_order, created_at)
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(&rate.industry)
+    .bind(&rate.rate_class)
+    .bind(rate.valid_from)
+    .bind(rate.fen_per_order)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(added.rows_affected() == 1)
+}
+
+pub async fn set_platform_class(
+    db: impl PgExecutor<'_>,
+    platform_id: &str,
+    industry: &str,
+    rate_class: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO platform_rate_classes (platform_id, industry, rate_class, updated_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (platform_id, industry) DO UPDATE SET rate_class = $3, updated_at = $4",
+    )
+    .bind(platform_id)
+    .bind(industry)
+    .bind(rate_class)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The start dates of the multipliers of one province, platform and industry.
+pub async fn multiplier_dates(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    platform_id: &str,
+    industry: &str,
+) -> AppResult<Vec<NaiveDate>> {
+    Ok(sqlx::query_scalar(
+        "SELECT valid_from FROM rate_multipliers
+         WHERE province_code = $1 AND platform_id = $2 AND industry = $3 ORDER BY valid_from",
+    )
+    .bind(province_code)
+    .bind(platform_id)
+    .bind(industry)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn insert_multiplier(
+    db: impl PgExecutor<'_>,
+    multiplier: &MultiplierRow,
+    now: DateTime<Utc>,
+) -> AppResult<MultiplierRow> {
+    let inserted = sqlx::query_as(
+        "INSERT INTO rate_multipliers (province_code, platform_id, industry, valid_from, tenths, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         RETURNING multiplier_id, province_code::text AS province_code, platform_id, industry, valid_from, tenths",
+    )
+    .bind(&multiplier.province_code)
+    .bind(&multiplier.platform_id)
+    .bind(&multiplier.industry)
+    .bind(multiplier.valid_from)
+    .bind(multiplier.tenths)
+    .bind(now)
+    .fetch_one(db)
+    .await;
+    match inserted {
+        Ok(row) => Ok(row),
+        Err(error) if sqlstate(&error).as_deref() == Some(UNIQUE_VIOLATION) => {
+            Err(AppError::FailedPrecondition(format!(
+                "the multiplier already changes on {}; it may change at most once a year",
+                multiplier.valid_from
+            )))
+        }
+        Err(error) if sqlstate(&error).as_deref() == Some(crate::error::FOREIGN_KEY_VIOLATION) => {
+            Err(AppError::NotFound(format!(
+                "no platform {}",
+                multiplier.platform_id
+            )))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The rate versions in force for a province, platform and industry on `day`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RateInForce {
+    pub base_rate_id: i64,
+    pub industry: String,
+    pub rate_class: String,
+    pub base_valid_from: NaiveDate,
+    pub fen_per_order: i64,
+    pub multiplier_id: Option<i64>,
+    pub tenths: Option<i16>,
+    pub multiplier_valid_from: Option<NaiveDate>,
+}
+
+/// None when no base rate is in force yet for the platform's class in that industry.
+pub async fn in_force(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    platform_id: &str,
+    industry: &str,
+    day: NaiveDate,
+) -> AppResult<Option<RateInForce>> {
+    Ok(sqlx::query_as(
+        "WITH class AS (
+             SELECT COALESCE((SELECT rate_class FROM platform_rate_classes
+                              WHERE platform_id = $2 AND industry = $3), 'standard') AS rate_class)
+         SELECT b.base_rate_id, b.industry, b.rate_class, b.valid_from AS base_valid_from,
+                b.fen_per_order, m.multiplier_id, m.tenths, m.valid_from AS multiplier_valid_from
+         FROM class
+         JOIN LATERAL (SELECT * FROM base_rates b
+                       WHERE b.industry = $3 AND b.rate_class = class.rate_class AND b.valid_from <= $4
+                       ORDER BY b.valid_from DESC LIMIT 1) b ON true
+         LEFT JOIN LATERAL (SELECT * FROM rate_multipliers m
+                            WHERE m.province_code = $1 AND m.platform_id = $2 AND m.industry = $3
+                              AND m.valid_from <= $4
+                            ORDER BY m.valid_from DESC LIMIT 1) m ON true",
+    )
+    .bind(province_code)
+    .bind(platform_id)
+    .bind(industry)
+    .bind(day)
+    .fetch_optional(db)
+    .await?)
+}
