@@ -1,8 +1,8 @@
 //! The one place where the pool, the services and the layers are wired into a gRPC server.
 use crate::api::AppState;
 use crate::api::admin::AdminApi;
+use crate::api::contribution::ContributionApi;
 use crate::api::enrolment::EnrolmentApi;
-use crate::api::rates::ContributionApi;
 use crate::auth::AuthLayer;
 use crate::config::ServerSettings;
 use crate::pb;

@@ -1,10 +1,12 @@
 //! gRPC handlers: decode proto messages into validated domain values, authorise, call the store,
 //! encode the answer. Nothing below this module knows about proto types.
 pub mod admin;
+pub mod contribution;
 pub mod convert;
 pub mod enrolment;
 pub mod paging;
 pub mod rates;
+pub mod streaming;
 
 use crate::auth::Principal;
 use crate::domain::clock::Clock;

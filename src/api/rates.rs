@@ -1,7 +1,7 @@
 //! Rate administration (on AdminService) and the rate in force (ContributionService.GetRate).
 use super::convert::{self, date_from_proto, date_to_proto, non_empty};
 use super::{AppState, Idempotent, require_national_admin};
-use crate::auth::{Principal, principal};
+use crate::auth::Principal;
 use crate::domain::Invalid;
 use crate::domain::clock::china_date;
 use crate::domain::division::ProvinceCode;
@@ -10,9 +10,7 @@ use crate::domain::rates::{self, Multiplier, RateClass};
 use crate::domain::role::Role;
 use crate::error::{AppError, AppResult, Violations};
 use crate::pb;
-use crate::pb::contribution_service_server::ContributionService;
 use crate::store::rates::{self as store, BaseRateRow, MultiplierRow};
-use tonic::{Request, Response, Status};
 
 fn rate_class_from_proto(value: i32) -> Result<RateClass, Invalid> {
     match pb::RateClass::try_from(value) {
@@ -221,118 +219,111 @@ pub async fn set_platform_rate_class(
     })
 }
 
-pub struct ContributionApi {
-    state: AppState,
-}
-
-impl ContributionApi {
-    pub fn new(state: AppState) -> Self {
-        Self { state }
-    }
-
-    async fn get_rate(
-        &self,
-        principal: &Principal,
-        request: pb::GetRateRequest,
-    ) -> AppResult<pb::RateInForce> {
-        let pb::GetRateRequest {
-            province_code,
-            platform_id,
-            industry,
-            at,
-        } = request;
-        let mut violations = Violations::new();
-        let province = violations.check("province_code", ProvinceCode::parse(&province_code));
-        let platform = non_empty(&platform_id)
-            .and_then(|id| violations.check("platform_id", PlatformId::parse(id)));
-        let industry = violations.check("industry", convert::industry_from_proto(industry));
-        let (Some(province), Some(industry)) = (province, industry) else {
-            return Err(violations.into_error());
-        };
-        violations.into_result()?;
-        let platform = match (&principal.role, platform) {
-            (Role::Platform(own), None) => own.clone(),
-            (Role::Platform(own), Some(asked)) if asked == *own => asked,
-            (Role::Platform(_), Some(_)) => {
-                return Err(AppError::PermissionDenied(
-                    "a platform reads only its own rates".into(),
-                ));
-            }
-            (Role::ProvinceAgency(own), _) if *own != province => {
-                return Err(AppError::PermissionDenied(format!(
-                    "a province agency reads only its own province ({own})"
-                )));
-            }
-            (_, Some(platform)) => platform,
-            (_, None) => return Err(AppError::invalid("platform_id", "required")),
-        };
-        let instant = match at {
-            Some(at) => convert::instant_from_proto(&at)
-                .map_err(|invalid| AppError::invalid("at", invalid.0))?,
-            None => self.state.clock.now(),
-        };
-        let day = china_date(instant);
-        let found = store::in_force(
-            &self.state.pool,
-            province.as_str(),
-            platform.as_str(),
-            industry.as_str(),
-            day,
-        )
-        .await?
-        .ok_or_else(|| {
-            AppError::NotFound(format!(
-                "no {} base rate is in force on {day}",
-                industry.as_str()
-            ))
-        })?;
-        let base = BaseRateRow {
-            base_rate_id: found.base_rate_id,
+/// The rate in force for a province, platform and industry on `day`, as the API shows it.
+pub async fn rate_in_force(
+    state: &AppState,
+    province: &ProvinceCode,
+    platform: &PlatformId,
+    industry: &str,
+    day: chrono::NaiveDate,
+) -> AppResult<pb::RateInForce> {
+    let found = store::in_force(
+        &state.pool,
+        province.as_str(),
+        platform.as_str(),
+        industry,
+        day,
+    )
+    .await?
+    .ok_or_else(|| AppError::NotFound(format!("no {industry} base rate is in force on {day}")))?;
+    let base = BaseRateRow {
+        base_rate_id: found.base_rate_id,
+        industry: found.industry.clone(),
+        rate_class: found.rate_class.clone(),
+        valid_from: found.base_valid_from,
+        fen_per_order: found.fen_per_order,
+    };
+    let multiplier = match (
+        found.multiplier_id,
+        found.tenths,
+        found.multiplier_valid_from,
+    ) {
+        (Some(multiplier_id), Some(tenths), Some(valid_from)) => Some(MultiplierRow {
+            multiplier_id,
+            province_code: province.to_string(),
+            platform_id: platform.to_string(),
             industry: found.industry.clone(),
-            rate_class: found.rate_class.clone(),
-            valid_from: found.base_valid_from,
-            fen_per_order: found.fen_per_order,
-        };
-        let multiplier = match (
-            found.multiplier_id,
-            found.tenths,
-            found.multiplier_valid_from,
-        ) {
-            (Some(multiplier_id), Some(tenths), Some(valid_from)) => Some(MultiplierRow {
-                multiplier_id,
-                province_code: province.to_string(),
-                platform_id: platform.to_string(),
-                industry: found.industry.clone(),
-                valid_from,
-                tenths,
-            }),
-            _ => None,
-        };
-        let tenths = multiplier
-            .as_ref()
-            .map_or(Multiplier::ONE.tenths(), |m| i64::from(m.tenths));
-        Ok(pb::RateInForce {
-            base_rate: Some(base_rate_to_proto(&base)),
-            premium_tenth_fen_per_order: found.fen_per_order * tenths,
-            rate_version: format!(
-                "b{}-m{}",
-                found.base_rate_id,
-                multiplier.as_ref().map_or(0, |m| m.multiplier_id)
-            ),
-            multiplier: multiplier.as_ref().map(multiplier_to_proto),
-        })
-    }
+            valid_from,
+            tenths,
+        }),
+        _ => None,
+    };
+    let tenths = multiplier
+        .as_ref()
+        .map_or(Multiplier::ONE.tenths(), |m| i64::from(m.tenths));
+    Ok(pb::RateInForce {
+        base_rate: Some(base_rate_to_proto(&base)),
+        premium_tenth_fen_per_order: found.fen_per_order * tenths,
+        rate_version: rate_version(
+            found.base_rate_id,
+            multiplier.as_ref().map(|m| m.multiplier_id),
+        ),
+        multiplier: multiplier.as_ref().map(multiplier_to_proto),
+    })
 }
 
-#[tonic::async_trait]
-impl ContributionService for ContributionApi {
-    async fn get_rate(
-        &self,
-        request: Request<pb::GetRateRequest>,
-    ) -> Result<Response<pb::RateInForce>, Status> {
-        let principal = principal(&request)?;
-        Ok(Response::new(
-            ContributionApi::get_rate(self, &principal, request.into_inner()).await?,
-        ))
-    }
+/// Names the versions an amount was computed with: `b<base rate id>-m<multiplier id or 0>`.
+pub fn rate_version(base_rate_id: i64, multiplier_id: Option<i64>) -> String {
+    format!("b{base_rate_id}-m{}", multiplier_id.unwrap_or(0))
+}
+
+pub async fn get_rate(
+    state: &AppState,
+    principal: &Principal,
+    request: pb::GetRateRequest,
+) -> AppResult<pb::RateInForce> {
+    let pb::GetRateRequest {
+        province_code,
+        platform_id,
+        industry,
+        at,
+    } = request;
+    let mut violations = Violations::new();
+    let province = violations.check("province_code", ProvinceCode::parse(&province_code));
+    let platform = non_empty(&platform_id)
+        .and_then(|id| violations.check("platform_id", PlatformId::parse(id)));
+    let industry = violations.check("industry", convert::industry_from_proto(industry));
+    let (Some(province), Some(industry)) = (province, industry) else {
+        return Err(violations.into_error());
+    };
+    violations.into_result()?;
+    let platform = match (&principal.role, platform) {
+        (Role::Platform(own), None) => own.clone(),
+        (Role::Platform(own), Some(asked)) if asked == *own => asked,
+        (Role::Platform(_), Some(_)) => {
+            return Err(AppError::PermissionDenied(
+                "a platform reads only its own rates".into(),
+            ));
+        }
+        (Role::ProvinceAgency(own), _) if *own != province => {
+            return Err(AppError::PermissionDenied(format!(
+                "a province agency reads only its own province ({own})"
+            )));
+        }
+        (_, Some(platform)) => platform,
+        (_, None) => return Err(AppError::invalid("platform_id", "required")),
+    };
+    let instant = match at {
+        Some(at) => convert::instant_from_proto(&at)
+            .map_err(|invalid| AppError::invalid("at", invalid.0))?,
+        None => state.clock.now(),
+    };
+    rate_in_force(
+        state,
+        &province,
+        &platform,
+        industry.as_str(),
+        china_date(instant),
+    )
+    .await
 }

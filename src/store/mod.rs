@@ -6,6 +6,7 @@ pub mod enrolments;
 pub mod events;
 pub mod idempotency;
 pub mod lifecycle;
+pub mod orders;
 pub mod pilot_scope;
 pub mod platforms;
 pub mod rates;

@@ -11,5 +11,6 @@ mod idempotency;
 mod import;
 mod lifecycle;
 mod lookup;
+mod orders;
 mod rates;
 mod serve_binary;

@@ -13,10 +13,8 @@ use crate::auth::Principal;
 use crate::error::{AppError, rpc_status};
 use crate::pb;
 use crate::store::enrolment_writes::{NewEnrolment, Outcome};
-use futures_util::{FutureExt, StreamExt};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::mpsc;
 use tonic::{Status, Streaming};
 
@@ -25,8 +23,6 @@ const CHUNK_SIZE: usize = 1000;
 const PREPARED_AHEAD: usize = 2;
 /// Chunks written at once (on separate connections) when their rows cannot collide.
 const PIPELINE: usize = 2;
-/// How long a partly filled chunk waits for more items before it is written anyway.
-const LINGER: Duration = Duration::from_millis(5);
 
 pub async fn start(
     state: AppState,
@@ -71,7 +67,7 @@ async fn read_and_prepare(
 ) {
     let mut next_index = 0_i64;
     loop {
-        let (chunk, end) = read_chunk(&mut inbound).await;
+        let (chunk, end) = crate::api::streaming::read_chunk(&mut inbound, CHUNK_SIZE).await;
         let first_index = next_index;
         next_index += chunk.len() as i64;
         let finished = end.is_some();
@@ -171,34 +167,6 @@ async fn emit(
         return false;
     }
     true
-}
-
-/// Reads up to CHUNK_SIZE items: waits for the first, then takes what arrives within LINGER.
-/// The second value is set when the inbound stream ended (Ok) or failed (Err).
-async fn read_chunk(
-    inbound: &mut Streaming<pb::EnrolWorkerRequest>,
-) -> (Vec<pb::EnrolWorkerRequest>, Option<Result<(), Status>>) {
-    let mut chunk = Vec::new();
-    match inbound.next().await {
-        None => return (chunk, Some(Ok(()))),
-        Some(Err(status)) => return (chunk, Some(Err(status))),
-        Some(Ok(item)) => chunk.push(item),
-    }
-    while chunk.len() < CHUNK_SIZE {
-        let next = match inbound.next().now_or_never() {
-            Some(next) => next,
-            None => match tokio::time::timeout(LINGER, inbound.next()).await {
-                Ok(next) => next,
-                Err(_) => break,
-            },
-        };
-        match next {
-            None => return (chunk, Some(Ok(()))),
-            Some(Err(status)) => return (chunk, Some(Err(status))),
-            Some(Ok(item)) => chunk.push(item),
-        }
-    }
-    (chunk, None)
 }
 
 fn prepare_chunk(

@@ -1,0 +1,55 @@
+//! `flexcover.v1.ContributionService`: rates, order ingest, coverage.
+mod coverage;
+mod orders;
+
+use super::AppState;
+use crate::auth::principal;
+use crate::pb;
+use crate::pb::contribution_service_server::ContributionService;
+use tonic::{Request, Response, Status, Streaming};
+
+pub struct ContributionApi {
+    state: AppState,
+}
+
+impl ContributionApi {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
+#[tonic::async_trait]
+impl ContributionService for ContributionApi {
+    async fn get_rate(
+        &self,
+        request: Request<pb::GetRateRequest>,
+    ) -> Result<Response<pb::RateInForce>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            super::rates::get_rate(&self.state, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    type RecordOrdersStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::RecordOrdersResult, Status>>;
+
+    async fn record_orders(
+        &self,
+        request: Request<Streaming<pb::OrderRecord>>,
+    ) -> Result<Response<Self::RecordOrdersStream>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            orders::start(self.state.clone(), principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn check_coverage(
+        &self,
+        request: Request<pb::CheckCoverageRequest>,
+    ) -> Result<Response<pb::CoverageAnswer>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            coverage::check(&self.state, &principal, request.into_inner()).await?,
+        ))
+    }
+}

@@ -1,0 +1,248 @@
+//! RecordOrders: a platform's order stream, recorded exactly once and priced at acceptance, in
+//! set-based chunks.
+use crate::api::convert::{self, instant_from_proto};
+use crate::api::rates::rate_version;
+use crate::api::{AppState, streaming};
+use crate::auth::Principal;
+use crate::domain::Invalid;
+use crate::domain::clock::china_date;
+use crate::domain::division::PlaceOfEmployment;
+use crate::domain::id_number::IdNumber;
+use crate::domain::platform::PlatformId;
+use crate::domain::role::Role;
+use crate::error::{AppError, Violations, is_retryable, rpc_status};
+use crate::pb;
+use crate::store::orders::{self, NewOrder, OrderOutcome};
+use std::collections::HashMap;
+use tokio::sync::mpsc;
+use tonic::{Status, Streaming};
+
+const CHUNK_SIZE: usize = 2000;
+/// Orders may be reported late, but not from the future (beyond a little clock skew).
+const MAX_CLOCK_SKEW_MINUTES: i64 = 5;
+
+type Results = mpsc::Sender<Result<pb::RecordOrdersResult, Status>>;
+
+pub async fn start(
+    state: AppState,
+    principal: Principal,
+    mut inbound: Streaming<pb::OrderRecord>,
+) -> Result<tokio_stream::wrappers::ReceiverStream<Result<pb::RecordOrdersResult, Status>>, AppError>
+{
+    let Role::Platform(platform) = principal.role else {
+        return Err(AppError::PermissionDenied(
+            "only platforms record orders (with a platform:<id> token)".into(),
+        ));
+    };
+    let (results, receiver) = mpsc::channel(CHUNK_SIZE);
+    tokio::spawn(async move {
+        let mut next_index = 0_i64;
+        loop {
+            let (chunk, end) = streaming::read_chunk(&mut inbound, CHUNK_SIZE).await;
+            let first = next_index;
+            next_index += chunk.len() as i64;
+            if !chunk.is_empty() && !record_chunk(&state, &platform, first, chunk, &results).await {
+                return;
+            }
+            match end {
+                None => {}
+                Some(Ok(())) => return,
+                Some(Err(status)) => {
+                    let _ = results.send(Err(status)).await;
+                    return;
+                }
+            }
+        }
+    });
+    Ok(tokio_stream::wrappers::ReceiverStream::new(receiver))
+}
+
+fn decode(state: &AppState, record: &pb::OrderRecord) -> Result<NewOrder, AppError> {
+    let pb::OrderRecord {
+        order_id,
+        worker,
+        place_of_employment,
+        industry,
+        accepted_at,
+        completed_at,
+    } = record;
+    let mut violations = Violations::new();
+    if !(1..=64).contains(&order_id.len()) || !order_id.bytes().all(|b| b.is_ascii_graphic()) {
+        violations.add("order_id", "required: 1 to 64 printable ASCII characters");
+    }
+    let (person_key, enrolment_id) = match worker {
+        Some(pb::order_record::Worker::IdNumber(id)) => (
+            violations
+                .check("id_number", IdNumber::parse(id))
+                .map(|id| state.pii.person_key(&id)),
+            None,
+        ),
+        Some(pb::order_record::Worker::EnrolmentId(id)) => {
+            let parsed =
+                uuid::Uuid::parse_str(id.trim()).map_err(|_| Invalid::new("must be a UUID"));
+            (None, violations.check("enrolment_id", parsed))
+        }
+        None => {
+            violations.add("worker", "required: id_number or enrolment_id");
+            (None, None)
+        }
+    };
+    let place = violations.check(
+        "place_of_employment",
+        PlaceOfEmployment::parse(place_of_employment),
+    );
+    let industry = violations.check("industry", convert::industry_from_proto(*industry));
+    let accepted = violations.check(
+        "accepted_at",
+        accepted_at
+            .as_ref()
+            .ok_or_else(|| Invalid::new("required"))
+            .and_then(instant_from_proto),
+    );
+    let completed = completed_at
+        .as_ref()
+        .and_then(|at| violations.check("completed_at", instant_from_proto(at)));
+    if let Some(accepted) = accepted {
+        if accepted > state.clock.now() + chrono::Duration::minutes(MAX_CLOCK_SKEW_MINUTES) {
+            violations.add("accepted_at", "must not be in the future");
+        }
+        if completed.is_some_and(|completed| completed < accepted) {
+            violations.add("completed_at", "must not precede accepted_at");
+        }
+    }
+    match (place, industry, accepted) {
+        (Some(place), Some(industry), Some(accepted)) if violations.is_empty() => Ok(NewOrder {
+            order_id: order_id.clone(),
+            person_key,
+            enrolment_id,
+            province_code: place.province().to_string(),
+            place_code: place.as_str().to_owned(),
+            industry: industry.as_str(),
+            accepted_at: accepted,
+            completed_at: completed,
+            day: china_date(accepted),
+        }),
+        _ => Err(violations.into_error()),
+    }
+}
+
+fn outcome_to_proto(
+    platform: &PlatformId,
+    order: &NewOrder,
+    outcome: OrderOutcome,
+) -> pb::record_orders_result::Outcome {
+    use pb::record_orders_result::Outcome;
+    let refused =
+        |message: String| Outcome::Error(rpc_status(AppError::FailedPrecondition(message)));
+    match outcome {
+        OrderOutcome::Accepted {
+            enrolment_id,
+            base_rate_id,
+            multiplier_id,
+            premium_tenth_fen,
+        } => Outcome::Accepted(pb::OrderAccepted {
+            order_id: order.order_id.clone(),
+            enrolment_id: enrolment_id.to_string(),
+            rate_version: rate_version(base_rate_id, multiplier_id),
+            premium_tenth_fen,
+        }),
+        OrderOutcome::Duplicate => Outcome::DuplicateOrderId(order.order_id.clone()),
+        OrderOutcome::NotCovered => refused(format!(
+            "platform {platform} has no enrolment of this worker active on {} (China Standard Time)",
+            order.day
+        )),
+        OrderOutcome::Mismatch(message) => refused(message),
+        OrderOutcome::NoRate => refused(format!(
+            "no {} base rate is in force on {}",
+            order.industry, order.day
+        )),
+    }
+}
+
+/// Records one chunk and sends its results; false when the stream is over.
+async fn record_chunk(
+    state: &AppState,
+    platform: &PlatformId,
+    first_index: i64,
+    chunk: Vec<pb::OrderRecord>,
+    results: &Results,
+) -> bool {
+    enum Slot {
+        Refused(AppError),
+        Write(usize),
+        RepeatOf(usize),
+    }
+    let mut to_write: Vec<NewOrder> = Vec::with_capacity(chunk.len());
+    let mut positions: HashMap<String, usize> = HashMap::new();
+    let slots: Vec<Slot> = chunk
+        .iter()
+        .map(|record| match decode(state, record) {
+            Err(error) => Slot::Refused(error),
+            Ok(order) => match positions.get(&order.order_id) {
+                Some(&earlier) => Slot::RepeatOf(earlier),
+                None => {
+                    positions.insert(order.order_id.clone(), to_write.len());
+                    to_write.push(order);
+                    Slot::Write(to_write.len() - 1)
+                }
+            },
+        })
+        .collect();
+    let outcomes = match write(state, platform, &to_write).await {
+        Ok(outcomes) => outcomes,
+        Err(error) => {
+            let _ = results.send(Err(Status::from(error))).await;
+            return false;
+        }
+    };
+    for (offset, slot) in slots.into_iter().enumerate() {
+        let outcome = match slot {
+            Slot::Refused(error) => pb::record_orders_result::Outcome::Error(rpc_status(error)),
+            Slot::Write(position) => {
+                outcome_to_proto(platform, &to_write[position], outcomes[position].clone())
+            }
+            // The same order twice in one chunk: the second is a duplicate of the first.
+            Slot::RepeatOf(position) => match &outcomes[position] {
+                OrderOutcome::Accepted { .. } | OrderOutcome::Duplicate => {
+                    pb::record_orders_result::Outcome::DuplicateOrderId(
+                        to_write[position].order_id.clone(),
+                    )
+                }
+                other => outcome_to_proto(platform, &to_write[position], other.clone()),
+            },
+        };
+        let result = pb::RecordOrdersResult {
+            index: first_index + offset as i64,
+            outcome: Some(outcome),
+        };
+        if results.send(Ok(result)).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+async fn write(
+    state: &AppState,
+    platform: &PlatformId,
+    orders: &[NewOrder],
+) -> Result<Vec<OrderOutcome>, AppError> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut tx = state.pool.begin().await?;
+        match orders::record(&mut tx, platform.as_str(), orders, state.clock.now()).await {
+            Ok(outcomes) => {
+                tx.commit().await?;
+                return Ok(outcomes);
+            }
+            Err(error) if attempt < 3 && is_retryable(&error) => {
+                tracing::info!(attempt, "order chunk hit a deadlock; retrying");
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! Orders, priced once at the rate in force at acceptance and recorded exactly once per platform
+//! and order id, with the covered days they prove. Set-based: a fixed handful of statements per
+//! chunk.
+use super::Tx;
+use crate::error::AppResult;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// A validated order of one platform.
+pub struct NewOrder {
+    pub order_id: String,
+    /// The worker, by blind index or by enrolment id (one of them).
+    pub person_key: Option<Vec<u8>>,
+    pub enrolment_id: Option<Uuid>,
+    pub place_code: String,
+    pub province_code: String,
+    pub industry: &'static str,
+    pub accepted_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The day of acceptance in China Standard Time.
+    pub day: NaiveDate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderOutcome {
+    Accepted {
+        enrolment_id: Uuid,
+        base_rate_id: i64,
+        multiplier_id: Option<i64>,
+        premium_tenth_fen: i64,
+    },
+    /// Recorded before (by this or another stream): never charged twice.
+    Duplicate,
+    /// The platform has no enrolment of the worker active on that day.
+    NotCovered,
+    /// The worker is enrolled in another province or industry.
+    Mismatch(String),
+    /// No base rate was in force for the industry on that day.
+    NoRate,
+}
+
+#[derive(sqlx::FromRow)]
+struct Covering {
+    n: i64,
+    enrolment_id: Uuid,
+    province_code: String,
+    industry: String,
+}
+
+/// The platform's enrolment of each order's worker whose state on the order's day was active.
+async fn covering(
+    tx: &mut Tx,
+    platform_id: &str,
+    orders: &[NewOrder],
+) -> AppResult<HashMap<usize, Covering>> {
+    let rows: Vec<Covering> = sqlx::query_as(
+        "SELECT t.n, e.enrolment_id, e.province_code::text AS province_code, e.industry
+         FROM UNNEST($2::bytea[], $3::uuid[], $4::date[]) WITH ORDINALITY AS t(person_key, enrolment_id, day, n)
+         JOIN LATERAL (
+             SELECT e.* FROM enrolments e
+             WHERE e.platform_id = $1
+               AND (e.person_key = t.person_key OR e.enrolment_id = t.enrolment_id)
+               AND e.cover_start <= t.day AND (e.cover_end IS NULL OR t.day < e.cover_end)
+               AND (SELECT h.status FROM enrolment_history h
+                    WHERE h.province_code = e.province_code AND h.enrolment_id = e.enrolment_id
+                      AND h.effective_date <= t.day
+                    ORDER BY h.seq DESC LIMIT 1) = 'active'
+             ORDER BY e.cover_start DESC LIMIT 1) e ON true",
+    )
+    .bind(platform_id)
+    .bind(orders.iter().map(|o| o.person_key.as_deref()).collect::<Vec<_>>())
+    .bind(orders.iter().map(|o| o.enrolment_id).collect::<Vec<_>>())
+    .bind(orders.iter().map(|o| o.day).collect::<Vec<_>>())
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ((row.n - 1) as usize, row))
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct Rate {
+    province_code: String,
+    industry: String,
+    day: NaiveDate,
+    base_rate_id: i64,
+    fen_per_order: i64,
+    multiplier_id: Option<i64>,
+    tenths: Option<i16>,
+}
+
+/// The rate versions in force for each distinct (province, industry, day).
+async fn rates(
+    tx: &mut Tx,
+    platform_id: &str,
+    keys: &HashSet<(String, String, NaiveDate)>,
+) -> AppResult<HashMap<(String, String, NaiveDate), Rate>> {
+    let keys: Vec<&(String, String, NaiveDate)> = keys.iter().collect();
+    let rows: Vec<Rate> = sqlx::query_as(
+        "SELECT t.province_code, t.industry, t.day, b.base_rate_id, b.fen_per_order, m.multiplier_id, m.tenths
+         FROM UNNEST($2::text[], $3::text[], $4::date[]) AS t(province_code, industry, day)
+         JOIN LATERAL (SELECT b.* FROM base_rates b
+                       WHERE b.industry = t.industry AND b.valid_from <= t.day
+                         AND b.rate_class = COALESCE((SELECT c.rate_class FROM platform_rate_classes c
+                                                      WHERE c.platform_id = $1 AND c.industry = t.industry), 'standard')
+                       ORDER BY b.valid_from DESC LIMIT 1) b ON true
+         LEFT JOIN LATERAL (SELECT m.* FROM rate_multipliers m
+                            WHERE m.province_code = t.province_code AND m.platform_id = $1
+                              AND m.industry = t.industry AND m.valid_from <= t.day
+                            ORDER BY m.valid_from DESC LIMIT 1) m ON true",
+    )
+    .bind(platform_id)
+    .bind(keys.iter().map(|k| k.0.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.1.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.2).collect::<Vec<_>>())
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ((r.province_code.clone(), r.industry.clone(), r.day), r))
+        .collect())
+}
+
+/// Records a chunk of one platform's orders; one outcome per order, in order. Order ids must be
+/// distinct within the chunk.
+pub async fn record(
+    tx: &mut Tx,
+    platform_id: &str,
+    orders: &[NewOrder],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<OrderOutcome>> {
+    let covering = covering(tx, platform_id, orders).await?;
+    let mut outcomes: Vec<Option<OrderOutcome>> = vec![None; orders.len()];
+    let mut rate_keys = HashSet::new();
+    for (i, order) in orders.iter().enumerate() {
+        match covering.get(&i) {
+            None => outcomes[i] = Some(OrderOutcome::NotCovered),
+            Some(c) if c.province_code != order.province_code => {
+                outcomes[i] = Some(OrderOutcome::Mismatch(format!(
+                    "the worker's enrolment is in province {}, not {}; transfer it first",
+                    c.province_code, order.province_code
+                )))
+            }
+            Some(c) if c.industry != order.industry => {
+                outcomes[i] = Some(OrderOutcome::Mismatch(format!(
+                    "the worker is enrolled for {}",
+                    c.industry
+                )))
+            }
+            Some(c) => {
+                rate_keys.insert((c.province_code.clone(), c.industry.clone(), order.day));
+            }
+        }
+    }
+    let rates = rates(tx, platform_id, &rate_keys).await?;
+    let mut priced: Vec<(usize, Uuid, &Rate)> = Vec::new();
+    for (i, order) in orders.iter().enumerate() {
+        if outcomes[i].is_some() {
+            continue;
+        }
+        let Some(c) = covering.get(&i) else { continue };
+        match rates.get(&(c.province_code.clone(), c.industry.clone(), order.day)) {
+            Some(rate) => priced.push((i, c.enrolment_id, rate)),
+            None => outcomes[i] = Some(OrderOutcome::NoRate),
+        }
+    }
+    // Sorted, so concurrent streams sending the same orders wait on each other, not deadlock.
+    priced.sort_by(|a, b| orders[a.0].order_id.cmp(&orders[b.0].order_id));
+    let premium = |rate: &Rate| rate.fen_per_order * i64::from(rate.tenths.unwrap_or(10));
+    let inserted: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO orders (province_code, platform_id, order_id, enrolment_id, place_code, industry,
+             accepted_at, completed_at, base_rate_id, multiplier_id, premium_tenth_fen, recorded_at)
+         SELECT t.province_code, $1, t.order_id, t.enrolment_id, t.place_code, t.industry,
+                t.accepted_at, t.completed_at, t.base_rate_id, t.multiplier_id, t.premium, $11
+         FROM UNNEST($2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[],
+                     $8::timestamptz[], $9::bigint[], $10::bigint[], $12::bigint[])
+              WITH ORDINALITY AS t(province_code, order_id, enrolment_id, place_code, industry,
+                                   accepted_at, completed_at, base_rate_id, multiplier_id, premium, n)
+         ORDER BY t.n
+         ON CONFLICT (platform_id, order_id) DO NOTHING
+         RETURNING order_id",
+    )
+    .bind(platform_id)
+    .bind(priced.iter().map(|p| orders[p.0].province_code.as_str()).collect::<Vec<_>>())
+    .bind(priced.iter().map(|p| orders[p.0].order_id.as_str()).collect::<Vec<_>>())
+    .bind(priced.iter().map(|p| p.1).collect::<Vec<_>>())
+    .bind(priced.iter().map(|p| orders[p.0].place_code.as_str()).collect::<Vec<_>>())
+    .bind(priced.iter().map(|p| orders[p.0].industry).collect::<Vec<_>>())
+    .bind(priced.iter().map(|p| orders[p.0].accepted_at).collect::<Vec<_>>())
+    .bind(priced.iter().map(|p| orders[p.0].completed_at).collect::<Vec<_>>())
+    .bind(priced.iter().map(|p| p.2.base_rate_id).collect::<Vec<_>>())
+    .bind(priced.iter().map(|p| p.2.multiplier_id).collect::<Vec<_>>())
+    .bind(now)
+    .bind(priced.iter().map(|p| premium(p.2)).collect::<Vec<_>>())
+    .fetch_all(&mut **tx)
+    .await?;
+    let inserted: HashSet<String> = inserted.into_iter().collect();
+    let mut days = HashSet::new();
+    for (i, enrolment_id, rate) in &priced {
+        let order = &orders[*i];
+        outcomes[*i] = Some(if inserted.contains(&order.order_id) {
+            days.insert((order.province_code.as_str(), *enrolment_id, order.day));
+            OrderOutcome::Accepted {
+                enrolment_id: *enrolment_id,
+                base_rate_id: rate.base_rate_id,
+                multiplier_id: rate.multiplier_id,
+                premium_tenth_fen: premium(rate),
+            }
+        } else {
+            OrderOutcome::Duplicate
+        });
+    }
+    if !days.is_empty() {
+        let mut days: Vec<_> = days.into_iter().collect();
+        days.sort();
+        sqlx::query(
+            "INSERT INTO covered_days (province_code, enrolment_id, day)
+             SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::date[]) ON CONFLICT DO NOTHING",
+        )
+        .bind(days.iter().map(|d| d.0).collect::<Vec<_>>())
+        .bind(days.iter().map(|d| d.1).collect::<Vec<_>>())
+        .bind(days.iter().map(|d| d.2).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await?;
+    }
+    // Orders that failed a check may still have been recorded earlier: those are duplicates too.
+    let unresolved: Vec<&str> = (0..orders.len())
+        .filter(|&i| {
+            !matches!(
+                outcomes[i],
+                Some(OrderOutcome::Accepted { .. }) | Some(OrderOutcome::Duplicate)
+            )
+        })
+        .map(|i| orders[i].order_id.as_str())
+        .collect();
+    if !unresolved.is_empty() {
+        let seen: Vec<String> = sqlx::query_scalar(
+            "SELECT order_id FROM orders WHERE platform_id = $1 AND order_id = ANY($2)",
+        )
+        .bind(platform_id)
+        .bind(&unresolved)
+        .fetch_all(&mut **tx)
+        .await?;
+        let seen: HashSet<String> = seen.into_iter().collect();
+        for (i, order) in orders.iter().enumerate() {
+            if seen.contains(&order.order_id)
+                && !matches!(outcomes[i], Some(OrderOutcome::Accepted { .. }))
+            {
+                outcomes[i] = Some(OrderOutcome::Duplicate);
+            }
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.ok_or_else(|| anyhow::anyhow!("an order was left without an outcome").into()))
+        .collect()
+}
+
+/// How long an order without a completion time counts as in progress.
+pub const OPEN_ORDER_HOURS: i32 = 12;
+
+/// The order of an enrolment in progress at `at`: accepted at or before it and completed at or
+/// after it (an order not completed counts for OPEN_ORDER_HOURS after acceptance).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OrderRow {
+    pub order_id: String,
+    pub accepted_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub base_rate_id: i64,
+    pub multiplier_id: Option<i64>,
+    pub premium_tenth_fen: i64,
+}
+
+pub async fn in_progress(
+    db: impl sqlx::PgExecutor<'_>,
+    enrolment_id: Uuid,
+    at: DateTime<Utc>,
+) -> AppResult<Option<OrderRow>> {
+    Ok(sqlx::query_as(
+        "SELECT order_id, accepted_at, completed_at, base_rate_id, multiplier_id, premium_tenth_fen
+         FROM orders
+         WHERE enrolment_id = $1 AND accepted_at <= $2
+           AND (completed_at >= $2 OR (completed_at IS NULL AND accepted_at >= $2 - make_interval(hours => $3)))
+         ORDER BY accepted_at DESC LIMIT 1",
+    )
+    .bind(enrolment_id)
+    .bind(at)
+    .bind(OPEN_ORDER_HOURS)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Enrolments of a worker (by blind index or enrolment id) in a state of cover on `day`, newest
+/// first, optionally limited to a platform and a province.
+pub async fn covering_enrolments(
+    db: impl sqlx::PgExecutor<'_>,
+    person_key: Option<&[u8]>,
+    enrolment_id: Option<Uuid>,
+    day: NaiveDate,
+    platform_id: Option<&str>,
+    province_code: Option<&str>,
+) -> AppResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT e.enrolment_id FROM enrolments e
+         WHERE (e.person_key = $1 OR e.enrolment_id = $2)
+           AND ($4::text IS NULL OR e.platform_id = $4)
+           AND ($5::text IS NULL OR e.province_code = $5)
+           AND e.cover_start <= $3 AND (e.cover_end IS NULL OR $3 < e.cover_end)
+           AND (SELECT h.status FROM enrolment_history h
+                WHERE h.province_code = e.province_code AND h.enrolment_id = e.enrolment_id
+                  AND h.effective_date <= $3
+                ORDER BY h.seq DESC LIMIT 1) = 'active'
+         ORDER BY e.enrolment_id DESC",
+    )
+    .bind(person_key)
+    .bind(enrolment_id)
+    .bind(day)
+    .bind(platform_id)
+    .bind(province_code)
+    .fetch_all(db)
+    .await?)
+}

@@ -1,0 +1,435 @@
+//! RecordOrders and CheckCoverage: exactly-once ingest under retries, reconnects and concurrent
+//! streams; pricing at acceptance, across the instant a rate changes; coverage at instants inside,
+//! between and outside orders; tenant isolation.
+use crate::helpers::*;
+use flexcover::pb;
+use flexcover::pb::record_orders_result::Outcome;
+use tonic::Code;
+
+fn at(rfc3339: &str) -> prost_types::Timestamp {
+    let instant = chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .expect("instant")
+        .to_utc();
+    prost_types::Timestamp {
+        seconds: instant.timestamp(),
+        nanos: 0,
+    }
+}
+
+fn order(
+    order_id: &str,
+    worker: pb::order_record::Worker,
+    accepted: &str,
+    completed: Option<&str>,
+) -> pb::OrderRecord {
+    pb::OrderRecord {
+        order_id: order_id.into(),
+        worker: Some(worker),
+        place_of_employment: "440305".into(),
+        industry: pb::Industry::InstantDelivery as i32,
+        accepted_at: Some(at(accepted)),
+        completed_at: completed.map(at),
+    }
+}
+
+fn by_id(id: &str) -> pb::order_record::Worker {
+    pb::order_record::Worker::IdNumber(id.into())
+}
+
+async fn record(
+    app: &TestApp,
+    token: &str,
+    orders: Vec<pb::OrderRecord>,
+) -> Vec<pb::RecordOrdersResult> {
+    let mut client = app.contribution_client().await;
+    let mut stream = client
+        .record_orders(authed(tokio_stream::iter(orders), token))
+        .await
+        .expect("stream")
+        .into_inner();
+    let mut results = Vec::new();
+    while let Some(result) = stream.message().await.expect("result") {
+        results.push(result);
+    }
+    results
+}
+
+async fn setup() -> (TestApp, String, pb::Enrolment) {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    flexcover::seed::seed_rates(&app.pool, chrono::Utc::now())
+        .await
+        .expect("rates");
+    let token = app.token("platform:meituan").await;
+    let enrolment = app
+        .enrolment_client()
+        .await
+        .enrol_worker(authed(enrol_request("e1", STANDARD_ID), &token))
+        .await
+        .expect("enrolled")
+        .into_inner()
+        .enrolment
+        .expect("enrolment");
+    (app, token, enrolment)
+}
+
+fn error_code(result: &pb::RecordOrdersResult) -> Option<i32> {
+    match &result.outcome {
+        Some(Outcome::Error(status)) => Some(status.code),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn orders_are_recorded_once_and_priced_at_acceptance() {
+    let (app, token, enrolment) = setup().await;
+    let by_enrolment = pb::order_record::Worker::EnrolmentId(enrolment.enrolment_id.clone());
+    let results = record(
+        &app,
+        &token,
+        vec![
+            order(
+                "o1",
+                by_id(STANDARD_ID),
+                "2026-06-14T02:00:00Z",
+                Some("2026-06-14T02:30:00Z"),
+            ),
+            order("o2", by_enrolment, "2026-06-14T05:00:00Z", None),
+            order(
+                "o1",
+                by_id(STANDARD_ID),
+                "2026-06-14T02:00:00Z",
+                Some("2026-06-14T02:30:00Z"),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(results.len(), 3);
+    let Some(Outcome::Accepted(first)) = &results[0].outcome else {
+        panic!("{:?}", results[0])
+    };
+    assert_eq!(
+        (first.premium_tenth_fen, first.enrolment_id.as_str()),
+        (70, enrolment.enrolment_id.as_str())
+    );
+    assert!(
+        first.rate_version.starts_with('b') && first.rate_version.ends_with("-m0"),
+        "{}",
+        first.rate_version
+    );
+    assert!(matches!(results[1].outcome, Some(Outcome::Accepted(_))));
+    assert_eq!(
+        results[2].outcome,
+        Some(Outcome::DuplicateOrderId("o1".into())),
+        "the same order twice in one stream"
+    );
+
+    // A reconnect resends both: acknowledged, never charged twice.
+    let again = record(
+        &app,
+        &token,
+        vec![
+            order(
+                "o1",
+                by_id(STANDARD_ID),
+                "2026-06-14T02:00:00Z",
+                Some("2026-06-14T02:30:00Z"),
+            ),
+            order("o2", by_id(STANDARD_ID), "2026-06-14T05:00:00Z", None),
+        ],
+    )
+    .await;
+    assert!(
+        again
+            .iter()
+            .all(|r| matches!(r.outcome, Some(Outcome::DuplicateOrderId(_)))),
+        "{again:?}"
+    );
+    assert_eq!(app.count("orders").await, 2);
+    assert_eq!(
+        app.count("covered_days").await,
+        1,
+        "both on 2026-06-14 in Beijing"
+    );
+    let premiums: i64 = sqlx::query_scalar("SELECT sum(premium_tenth_fen)::bigint FROM orders")
+        .fetch_one(&app.pool)
+        .await
+        .expect("sum");
+    assert_eq!(premiums, 140);
+
+    let stranger = id_number("110105", "19900101", 77);
+    let results = record(
+        &app,
+        &token,
+        vec![
+            order("x1", by_id(&stranger), "2026-06-14T02:00:00Z", None),
+            order("x2", by_id(STANDARD_ID), "2026-01-04T02:00:00Z", None),
+            pb::OrderRecord {
+                place_of_employment: "110105".into(),
+                ..order("x3", by_id(STANDARD_ID), "2026-06-14T02:00:00Z", None)
+            },
+            pb::OrderRecord {
+                accepted_at: None,
+                ..order("x4", by_id(STANDARD_ID), "2026-06-14T02:00:00Z", None)
+            },
+            order("x5", by_id(STANDARD_ID), "2026-06-16T02:00:00Z", None),
+            order(
+                "x6",
+                by_id(STANDARD_ID),
+                "2026-06-14T02:00:00Z",
+                Some("2026-06-14T01:00:00Z"),
+            ),
+            order(
+                "x7",
+                by_id("110105194912310021"),
+                "2026-06-14T02:00:00Z",
+                None,
+            ),
+        ],
+    )
+    .await;
+    let codes: Vec<Option<i32>> = results.iter().map(error_code).collect();
+    let precondition = Some(Code::FailedPrecondition as i32);
+    let invalid = Some(Code::InvalidArgument as i32);
+    assert_eq!(
+        codes,
+        vec![
+            precondition,
+            precondition,
+            precondition,
+            invalid,
+            invalid,
+            invalid,
+            invalid
+        ],
+        "{results:?}"
+    );
+    assert_eq!(
+        app.count("orders").await,
+        2,
+        "refused orders are not recorded"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn two_concurrent_streams_sending_the_same_orders_charge_each_once() {
+    let (app, token, _) = setup().await;
+    let orders: Vec<pb::OrderRecord> = (0..3000)
+        .map(|n| {
+            order(
+                &format!("race-{n}"),
+                by_id(STANDARD_ID),
+                "2026-06-14T02:00:00Z",
+                None,
+            )
+        })
+        .collect();
+    let (left, right) = tokio::join!(
+        record(&app, &token, orders.clone()),
+        record(&app, &token, orders)
+    );
+    let accepted = left
+        .iter()
+        .chain(&right)
+        .filter(|r| matches!(r.outcome, Some(Outcome::Accepted(_))))
+        .count();
+    let duplicates = left
+        .iter()
+        .chain(&right)
+        .filter(|r| matches!(r.outcome, Some(Outcome::DuplicateOrderId(_))))
+        .count();
+    assert_eq!((accepted, duplicates), (3000, 3000));
+    assert_eq!(app.count("orders").await, 3000);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_order_at_the_instant_a_rate_changes_gets_the_new_rate() {
+    let (app, token, _) = setup().await;
+    let admin = app.token("national-admin").await;
+    let multiplier = pb::SetRateMultiplierRequest {
+        request_id: "m".into(),
+        province_code: "44".into(),
+        platform_id: "meituan".into(),
+        industry: pb::Industry::InstantDelivery as i32,
+        valid_from: Some(date(2027, 1, 1)),
+        tenths: 13,
+    };
+    app.admin_client()
+        .await
+        .set_rate_multiplier(authed(multiplier, &admin))
+        .await
+        .expect("multiplier");
+    app.clock.set(
+        chrono::DateTime::parse_from_rfc3339("2027-01-02T00:00:00Z")
+            .expect("instant")
+            .to_utc(),
+    );
+    let results = record(
+        &app,
+        &token,
+        vec![
+            order("before", by_id(STANDARD_ID), "2026-12-31T15:59:59Z", None),
+            order("at", by_id(STANDARD_ID), "2026-12-31T16:00:00Z", None),
+        ],
+    )
+    .await;
+    let premiums: Vec<i64> = results
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Some(Outcome::Accepted(accepted)) => Some(accepted.premium_tenth_fen),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        premiums,
+        vec![70, 91],
+        "7 fen, then 7 fen x 1.3 from midnight in Beijing"
+    );
+    let days: i64 = app.count("covered_days").await;
+    assert_eq!(days, 2, "31 December and 1 January");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn coverage_inside_between_and_outside_orders_and_only_for_those_concerned() {
+    let (app, token, enrolment) = setup().await;
+    record(
+        &app,
+        &token,
+        vec![
+            order(
+                "o1",
+                by_id(STANDARD_ID),
+                "2026-06-14T02:00:00Z",
+                Some("2026-06-14T02:30:00Z"),
+            ),
+            order(
+                "o2",
+                by_id(STANDARD_ID),
+                "2026-06-14T05:00:00Z",
+                Some("2026-06-14T05:45:00Z"),
+            ),
+        ],
+    )
+    .await;
+    let mut client = app.contribution_client().await;
+    let check = |id: &str, when: &str| pb::CheckCoverageRequest {
+        worker: Some(pb::check_coverage_request::Worker::IdNumber(id.into())),
+        platform_id: String::new(),
+        at: Some(at(when)),
+    };
+    let inside = client
+        .check_coverage(authed(check(STANDARD_ID, "2026-06-14T02:10:00Z"), &token))
+        .await
+        .expect("inside")
+        .into_inner();
+    assert!(inside.covered);
+    assert_eq!(
+        inside.enrolment.as_ref().map(|e| e.enrolment_id.as_str()),
+        Some(enrolment.enrolment_id.as_str())
+    );
+    assert_eq!(
+        inside.order.as_ref().map(|o| o.order_id.as_str()),
+        Some("o1")
+    );
+    assert_eq!(
+        inside.rate.as_ref().map(|r| r.premium_tenth_fen_per_order),
+        Some(70)
+    );
+
+    let between = client
+        .check_coverage(authed(check(STANDARD_ID, "2026-06-14T03:00:00Z"), &token))
+        .await
+        .expect("between")
+        .into_inner();
+    assert!(between.covered && between.order.is_none());
+    let second = client
+        .check_coverage(authed(check(STANDARD_ID, "2026-06-14T05:45:00Z"), &token))
+        .await
+        .expect("end of o2")
+        .into_inner();
+    assert_eq!(second.order.map(|o| o.order_id), Some("o2".into()));
+    let before = client
+        .check_coverage(authed(check(STANDARD_ID, "2026-01-04T12:00:00Z"), &token))
+        .await
+        .expect("before")
+        .into_inner();
+    assert!(!before.covered && before.enrolment.is_none());
+
+    // After a suspension the worker is not covered.
+    let suspend = pb::SuspendEnrolmentRequest {
+        request_id: "s".into(),
+        enrolment_id: enrolment.enrolment_id.clone(),
+        effective_date: Some(date(2026, 6, 15)),
+        reason: pb::ChangeReason::Inactivity as i32,
+    };
+    app.enrolment_client()
+        .await
+        .suspend_enrolment(authed(suspend, &token))
+        .await
+        .expect("suspend");
+    let suspended = client
+        .check_coverage(authed(check(STANDARD_ID, "2026-06-15T08:00:00Z"), &token))
+        .await
+        .expect("suspended")
+        .into_inner();
+    assert!(!suspended.covered);
+    let day_before = client
+        .check_coverage(authed(check(STANDARD_ID, "2026-06-14T08:00:00Z"), &token))
+        .await
+        .expect("day before")
+        .into_inner();
+    assert!(day_before.covered, "history keeps the day before covered");
+
+    // Others learn nothing they should not.
+    for (role, covered) in [
+        ("platform:eleme", false),
+        ("province:11", false),
+        ("province:44", true),
+        ("national-admin", true),
+    ] {
+        let other = app.token(role).await;
+        let answer = client
+            .check_coverage(authed(check(STANDARD_ID, "2026-06-14T02:10:00Z"), &other))
+            .await
+            .expect(role)
+            .into_inner();
+        assert_eq!(answer.covered, covered, "{role}");
+    }
+    let eleme = app.token("platform:eleme").await;
+    let asked = pb::CheckCoverageRequest {
+        platform_id: "meituan".into(),
+        ..check(STANDARD_ID, "2026-06-14T02:10:00Z")
+    };
+    assert_eq!(
+        client
+            .check_coverage(authed(asked, &eleme))
+            .await
+            .expect_err("another platform")
+            .code(),
+        Code::PermissionDenied
+    );
+    let lookups: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM person_access_log WHERE rpc = 'CheckCoverage'")
+            .fetch_one(&app.pool)
+            .await
+            .expect("count");
+    assert_eq!(lookups, 10, "every lookup by ID number is logged");
+
+    let admin = app.token("national-admin").await;
+    let status = record_as_error(&app, &admin).await;
+    assert_eq!(status, Code::PermissionDenied);
+    app.stop().await;
+}
+
+async fn record_as_error(app: &TestApp, token: &str) -> Code {
+    let mut client = app.contribution_client().await;
+    let orders = vec![order("a", by_id(STANDARD_ID), "2026-06-14T02:00:00Z", None)];
+    client
+        .record_orders(authed(tokio_stream::iter(orders), token))
+        .await
+        .expect_err("not a platform")
+        .code()
+}
