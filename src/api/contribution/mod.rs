@@ -1,5 +1,6 @@
 //! `flexcover.v1.ContributionService`: rates, order ingest, coverage.
 mod coverage;
+mod declarations;
 mod orders;
 
 use super::AppState;
@@ -40,6 +41,26 @@ impl ContributionService for ContributionApi {
         let principal = principal(&request)?;
         Ok(Response::new(
             orders::start(self.state.clone(), principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn declare_contributions(
+        &self,
+        request: Request<pb::DeclareContributionsRequest>,
+    ) -> Result<Response<pb::Declaration>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            declarations::declare(&self.state, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_declaration(
+        &self,
+        request: Request<pb::GetDeclarationRequest>,
+    ) -> Result<Response<pb::Declaration>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            declarations::get(&self.state, &principal, request.into_inner()).await?,
         ))
     }
 
