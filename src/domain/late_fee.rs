@@ -70,6 +70,44 @@ pub fn late_fee(overdue: Fen, due: NaiveDate, as_of: NaiveDate, ppm_per_day: i64
     Fen(i64::try_from(fee).unwrap_or(i64::MAX))
 }
 
+/// The late fee as of `as_of` on `due_amount` due on `due`, with payments received on their days:
+/// each day after the due date, up to and including the day of a payment, is charged on the balance
+/// still outstanding that morning. Rounded half-up to the fen once, at the end.
+pub fn late_fee_with_payments(
+    due_amount: Fen,
+    due: NaiveDate,
+    payments: &[(NaiveDate, Fen)],
+    as_of: NaiveDate,
+    ppm_per_day: i64,
+) -> Fen {
+    let mut payments: Vec<(NaiveDate, Fen)> = payments.to_vec();
+    payments.sort();
+    let mut balance = i128::from(due_amount.0)
+        - payments
+            .iter()
+            .filter(|(day, _)| *day <= due)
+            .map(|(_, amount)| i128::from(amount.0))
+            .sum::<i128>();
+    let mut charged_until = due;
+    let mut fen_days: i128 = 0;
+    for (day, amount) in payments.iter().filter(|(day, _)| *day > due) {
+        let until = (*day).min(as_of);
+        if until > charged_until {
+            fen_days += balance.max(0) * i128::from((until - charged_until).num_days());
+            charged_until = until;
+        }
+        if *day > as_of {
+            break;
+        }
+        balance -= i128::from(amount.0);
+    }
+    if as_of > charged_until {
+        fen_days += balance.max(0) * i128::from((as_of - charged_until).num_days());
+    }
+    let fee = div_round_half_up(fen_days * i128::from(ppm_per_day), 1_000_000);
+    Fen(i64::try_from(fee).unwrap_or(i64::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +162,70 @@ mod tests {
             days_late(day(2026, 2, 15), day(2026, 2, 1)),
             0,
             "before the due date"
+        );
+    }
+
+    #[test]
+    fn partial_payments_stop_the_fee_on_what_they_pay() {
+        let due = day(2026, 1, 15);
+        // 1,000 yuan due; 600 paid on the 17th, the rest on 2026-02-01.
+        let payments = [
+            (day(2026, 1, 17), Fen(60_000)),
+            (day(2026, 2, 1), Fen(40_000)),
+        ];
+        // 16th and 17th on 1,000 yuan (2 x 0.50), 18th to 1 February on 400 yuan (15 x 0.20).
+        assert_eq!(
+            late_fee_with_payments(
+                Fen(100_000),
+                due,
+                &payments,
+                day(2026, 3, 1),
+                STATUTORY_PPM_PER_DAY
+            ),
+            Fen(400)
+        );
+        // As of the 20th, the second payment has not happened: 2 x 0.50 + 3 x 0.20 = 1.60 yuan.
+        assert_eq!(
+            late_fee_with_payments(
+                Fen(100_000),
+                due,
+                &payments,
+                day(2026, 1, 20),
+                STATUTORY_PPM_PER_DAY
+            ),
+            Fen(160)
+        );
+        // Paid in full on time: no fee; over-paid: still none.
+        assert_eq!(
+            late_fee_with_payments(
+                Fen(100_000),
+                due,
+                &[(due, Fen(100_000))],
+                day(2026, 3, 1),
+                STATUTORY_PPM_PER_DAY
+            ),
+            Fen(0)
+        );
+        assert_eq!(
+            late_fee_with_payments(
+                Fen(100_000),
+                due,
+                &[(day(2026, 1, 10), Fen(150_000))],
+                day(2026, 3, 1),
+                STATUTORY_PPM_PER_DAY
+            ),
+            Fen(0)
+        );
+        // No payment: the same as the plain fee.
+        assert_eq!(
+            late_fee_with_payments(
+                Fen(100_000),
+                due,
+                &[],
+                day(2026, 2, 1),
+                STATUTORY_PPM_PER_DAY
+            ),
+            late_fee(Fen(100_000), due, day(2026, 2, 1), STATUTORY_PPM_PER_DAY)
         );
     }
 

@@ -8,6 +8,7 @@ pub mod events;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod orders;
+pub mod payments;
 pub mod pilot_scope;
 pub mod platforms;
 pub mod rates;

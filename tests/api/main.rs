@@ -13,5 +13,6 @@ mod import;
 mod lifecycle;
 mod lookup;
 mod orders;
+mod payments;
 mod rates;
 mod serve_binary;

@@ -2,6 +2,7 @@
 mod coverage;
 mod declarations;
 mod orders;
+mod payments;
 
 use super::AppState;
 use crate::auth::principal;
@@ -61,6 +62,36 @@ impl ContributionService for ContributionApi {
         let principal = principal(&request)?;
         Ok(Response::new(
             declarations::get(&self.state, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_statement(
+        &self,
+        request: Request<pb::GetStatementRequest>,
+    ) -> Result<Response<pb::Statement>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            payments::get_statement(&self.state, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn record_payment(
+        &self,
+        request: Request<pb::RecordPaymentRequest>,
+    ) -> Result<Response<pb::Statement>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            payments::record_payment(&self.state, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_arrears(
+        &self,
+        request: Request<pb::ListArrearsRequest>,
+    ) -> Result<Response<pb::ListArrearsResponse>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            payments::list_arrears(&self.state, &principal, request.into_inner()).await?,
         ))
     }
 

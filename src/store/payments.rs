@@ -1,0 +1,112 @@
+//! Payments against declarations, and what is owed.
+use crate::error::AppResult;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PaymentRow {
+    pub payment_id: Uuid,
+    pub platform_id: String,
+    pub period: NaiveDate,
+    pub amount_fen: i64,
+    pub paid_on: NaiveDate,
+    pub recorded_at: DateTime<Utc>,
+}
+
+pub struct NewPayment<'a> {
+    pub province_code: &'a str,
+    pub platform_id: &'a str,
+    pub period: NaiveDate,
+    pub amount_fen: i64,
+    pub paid_on: NaiveDate,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: &'a str,
+}
+
+pub async fn insert(db: impl PgExecutor<'_>, payment: &NewPayment<'_>) -> AppResult<Uuid> {
+    let payment_id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO contribution_payments (province_code, payment_id, platform_id, period, amount_fen,
+             paid_on, recorded_at, recorded_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(payment.province_code)
+    .bind(payment_id)
+    .bind(payment.platform_id)
+    .bind(payment.period)
+    .bind(payment.amount_fen)
+    .bind(payment.paid_on)
+    .bind(payment.recorded_at)
+    .bind(payment.recorded_by)
+    .execute(db)
+    .await?;
+    Ok(payment_id)
+}
+
+/// Payments of the given (platform, period) series of a province received on or before `as_of`.
+pub async fn for_series(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    series: &[(String, NaiveDate)],
+    as_of: NaiveDate,
+) -> AppResult<Vec<PaymentRow>> {
+    Ok(sqlx::query_as(
+        "SELECT p.payment_id, p.platform_id, p.period, p.amount_fen, p.paid_on, p.recorded_at
+         FROM contribution_payments p
+         JOIN UNNEST($2::text[], $3::date[]) AS s(platform_id, period)
+           ON p.platform_id = s.platform_id AND p.period = s.period
+         WHERE p.province_code = $1 AND p.paid_on <= $4
+         ORDER BY p.paid_on, p.payment_id",
+    )
+    .bind(province_code)
+    .bind(series.iter().map(|s| s.0.as_str()).collect::<Vec<_>>())
+    .bind(series.iter().map(|s| s.1).collect::<Vec<_>>())
+    .bind(as_of)
+    .fetch_all(db)
+    .await?)
+}
+
+/// A declaration series still owing money after its due date.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ArrearsRow {
+    pub platform_id: String,
+    pub period: NaiveDate,
+    pub version: i32,
+    pub total_fen: i64,
+    pub due_date: NaiveDate,
+    pub paid_fen: i64,
+}
+
+/// A province's overdue series as of a day, by platform and period, after a keyset cursor.
+pub async fn arrears(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    as_of: NaiveDate,
+    after: Option<(String, NaiveDate)>,
+    limit: i64,
+) -> AppResult<Vec<ArrearsRow>> {
+    let (after_platform, after_period) = after.map_or((None, None), |(p, d)| (Some(p), Some(d)));
+    Ok(sqlx::query_as(
+        "WITH latest AS (
+             SELECT DISTINCT ON (platform_id, period) platform_id, period, version, total_fen, due_date
+             FROM declarations WHERE province_code = $1
+             ORDER BY platform_id, period, version DESC),
+         paid AS (
+             SELECT platform_id, period, sum(amount_fen)::bigint AS paid_fen FROM contribution_payments
+             WHERE province_code = $1 AND paid_on <= $2 GROUP BY platform_id, period)
+         SELECT l.platform_id, l.period, l.version, l.total_fen, l.due_date, COALESCE(p.paid_fen, 0) AS paid_fen
+         FROM latest l LEFT JOIN paid p USING (platform_id, period)
+         WHERE l.due_date < $2 AND l.total_fen > COALESCE(p.paid_fen, 0)
+           AND ($3::text IS NULL OR (l.platform_id, l.period) > ($3, $4::date))
+         ORDER BY l.platform_id, l.period
+         LIMIT $5",
+    )
+    .bind(province_code)
+    .bind(as_of)
+    .bind(after_platform)
+    .bind(after_period)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
