@@ -468,6 +468,48 @@ impl AdminApi {
 
 #[tonic::async_trait]
 impl AdminService for AdminApi {
+    async fn set_average_wage(
+        &self,
+        request: Request<pb::SetAverageWageRequest>,
+    ) -> Result<Response<pb::AverageWage>, Status> {
+        let principal = principal(&request)?;
+        require_national_admin(&principal)?;
+        let request = request.into_inner();
+        // An upsert: repeating it is harmless, so the request_id is only checked.
+        Idempotent::new(&principal, "SetAverageWage", &request.request_id, &request)?;
+        let pb::SetAverageWageRequest {
+            request_id: _,
+            province_code,
+            year,
+            annual_fen,
+        } = request;
+        let mut violations = Violations::new();
+        let province = violations.check("province_code", ProvinceCode::parse(&province_code));
+        if !(1990..=2200).contains(&year) {
+            violations.add("year", "must be a year from 1990");
+        }
+        if annual_fen <= 0 {
+            violations.add("annual_fen", "must be positive");
+        }
+        let Some(province) = province else {
+            return Err(violations.into_error().into());
+        };
+        violations.into_result()?;
+        crate::store::pension::set_average_wage(
+            &self.state.pool,
+            province.as_str(),
+            year,
+            annual_fen,
+            self.state.clock.now(),
+        )
+        .await?;
+        Ok(Response::new(pb::AverageWage {
+            province_code: province.to_string(),
+            year,
+            annual_fen,
+        }))
+    }
+
     async fn set_base_rate(
         &self,
         request: Request<pb::SetBaseRateRequest>,

@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod lifecycle;
 pub mod orders;
 pub mod payments;
+pub mod pension;
 pub mod pilot_scope;
 pub mod platforms;
 pub mod rates;

@@ -14,5 +14,6 @@ mod lifecycle;
 mod lookup;
 mod orders;
 mod payments;
+mod pension;
 mod rates;
 mod serve_binary;

@@ -3,6 +3,7 @@ mod coverage;
 mod declarations;
 mod orders;
 mod payments;
+mod pension;
 
 use super::AppState;
 use crate::auth::principal;
@@ -92,6 +93,46 @@ impl ContributionService for ContributionApi {
         let principal = principal(&request)?;
         Ok(Response::new(
             payments::list_arrears(&self.state, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn enrol_pension(
+        &self,
+        request: Request<pb::EnrolPensionRequest>,
+    ) -> Result<Response<pb::PensionEnrolment>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            pension::enrol(&self.state, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn transfer_pension(
+        &self,
+        request: Request<pb::TransferPensionRequest>,
+    ) -> Result<Response<pb::PensionEnrolment>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            pension::transfer(&self.state, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn declare_pension_contribution(
+        &self,
+        request: Request<pb::DeclarePensionContributionRequest>,
+    ) -> Result<Response<pb::PensionContribution>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            pension::declare(&self.state, &principal, request.into_inner()).await?,
+        ))
+    }
+
+    async fn get_pension_account(
+        &self,
+        request: Request<pb::GetPensionAccountRequest>,
+    ) -> Result<Response<pb::PensionAccount>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            pension::account(&self.state, &principal, request.into_inner()).await?,
         ))
     }
 

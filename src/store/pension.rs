@@ -1,0 +1,189 @@
+//! Pension: average wages, enrolments (one active per person), months paid.
+use super::Tx;
+use crate::error::{AppResult, UNIQUE_VIOLATION, sqlstate};
+use crate::pii::Sealed;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+pub async fn set_average_wage(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    year: i32,
+    annual_fen: i64,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO average_wages (province_code, year, annual_fen, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (province_code, year) DO UPDATE SET annual_fen = $3, updated_at = $4",
+    )
+    .bind(province_code)
+    .bind(year)
+    .bind(annual_fen)
+    .bind(at)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn average_wage(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    year: i32,
+) -> AppResult<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT annual_fen FROM average_wages WHERE province_code = $1 AND year = $2",
+    )
+    .bind(province_code)
+    .bind(year)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Creates the national person record unless it exists.
+pub async fn ensure_person(
+    tx: &mut Tx,
+    person_key: &[u8],
+    id_number: &Sealed,
+    id_masked: &str,
+    birth_date: NaiveDate,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO persons (person_key, id_ciphertext, id_key_id, id_masked, birth_date, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (person_key) DO NOTHING",
+    )
+    .bind(person_key)
+    .bind(&id_number.bytes)
+    .bind(&id_number.key_id)
+    .bind(id_masked)
+    .bind(birth_date)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PensionRow {
+    pub province_code: String,
+    pub pension_id: Uuid,
+    pub person_key: Vec<u8>,
+    pub id_masked: String,
+    pub place_code: String,
+    pub monthly_base_fen: i64,
+    pub status: String,
+    pub transferred_to: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts an active pension enrolment; Err(existing id) when the person already has one.
+pub async fn insert(
+    tx: &mut Tx,
+    row: &PensionRow,
+    created_by: &str,
+) -> AppResult<Result<(), Uuid>> {
+    let inserted = sqlx::query(
+        "INSERT INTO pension_enrolments (province_code, pension_id, person_key, place_code,
+             monthly_base_fen, status, created_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)
+         ON CONFLICT (person_key) WHERE status = 'active' DO NOTHING",
+    )
+    .bind(&row.province_code)
+    .bind(row.pension_id)
+    .bind(&row.person_key)
+    .bind(&row.place_code)
+    .bind(row.monthly_base_fen)
+    .bind(row.created_at)
+    .bind(created_by)
+    .execute(&mut **tx)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(Ok(()));
+    }
+    let existing: Uuid = sqlx::query_scalar(
+        "SELECT pension_id FROM pension_enrolments WHERE person_key = $1 AND status = 'active'",
+    )
+    .bind(&row.person_key)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Err(existing))
+}
+
+pub async fn get(db: impl PgExecutor<'_>, pension_id: Uuid) -> AppResult<Option<PensionRow>> {
+    Ok(sqlx::query_as(
+        "SELECT e.province_code::text AS province_code, e.pension_id, e.person_key, p.id_masked,
+                e.place_code::text AS place_code, e.monthly_base_fen, e.status, e.transferred_to, e.created_at
+         FROM pension_enrolments e JOIN persons p USING (person_key) WHERE e.pension_id = $1",
+    )
+    .bind(pension_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// Locks an enrolment for a change.
+pub async fn lock(tx: &mut Tx, pension_id: Uuid) -> AppResult<Option<PensionRow>> {
+    sqlx::query("SELECT 1 FROM pension_enrolments WHERE pension_id = $1 FOR UPDATE")
+        .bind(pension_id)
+        .execute(&mut **tx)
+        .await?;
+    get(&mut **tx, pension_id).await
+}
+
+pub async fn mark_transferred(tx: &mut Tx, row: &PensionRow, to: Uuid) -> AppResult<()> {
+    sqlx::query("UPDATE pension_enrolments SET status = 'transferred', transferred_to = $3 WHERE province_code = $1 AND pension_id = $2")
+        .bind(&row.province_code)
+        .bind(row.pension_id)
+        .bind(to)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MonthRow {
+    pub month: NaiveDate,
+    pub base_fen: i64,
+    pub total_fen: i64,
+    pub individual_fen: i64,
+}
+
+/// Records paid months; Err(month) when one of them was paid before (for this person).
+pub async fn insert_months(
+    tx: &mut Tx,
+    row: &PensionRow,
+    months: &[MonthRow],
+    at: DateTime<Utc>,
+) -> AppResult<Result<(), ()>> {
+    let inserted = sqlx::query(
+        "INSERT INTO pension_months (province_code, pension_id, month, person_key, base_fen, total_fen, individual_fen, declared_at)
+         SELECT $1, $2, t.month, $3, t.base_fen, t.total_fen, t.individual_fen, $4
+         FROM UNNEST($5::date[], $6::bigint[], $7::bigint[], $8::bigint[]) AS t(month, base_fen, total_fen, individual_fen)",
+    )
+    .bind(&row.province_code)
+    .bind(row.pension_id)
+    .bind(&row.person_key)
+    .bind(at)
+    .bind(months.iter().map(|m| m.month).collect::<Vec<_>>())
+    .bind(months.iter().map(|m| m.base_fen).collect::<Vec<_>>())
+    .bind(months.iter().map(|m| m.total_fen).collect::<Vec<_>>())
+    .bind(months.iter().map(|m| m.individual_fen).collect::<Vec<_>>())
+    .execute(&mut **tx)
+    .await;
+    match inserted {
+        Ok(_) => Ok(Ok(())),
+        Err(error) if sqlstate(&error).as_deref() == Some(UNIQUE_VIOLATION) => Ok(Err(())),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Every month paid by a person, under any of their pension enrolments.
+pub async fn months_of_person(
+    db: impl PgExecutor<'_>,
+    person_key: &[u8],
+) -> AppResult<Vec<MonthRow>> {
+    Ok(sqlx::query_as("SELECT month, base_fen, total_fen, individual_fen FROM pension_months WHERE person_key = $1 ORDER BY month")
+        .bind(person_key)
+        .fetch_all(db)
+        .await?)
+}
