@@ -1,0 +1,152 @@
+//! Shared by the benchmarks: a PostgreSQL (DATABASE_URL or embedded), fresh databases, and the
+//! release `flexcover serve` binary as its own process.
+#![allow(dead_code)]
+use flexcover::postgres::{EmbeddedOptions, EmbeddedPostgres};
+use sqlx::Connection;
+use std::time::Duration;
+
+pub fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+/// The admin URL of the server to use, and the embedded cluster if one was started.
+pub async fn cluster(name: &str) -> (String, Option<EmbeddedPostgres>) {
+    match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.is_empty() => (url, None),
+        _ => {
+            let cluster = EmbeddedPostgres::start(&EmbeddedOptions {
+                data_dir: std::env::temp_dir()
+                    .join(format!("flexcover-bench-{name}-{}", std::process::id())),
+                os_user: "postgres".into(),
+                bin_dir: None,
+                durable: true,
+                serving: true,
+            })
+            .await
+            .expect("embedded PostgreSQL");
+            (cluster.database_url("postgres"), Some(cluster))
+        }
+    }
+}
+
+/// Drops and recreates `name`, migrated; returns its URL.
+pub async fn fresh_database(admin_url: &str, name: &str) -> String {
+    let mut connection = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("admin connection");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+    )))
+    .execute(&mut connection)
+    .await
+    .expect("drop");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut connection)
+        .await
+        .expect("create");
+    let url = database_url(admin_url, name);
+    let pool = flexcover::store::connect(&url, 2).await.expect("pool");
+    flexcover::store::migrate(&pool).await.expect("migrate");
+    pool.close().await;
+    url
+}
+
+pub fn database_url(admin_url: &str, name: &str) -> String {
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url, String::new()), |(b, q)| (b, format!("?{q}")));
+    let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
+    format!("{server}/{name}{query}")
+}
+
+/// Row n's ID number: unique for n below 36.5 million.
+pub fn id_number(n: u64) -> String {
+    let born = chrono::NaiveDate::from_ymd_opt(1960, 1, 1).expect("date")
+        + chrono::Duration::days((n / 1000) as i64);
+    let first17 = format!("110105{}{:03}", born.format("%Y%m%d"), n % 1000);
+    let digits: [u8; 17] = first17.as_bytes().try_into().expect("17 digits");
+    format!(
+        "{first17}{}",
+        flexcover::domain::id_number::check_character(&digits)
+    )
+}
+
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+pub struct Server {
+    pub child: std::process::Child,
+    pub channel: tonic::transport::Channel,
+}
+
+/// Starts the release server on a free port against `url` and connects to it.
+pub async fn start_server(url: &str) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_flexcover"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("DATABASE_URL", url)
+        .env(
+            "FLEXCOVER_PII_KEY",
+            flexcover::pii::PiiKeys::generate_text(),
+        )
+        .env("FLEXCOVER_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("start the server");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let channel = loop {
+        if let Ok(channel) = tonic::transport::Endpoint::from_shared(endpoint.clone())
+            .expect("endpoint")
+            .connect()
+            .await
+        {
+            break channel;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    Server { child, channel }
+}
+
+impl Server {
+    pub fn stop(mut self) {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn token(url: &str, role: &str) -> String {
+    let pool = flexcover::store::connect(url, 2).await.expect("pool");
+    let role = flexcover::domain::role::Role::parse(role).expect("role");
+    let token = flexcover::api::admin::create_token(
+        &mut pool.acquire().await.expect("connection"),
+        &role,
+        "bench",
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("token")
+    .token;
+    pool.close().await;
+    token
+}
+
+pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("metadata"),
+    );
+    request
+}
