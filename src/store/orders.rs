@@ -55,12 +55,17 @@ async fn covering(
     orders: &[NewOrder],
 ) -> AppResult<HashMap<usize, Covering>> {
     let rows: Vec<Covering> = sqlx::query_as(
-        "SELECT t.n, e.enrolment_id, e.province_code::text AS province_code, e.industry
-         FROM UNNEST($2::bytea[], $3::uuid[], $4::date[]) WITH ORDINALITY AS t(person_key, enrolment_id, day, n)
+        // The worker is resolved to a person key first, so each lookup is an index probe (an OR of
+        // person and enrolment id would defeat the indexes).
+        "WITH t AS (
+             SELECT u.n, u.day,
+                    COALESCE(u.person_key, (SELECT x.person_key FROM enrolments x WHERE x.enrolment_id = u.enrolment_id)) AS person_key
+             FROM UNNEST($2::bytea[], $3::uuid[], $4::date[]) WITH ORDINALITY AS u(person_key, enrolment_id, day, n))
+         SELECT t.n, e.enrolment_id, e.province_code::text AS province_code, e.industry
+         FROM t
          JOIN LATERAL (
              SELECT e.* FROM enrolments e
-             WHERE e.platform_id = $1
-               AND (e.person_key = t.person_key OR e.enrolment_id = t.enrolment_id)
+             WHERE e.person_key = t.person_key AND e.platform_id = $1
                AND e.cover_start <= t.day AND (e.cover_end IS NULL OR t.day < e.cover_end)
                AND (SELECT h.status FROM enrolment_history h
                     WHERE h.province_code = e.province_code AND h.enrolment_id = e.enrolment_id
@@ -304,7 +309,7 @@ pub async fn covering_enrolments(
 ) -> AppResult<Vec<Uuid>> {
     Ok(sqlx::query_scalar(
         "SELECT e.enrolment_id FROM enrolments e
-         WHERE (e.person_key = $1 OR e.enrolment_id = $2)
+         WHERE e.person_key = COALESCE($1, (SELECT x.person_key FROM enrolments x WHERE x.enrolment_id = $2))
            AND ($4::text IS NULL OR e.platform_id = $4)
            AND ($5::text IS NULL OR e.province_code = $5)
            AND e.cover_start <= $3 AND (e.cover_end IS NULL OR $3 < e.cover_end)
