@@ -3,30 +3,14 @@
 //! `flexcover` binary) so its memory can be sampled while the stream runs.
 //!
 //! `cargo bench --bench bulk_enrol -- --rows 1000000` (DATABASE_URL, or an embedded cluster).
+#[path = "support.rs"]
+mod support;
+
 use flexcover::pb;
 use flexcover::pb::enrolment_service_client::EnrolmentServiceClient;
-use flexcover::postgres::{EmbeddedOptions, EmbeddedPostgres};
 use sqlx::Connection;
 use std::time::{Duration, Instant};
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-/// Row n's ID number: unique for n below 36.5 million (birth date from n / 1000, sequence n % 1000).
-fn id_number(n: u64) -> String {
-    let born = chrono::NaiveDate::from_ymd_opt(1960, 1, 1).expect("date")
-        + chrono::Duration::days((n / 1000) as i64);
-    let first17 = format!("110105{}{:03}", born.format("%Y%m%d"), n % 1000);
-    let digits: [u8; 17] = first17.as_bytes().try_into().expect("17 digits");
-    format!(
-        "{first17}{}",
-        flexcover::domain::id_number::check_character(&digits)
-    )
-}
+use support::*;
 
 fn request(n: u64) -> pb::EnrolWorkerRequest {
     pb::EnrolWorkerRequest {
@@ -46,39 +30,6 @@ fn request(n: u64) -> pb::EnrolWorkerRequest {
     }
 }
 
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
-async fn fresh_database(admin_url: &str, name: &str) -> String {
-    let mut connection = sqlx::PgConnection::connect(admin_url)
-        .await
-        .expect("admin connection");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-    )))
-    .execute(&mut connection)
-    .await
-    .expect("drop");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut connection)
-        .await
-        .expect("create");
-    let (base, query) = admin_url
-        .split_once('?')
-        .map_or((admin_url, String::new()), |(b, q)| (b, format!("?{q}")));
-    let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
-    let url = format!("{server}/{name}{query}");
-    let pool = flexcover::store::connect(&url, 2).await.expect("pool");
-    flexcover::store::migrate(&pool).await.expect("migrate");
-    pool.close().await;
-    url
-}
-
 struct BatchFigures {
     rows: u64,
     ok: u64,
@@ -93,43 +44,11 @@ async fn run_batch(url: &str, rows: u64) -> BatchFigures {
     flexcover::seed::seed_pilot(&pool, chrono::Utc::now())
         .await
         .expect("seed");
-    let token = flexcover::api::admin::create_token(
-        &mut pool.acquire().await.expect("connection"),
-        &flexcover::domain::role::Role::parse("platform:meituan").expect("role"),
-        "bench",
-        chrono::Utc::now(),
-    )
-    .await
-    .expect("token")
-    .token;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
-    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_flexcover"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", url)
-        .env(
-            "FLEXCOVER_PII_KEY",
-            flexcover::pii::PiiKeys::generate_text(),
-        )
-        .env("FLEXCOVER_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .spawn()
-        .expect("start the server");
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let channel = loop {
-        if let Ok(channel) = tonic::transport::Endpoint::from_shared(endpoint.clone())
-            .expect("endpoint")
-            .connect()
-            .await
-        {
-            break channel;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let token = token(url, "platform:meituan").await;
+    let server = start_server(url).await;
+    let channel = server.channel.clone();
     let mut client = EnrolmentServiceClient::new(channel);
-    let pid = server.id();
+    let pid = server.child.id();
     let rss_start_kib = rss_kib(pid).unwrap_or(0);
     let sampling = tokio::spawn(async move {
         let mut max = 0;
@@ -172,9 +91,7 @@ async fn run_batch(url: &str, rows: u64) -> BatchFigures {
     }
     let seconds = started.elapsed().as_secs_f64();
     let rss_end_kib = rss_kib(pid).unwrap_or(0);
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
-    let _ = server.wait();
+    server.stop();
     let rss_max_kib = sampling.await.unwrap_or(0);
     pool.close().await;
     BatchFigures {
@@ -244,25 +161,7 @@ async fn main() {
     let rows: u64 = arg("--rows")
         .and_then(|r| r.parse().ok())
         .unwrap_or(1_000_000);
-    let mut embedded = None;
-    let admin_url = match std::env::var("DATABASE_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => {
-            let cluster = EmbeddedPostgres::start(&EmbeddedOptions {
-                data_dir: std::env::temp_dir()
-                    .join(format!("flexcover-bench-pg-{}", std::process::id())),
-                os_user: "postgres".into(),
-                bin_dir: None,
-                durable: true,
-                serving: true,
-            })
-            .await
-            .expect("embedded PostgreSQL");
-            let url = cluster.database_url("postgres");
-            embedded = Some(cluster);
-            url
-        }
-    };
+    let (admin_url, embedded) = cluster("bulk").await;
     eprintln!("bulk enrolment benchmark: {rows} rows");
     let batch_url = fresh_database(&admin_url, "flexcover_bench_batch").await;
     let batch = run_batch(&batch_url, rows).await;

@@ -6,16 +6,6 @@ use flexcover::pb::contribution_service_client::ContributionServiceClient;
 use tonic::Code;
 use tonic::transport::Channel;
 
-fn at(rfc3339: &str) -> prost_types::Timestamp {
-    let instant = chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .expect("instant")
-        .to_utc();
-    prost_types::Timestamp {
-        seconds: instant.timestamp(),
-        nanos: 0,
-    }
-}
-
 async fn record_june_orders(
     client: &mut ContributionServiceClient<Channel>,
     token: &str,

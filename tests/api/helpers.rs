@@ -341,3 +341,14 @@ pub fn enrol_request(request_id: &str, id: &str) -> pb::EnrolWorkerRequest {
 }
 
 pub const STANDARD_ID: &str = "11010519491231002X";
+
+/// An instant written in RFC 3339, as a protobuf timestamp.
+pub fn at(rfc3339: &str) -> prost_types::Timestamp {
+    let instant = chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .expect("instant")
+        .to_utc();
+    prost_types::Timestamp {
+        seconds: instant.timestamp(),
+        nanos: 0,
+    }
+}

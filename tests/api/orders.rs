@@ -6,16 +6,6 @@ use flexcover::pb;
 use flexcover::pb::record_orders_result::Outcome;
 use tonic::Code;
 
-fn at(rfc3339: &str) -> prost_types::Timestamp {
-    let instant = chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .expect("instant")
-        .to_utc();
-    prost_types::Timestamp {
-        seconds: instant.timestamp(),
-        nanos: 0,
-    }
-}
-
 fn order(
     order_id: &str,
     worker: pb::order_record::Worker,

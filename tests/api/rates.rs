@@ -4,16 +4,6 @@ use crate::helpers::*;
 use flexcover::pb;
 use tonic::Code;
 
-fn at(rfc3339: &str) -> prost_types::Timestamp {
-    let instant = chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .expect("instant")
-        .to_utc();
-    prost_types::Timestamp {
-        seconds: instant.timestamp(),
-        nanos: 0,
-    }
-}
-
 fn instant_delivery(province: &str, platform: &str, when: &str) -> pb::GetRateRequest {
     pb::GetRateRequest {
         province_code: province.into(),

@@ -288,14 +288,7 @@ pub async fn get(
         return Err(violations.into_error());
     };
     violations.into_result()?;
-    let platform = match (&principal.role, asked) {
-        (Role::Platform(own), None) => own.clone(),
-        (Role::Platform(own), Some(asked)) if asked == *own => asked,
-        (Role::ProvinceAgency(own), Some(asked)) if *own == province => asked,
-        (Role::NationalAdmin | Role::Auditor, Some(asked)) => asked,
-        (_, None) => return Err(AppError::invalid("platform_id", "required")),
-        _ => return Err(AppError::NotFound("no such declaration".into())),
-    };
+    let platform = super::platform_read_by(principal, &province, asked, "declaration")?;
     let key = Key {
         province_code: province.as_str(),
         platform_id: platform.as_str(),

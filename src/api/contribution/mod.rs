@@ -11,6 +11,26 @@ use crate::pb;
 use crate::pb::contribution_service_server::ContributionService;
 use tonic::{Request, Response, Status, Streaming};
 
+/// The platform whose records a caller reads in `province`: a platform its own, the province's
+/// agency and national readers the one they name. Anything else is NOT_FOUND, revealing nothing.
+fn platform_read_by(
+    principal: &crate::auth::Principal,
+    province: &crate::domain::division::ProvinceCode,
+    asked: Option<crate::domain::platform::PlatformId>,
+    what: &str,
+) -> crate::error::AppResult<crate::domain::platform::PlatformId> {
+    use crate::domain::role::Role;
+    use crate::error::AppError;
+    match (&principal.role, asked) {
+        (Role::Platform(own), None) => Ok(own.clone()),
+        (Role::Platform(own), Some(asked)) if asked == *own => Ok(asked),
+        (Role::ProvinceAgency(own), Some(asked)) if own == province => Ok(asked),
+        (Role::NationalAdmin | Role::Auditor, Some(asked)) => Ok(asked),
+        (_, None) => Err(AppError::invalid("platform_id", "required")),
+        _ => Err(AppError::NotFound(format!("no such {what}"))),
+    }
+}
+
 pub struct ContributionApi {
     state: AppState,
 }

@@ -127,14 +127,7 @@ pub async fn get_statement(
         return Err(violations.into_error());
     };
     violations.into_result()?;
-    let platform = match (&principal.role, asked) {
-        (Role::Platform(own), None) => own.clone(),
-        (Role::Platform(own), Some(asked)) if asked == *own => asked,
-        (Role::ProvinceAgency(own), Some(asked)) if *own == province => asked,
-        (Role::NationalAdmin | Role::Auditor, Some(asked)) => asked,
-        (_, None) => return Err(AppError::invalid("platform_id", "required")),
-        _ => return Err(AppError::NotFound("no such statement".into())),
-    };
+    let platform = super::platform_read_by(principal, &province, asked, "statement")?;
     record_province(province.as_str());
     load_statement(
         state,
