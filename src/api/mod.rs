@@ -27,6 +27,33 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
 }
 
+/// `request_id` must be 1 to 128 printable ASCII characters (AIP-155).
+pub fn check_request_id(request_id: &str) -> Result<(), crate::domain::Invalid> {
+    let well_formed =
+        (1..=128).contains(&request_id.len()) && request_id.bytes().all(|b| b.is_ascii_graphic());
+    if well_formed {
+        Ok(())
+    } else {
+        Err(crate::domain::Invalid::new(
+            "required: 1 to 128 printable ASCII characters, unique per request (a UUID is a good choice)",
+        ))
+    }
+}
+
+/// FAILED_PRECONDITION: the platform is not in the pilot in the province on that day.
+pub fn not_in_pilot(
+    platform: &crate::domain::platform::PlatformId,
+    province_code: &str,
+    day: chrono::NaiveDate,
+) -> AppError {
+    let province = crate::domain::division::ProvinceCode::parse(province_code)
+        .map(|p| format!("{p} ({})", p.name()))
+        .unwrap_or_else(|_| province_code.to_owned());
+    AppError::FailedPrecondition(format!(
+        "platform {platform} is not in the occupational-injury pilot in province {province} on {day}"
+    ))
+}
+
 /// A mutating request's idempotency key, checked and scoped to the caller.
 pub struct Idempotent {
     caller: String,
@@ -43,14 +70,8 @@ impl Idempotent {
         request_id: &str,
         request: &M,
     ) -> AppResult<Self> {
-        let well_formed = (1..=128).contains(&request_id.len())
-            && request_id.bytes().all(|b| b.is_ascii_graphic());
-        if !well_formed {
-            return Err(AppError::invalid(
-                "request_id",
-                "required: 1 to 128 printable ASCII characters, unique per request (a UUID is a good choice)",
-            ));
-        }
+        check_request_id(request_id)
+            .map_err(|invalid| AppError::invalid("request_id", invalid.0))?;
         Ok(Self {
             caller: principal.caller_key(),
             request_id: request_id.to_owned(),

@@ -57,17 +57,9 @@ pub fn days_late(due: NaiveDate, as_of: NaiveDate) -> i64 {
     (as_of - due).num_days().max(0)
 }
 
-/// The late fee on `overdue` as of `as_of`, rounded half-up to the fen once.
+/// The late fee on `overdue` as of `as_of` with nothing paid, rounded half-up to the fen once.
 pub fn late_fee(overdue: Fen, due: NaiveDate, as_of: NaiveDate, ppm_per_day: i64) -> Fen {
-    if overdue.0 <= 0 {
-        return Fen(0);
-    }
-    let days = i128::from(days_late(due, as_of));
-    let fee = div_round_half_up(
-        i128::from(overdue.0) * days * i128::from(ppm_per_day),
-        1_000_000,
-    );
-    Fen(i64::try_from(fee).unwrap_or(i64::MAX))
+    late_fee_with_payments(overdue, due, &[], as_of, ppm_per_day)
 }
 
 /// The late fee as of `as_of` on `due_amount` due on `due`, with payments received on their days:

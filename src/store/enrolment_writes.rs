@@ -95,7 +95,16 @@ pub async fn create(
         .collect();
     candidates.sort_by(|&a, &b| items[a].person_key.cmp(&items[b].person_key));
     if !candidates.is_empty() {
-        insert_persons(tx, items, &candidates, context.now).await?;
+        let people: Vec<super::persons::NewPerson> = candidates
+            .iter()
+            .map(|&i| super::persons::NewPerson {
+                person_key: &items[i].person_key,
+                id_number: &items[i].id_number,
+                id_masked: &items[i].id_masked,
+                birth_date: items[i].birth_date,
+            })
+            .collect();
+        super::persons::ensure(tx, &people, context.now).await?;
         let created = insert_enrolments(tx, context, items, &candidates).await?;
         let conflicts: Vec<usize> = candidates
             .iter()
@@ -164,32 +173,6 @@ async fn out_of_scope(
         .copied()
         .filter(|&i| !covered.contains(&(items[i].province_code.clone(), items[i].cover_start)))
         .collect())
-}
-
-async fn insert_persons(
-    tx: &mut Tx,
-    items: &[NewEnrolment],
-    which: &[usize],
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    let column =
-        |f: fn(&NewEnrolment) -> &[u8]| which.iter().map(|&i| f(&items[i])).collect::<Vec<&[u8]>>();
-    sqlx::query(
-        "INSERT INTO persons (person_key, id_ciphertext, id_key_id, id_masked, birth_date, created_at)
-         SELECT t.person_key, t.id_ciphertext, t.id_key_id, t.id_masked, t.birth_date, $6
-         FROM UNNEST($1::bytea[], $2::bytea[], $3::text[], $4::text[], $5::date[])
-              AS t(person_key, id_ciphertext, id_key_id, id_masked, birth_date)
-         ON CONFLICT (person_key) DO NOTHING",
-    )
-    .bind(column(|item| &item.person_key))
-    .bind(column(|item| &item.id_number.bytes))
-    .bind(which.iter().map(|&i| items[i].id_number.key_id.as_str()).collect::<Vec<_>>())
-    .bind(which.iter().map(|&i| items[i].id_masked.as_str()).collect::<Vec<_>>())
-    .bind(which.iter().map(|&i| items[i].birth_date).collect::<Vec<_>>())
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Inserts the enrolments that do not collide with an open one; returns the ids created.

@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod orders;
 pub mod payments;
 pub mod pension;
+pub mod persons;
 pub mod pilot_scope;
 pub mod platforms;
 pub mod rates;

@@ -2,6 +2,7 @@
 //! and order id, with the covered days they prove. Set-based: a fixed handful of statements per
 //! chunk.
 use super::Tx;
+use super::rates::{RateInForce, RateKey, in_force_many};
 use crate::error::AppResult;
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
@@ -85,49 +86,6 @@ async fn covering(
         .collect())
 }
 
-#[derive(sqlx::FromRow)]
-struct Rate {
-    province_code: String,
-    industry: String,
-    day: NaiveDate,
-    base_rate_id: i64,
-    fen_per_order: i64,
-    multiplier_id: Option<i64>,
-    tenths: Option<i16>,
-}
-
-/// The rate versions in force for each distinct (province, industry, day).
-async fn rates(
-    tx: &mut Tx,
-    platform_id: &str,
-    keys: &HashSet<(String, String, NaiveDate)>,
-) -> AppResult<HashMap<(String, String, NaiveDate), Rate>> {
-    let keys: Vec<&(String, String, NaiveDate)> = keys.iter().collect();
-    let rows: Vec<Rate> = sqlx::query_as(
-        "SELECT t.province_code, t.industry, t.day, b.base_rate_id, b.fen_per_order, m.multiplier_id, m.tenths
-         FROM UNNEST($2::text[], $3::text[], $4::date[]) AS t(province_code, industry, day)
-         JOIN LATERAL (SELECT b.* FROM base_rates b
-                       WHERE b.industry = t.industry AND b.valid_from <= t.day
-                         AND b.rate_class = COALESCE((SELECT c.rate_class FROM platform_rate_classes c
-                                                      WHERE c.platform_id = $1 AND c.industry = t.industry), 'standard')
-                       ORDER BY b.valid_from DESC LIMIT 1) b ON true
-         LEFT JOIN LATERAL (SELECT m.* FROM rate_multipliers m
-                            WHERE m.province_code = t.province_code AND m.platform_id = $1
-                              AND m.industry = t.industry AND m.valid_from <= t.day
-                            ORDER BY m.valid_from DESC LIMIT 1) m ON true",
-    )
-    .bind(platform_id)
-    .bind(keys.iter().map(|k| k.0.as_str()).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.1.as_str()).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.2).collect::<Vec<_>>())
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ((r.province_code.clone(), r.industry.clone(), r.day), r))
-        .collect())
-}
-
 /// Records a chunk of one platform's orders; one outcome per order, in order. Order ids must be
 /// distinct within the chunk.
 pub async fn record(
@@ -159,8 +117,9 @@ pub async fn record(
             }
         }
     }
-    let rates = rates(tx, platform_id, &rate_keys).await?;
-    let mut priced: Vec<(usize, Uuid, &Rate)> = Vec::new();
+    let keys: Vec<&RateKey> = rate_keys.iter().collect();
+    let rates = in_force_many(&mut **tx, platform_id, &keys).await?;
+    let mut priced: Vec<(usize, Uuid, &RateInForce)> = Vec::new();
     for (i, order) in orders.iter().enumerate() {
         if outcomes[i].is_some() {
             continue;
@@ -173,7 +132,7 @@ pub async fn record(
     }
     // Sorted, so concurrent streams sending the same orders wait on each other, not deadlock.
     priced.sort_by(|a, b| orders[a.0].order_id.cmp(&orders[b.0].order_id));
-    let premium = |rate: &Rate| rate.fen_per_order * i64::from(rate.tenths.unwrap_or(10));
+    let premium = |rate: &RateInForce| rate.fen_per_order * i64::from(rate.tenths.unwrap_or(10));
     let inserted: Vec<String> = sqlx::query_scalar(
         "INSERT INTO orders (province_code, platform_id, order_id, enrolment_id, place_code, industry,
              accepted_at, completed_at, base_rate_id, multiplier_id, premium_tenth_fen, recorded_at)

@@ -1,7 +1,6 @@
 //! Pension: average wages, enrolments (one active per person), months paid.
 use super::Tx;
 use crate::error::{AppResult, UNIQUE_VIOLATION, sqlstate};
-use crate::pii::Sealed;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
@@ -38,30 +37,6 @@ pub async fn average_wage(
     .bind(year)
     .fetch_optional(db)
     .await?)
-}
-
-/// Creates the national person record unless it exists.
-pub async fn ensure_person(
-    tx: &mut Tx,
-    person_key: &[u8],
-    id_number: &Sealed,
-    id_masked: &str,
-    birth_date: NaiveDate,
-    at: DateTime<Utc>,
-) -> AppResult<()> {
-    sqlx::query(
-        "INSERT INTO persons (person_key, id_ciphertext, id_key_id, id_masked, birth_date, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (person_key) DO NOTHING",
-    )
-    .bind(person_key)
-    .bind(&id_number.bytes)
-    .bind(&id_number.key_id)
-    .bind(id_masked)
-    .bind(birth_date)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -186,4 +161,31 @@ pub async fn months_of_person(
         .bind(person_key)
         .fetch_all(db)
         .await?)
+}
+
+/// The person's active pension enrolment, else their latest one.
+pub async fn current_of_person(
+    db: impl PgExecutor<'_>,
+    person_key: &[u8],
+) -> AppResult<Option<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT pension_id FROM pension_enrolments WHERE person_key = $1
+         ORDER BY status = 'active' DESC, created_at DESC LIMIT 1",
+    )
+    .bind(person_key)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// When the person first joined pension insurance through flexcover.
+pub async fn first_enrolled_at(
+    db: impl PgExecutor<'_>,
+    person_key: &[u8],
+) -> AppResult<Option<DateTime<Utc>>> {
+    Ok(
+        sqlx::query_scalar("SELECT min(created_at) FROM pension_enrolments WHERE person_key = $1")
+            .bind(person_key)
+            .fetch_one(db)
+            .await?,
+    )
 }

@@ -2,6 +2,7 @@
 use crate::error::{AppError, AppResult, UNIQUE_VIOLATION, sqlstate};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct BaseRateRow {
@@ -150,6 +151,8 @@ pub async fn insert_multiplier(
 /// The rate versions in force for a province, platform and industry on `day`.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RateInForce {
+    pub province_code: String,
+    pub day: NaiveDate,
     pub base_rate_id: i64,
     pub industry: String,
     pub rate_class: String,
@@ -160,6 +163,43 @@ pub struct RateInForce {
     pub multiplier_valid_from: Option<NaiveDate>,
 }
 
+/// A (province, industry, day) to price.
+pub type RateKey = (String, String, NaiveDate);
+
+/// The rates in force for one platform at many (province, industry, day) keys, in one statement.
+/// A key with no base rate in force yet (for the platform's class) is absent from the answer.
+pub async fn in_force_many(
+    db: impl PgExecutor<'_>,
+    platform_id: &str,
+    keys: &[&RateKey],
+) -> AppResult<HashMap<RateKey, RateInForce>> {
+    let rows: Vec<RateInForce> = sqlx::query_as(
+        "SELECT t.province_code, t.day, b.base_rate_id, b.industry, b.rate_class,
+                b.valid_from AS base_valid_from, b.fen_per_order, m.multiplier_id, m.tenths,
+                m.valid_from AS multiplier_valid_from
+         FROM UNNEST($2::text[], $3::text[], $4::date[]) AS t(province_code, industry, day)
+         JOIN LATERAL (SELECT b.* FROM base_rates b
+                       WHERE b.industry = t.industry AND b.valid_from <= t.day
+                         AND b.rate_class = COALESCE((SELECT c.rate_class FROM platform_rate_classes c
+                                                      WHERE c.platform_id = $1 AND c.industry = t.industry), 'standard')
+                       ORDER BY b.valid_from DESC LIMIT 1) b ON true
+         LEFT JOIN LATERAL (SELECT m.* FROM rate_multipliers m
+                            WHERE m.province_code = t.province_code AND m.platform_id = $1
+                              AND m.industry = t.industry AND m.valid_from <= t.day
+                            ORDER BY m.valid_from DESC LIMIT 1) m ON true",
+    )
+    .bind(platform_id)
+    .bind(keys.iter().map(|k| k.0.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.1.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.2).collect::<Vec<_>>())
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ((r.province_code.clone(), r.industry.clone(), r.day), r))
+        .collect())
+}
+
 /// None when no base rate is in force yet for the platform's class in that industry.
 pub async fn in_force(
     db: impl PgExecutor<'_>,
@@ -168,25 +208,6 @@ pub async fn in_force(
     industry: &str,
     day: NaiveDate,
 ) -> AppResult<Option<RateInForce>> {
-    Ok(sqlx::query_as(
-        "WITH class AS (
-             SELECT COALESCE((SELECT rate_class FROM platform_rate_classes
-                              WHERE platform_id = $2 AND industry = $3), 'standard') AS rate_class)
-         SELECT b.base_rate_id, b.industry, b.rate_class, b.valid_from AS base_valid_from,
-                b.fen_per_order, m.multiplier_id, m.tenths, m.valid_from AS multiplier_valid_from
-         FROM class
-         JOIN LATERAL (SELECT * FROM base_rates b
-                       WHERE b.industry = $3 AND b.rate_class = class.rate_class AND b.valid_from <= $4
-                       ORDER BY b.valid_from DESC LIMIT 1) b ON true
-         LEFT JOIN LATERAL (SELECT * FROM rate_multipliers m
-                            WHERE m.province_code = $1 AND m.platform_id = $2 AND m.industry = $3
-                              AND m.valid_from <= $4
-                            ORDER BY m.valid_from DESC LIMIT 1) m ON true",
-    )
-    .bind(province_code)
-    .bind(platform_id)
-    .bind(industry)
-    .bind(day)
-    .fetch_optional(db)
-    .await?)
+    let key: RateKey = (province_code.to_owned(), industry.to_owned(), day);
+    Ok(in_force_many(db, platform_id, &[&key]).await?.remove(&key))
 }

@@ -63,37 +63,42 @@ fn statement(
     }
 }
 
-/// The statement of one series as of a day; NOT_FOUND when nothing has been declared.
-async fn load_statement(
-    state: &AppState,
+/// The declaration a statement is about; NOT_FOUND when nothing has been declared.
+async fn declared(
+    db: &mut sqlx::PgConnection,
     province: &ProvinceCode,
     platform: &PlatformId,
     period: Period,
-    as_of: NaiveDate,
-) -> AppResult<pb::Statement> {
+) -> AppResult<declarations::DeclarationRow> {
     let key = Key {
         province_code: province.as_str(),
         platform_id: platform.as_str(),
         period: period.first_day(),
     };
-    let declaration = declarations::get(&state.pool, &key, None)
+    declarations::get(&mut *db, &key, None)
         .await?
         .ok_or_else(|| {
             AppError::NotFound(format!(
                 "{platform} has declared nothing for province {province}, {period}"
             ))
-        })?;
-    let payments = store::for_series(
-        &state.pool,
-        province.as_str(),
-        &[(platform.to_string(), period.first_day())],
-        as_of,
-    )
-    .await?;
-    let (_, ppm) = declarations::policy(&state.pool, province.as_str()).await?;
+        })
+}
+
+/// The statement of a declared series as of a day.
+async fn statement_of(
+    db: &mut sqlx::PgConnection,
+    declaration: &declarations::DeclarationRow,
+    period: Period,
+    as_of: NaiveDate,
+) -> AppResult<pb::Statement> {
+    let province = declaration.province_code.as_str();
+    let platform = declaration.platform_id.as_str();
+    let series = [(platform.to_owned(), period.first_day())];
+    let payments = store::for_series(&mut *db, province, &series, as_of).await?;
+    let (_, ppm) = declarations::policy(&mut *db, province).await?;
     Ok(statement(
-        province.as_str(),
-        platform.as_str(),
+        province,
+        platform,
         period,
         declaration.version,
         declaration.total_fen,
@@ -129,14 +134,10 @@ pub async fn get_statement(
     violations.into_result()?;
     let platform = super::platform_read_by(principal, &province, asked, "statement")?;
     record_province(province.as_str());
-    load_statement(
-        state,
-        &province,
-        &platform,
-        period,
-        as_of.unwrap_or_else(|| state.clock.today()),
-    )
-    .await
+    let as_of = as_of.unwrap_or_else(|| state.clock.today());
+    let mut connection = state.pool.acquire().await?;
+    let declaration = declared(&mut connection, &province, &platform, period).await?;
+    statement_of(&mut connection, &declaration, period, as_of).await
 }
 
 pub async fn record_payment(
@@ -180,16 +181,12 @@ pub async fn record_payment(
         Ok(tx) => tx,
         Err(replayed) => return Ok(replayed),
     };
-    let key = Key {
-        province_code: province.as_str(),
-        platform_id: platform.as_str(),
-        period: period.first_day(),
-    };
-    if declarations::get(&mut *tx, &key, None).await?.is_none() {
-        return Err(AppError::FailedPrecondition(format!(
-            "{platform} has declared nothing for province {province}, {period}"
-        )));
-    }
+    let declaration = declared(&mut tx, &province, &platform, period)
+        .await
+        .map_err(|error| match error {
+            AppError::NotFound(message) => AppError::FailedPrecondition(message),
+            other => other,
+        })?;
     let now = state.clock.now();
     let payment_id = store::insert(
         &mut *tx,
@@ -225,28 +222,7 @@ pub async fn record_payment(
         },
     )
     .await?;
-    let declaration = declarations::get(&mut *tx, &key, None)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("declaration vanished"))?;
-    let payments = store::for_series(
-        &mut *tx,
-        province.as_str(),
-        &[(platform.to_string(), period.first_day())],
-        state.clock.today(),
-    )
-    .await?;
-    let (_, ppm) = declarations::policy(&mut *tx, province.as_str()).await?;
-    let response = statement(
-        province.as_str(),
-        platform.as_str(),
-        period,
-        declaration.version,
-        declaration.total_fen,
-        declaration.due_date,
-        &payments,
-        state.clock.today(),
-        ppm,
-    );
+    let response = statement_of(&mut tx, &declaration, period, state.clock.today()).await?;
     idempotent.commit(tx, &response).await?;
     Ok(response)
 }

@@ -139,15 +139,13 @@ pub async fn enrol(
     let now = state.clock.now();
     let person_key = state.pii.person_key(&id);
     let sealed = state.pii.seal(id.as_str(), &person_key)?;
-    store::ensure_person(
-        &mut tx,
-        &person_key,
-        &sealed,
-        &id.masked(),
-        id.birth_date(),
-        now,
-    )
-    .await?;
+    let person = crate::store::persons::NewPerson {
+        person_key: &person_key,
+        id_number: &sealed,
+        id_masked: &id.masked(),
+        birth_date: id.birth_date(),
+    };
+    crate::store::persons::ensure(&mut tx, &[person], now).await?;
     let row = PensionRow {
         province_code: province.to_string(),
         pension_id: Uuid::now_v7(),
@@ -381,10 +379,7 @@ pub async fn account(
             let id = IdNumber::parse(&id)
                 .map_err(|invalid| AppError::invalid("id_number", invalid.0))?;
             let person_key = state.pii.person_key(&id);
-            let active: Option<Uuid> = sqlx::query_scalar("SELECT pension_id FROM pension_enrolments WHERE person_key = $1 ORDER BY status = 'active' DESC, created_at DESC LIMIT 1")
-                .bind(&person_key)
-                .fetch_optional(&state.pool)
-                .await?;
+            let active = store::current_of_person(&state.pool, &person_key).await?;
             crate::store::access_log::record(
                 &state.pool,
                 &crate::store::access_log::Access {
@@ -420,11 +415,7 @@ pub async fn account(
         return Err(not_found());
     }
     let paid = store::months_of_person(&state.pool, &row.person_key).await?;
-    let first: Option<chrono::DateTime<chrono::Utc>> =
-        sqlx::query_scalar("SELECT min(created_at) FROM pension_enrolments WHERE person_key = $1")
-            .bind(&row.person_key)
-            .fetch_one(&state.pool)
-            .await?;
+    let first = store::first_enrolled_at(&state.pool, &row.person_key).await?;
     let mut gaps = Vec::new();
     if let Some(first) = first {
         let mut month = Period::containing(crate::domain::clock::china_date(first));

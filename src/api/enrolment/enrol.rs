@@ -30,14 +30,7 @@ fn decode(request: &pb::EnrolWorkerRequest) -> AppResult<EnrolWorker> {
         cover_start_date,
     } = request;
     let mut violations = Violations::new();
-    let well_formed_id =
-        (1..=128).contains(&request_id.len()) && request_id.bytes().all(|b| b.is_ascii_graphic());
-    if !well_formed_id {
-        violations.add(
-            "request_id",
-            "required: 1 to 128 printable ASCII characters, unique per request (a UUID is a good choice)",
-        );
-    }
+    violations.check("request_id", crate::api::check_request_id(request_id));
     let (id_number, name, phone) = match worker {
         Some(pb::Worker {
             id_number,
@@ -235,13 +228,11 @@ impl Enroller {
                 return Err(AppError::reused_request_id());
             }
             Outcome::OutOfScope => {
-                let province = crate::domain::division::ProvinceCode::parse(&item.province_code)
-                    .map(|p| format!("{p} ({})", p.name()))
-                    .unwrap_or_else(|_| item.province_code.clone());
-                return Err(AppError::FailedPrecondition(format!(
-                    "platform {} is not in the occupational-injury pilot in province {province} on {}",
-                    self.platform_id, item.cover_start
-                )));
+                return Err(crate::api::not_in_pilot(
+                    &self.platform_id,
+                    &item.province_code,
+                    item.cover_start,
+                ));
             }
             Outcome::AlreadyOpen(existing) => {
                 return Err(AppError::AlreadyExists(format!(

@@ -344,11 +344,11 @@ pub async fn transfer(
     )
     .await?
     {
-        return Err(AppError::FailedPrecondition(format!(
-            "platform {platform} is not in the occupational-injury pilot in province {new_province} ({}) on {}",
-            new_province.name(),
-            request.effective
-        )));
+        return Err(crate::api::not_in_pilot(
+            &platform,
+            new_province.as_str(),
+            request.effective,
+        ));
     }
     let actor = principal.caller_key();
     let now = state.clock.now();
