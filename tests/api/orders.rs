@@ -235,6 +235,44 @@ async fn two_concurrent_streams_sending_the_same_orders_charge_each_once() {
 }
 
 #[tokio::test]
+async fn a_repeat_later_in_the_same_stream_is_the_duplicate_even_across_chunks_in_flight() {
+    let (app, token, _) = setup().await;
+    // Orders 0..3000, then the same again: the repeats land in the chunks right after the
+    // originals' (chunks hold up to 2000), which the server would write at the same time were it
+    // not for their common order ids.
+    let orders: Vec<pb::OrderRecord> = (0..6000)
+        .map(|n| {
+            order(
+                &format!("again-{}", n % 3000),
+                by_id(STANDARD_ID),
+                "2026-06-14T02:00:00Z",
+                None,
+            )
+        })
+        .collect();
+    let results = record(&app, &token, orders).await;
+    assert_eq!(results.len(), 6000);
+    for (n, result) in results.iter().enumerate() {
+        assert_eq!(result.index, n as i64, "results come back in stream order");
+        if n < 3000 {
+            assert!(
+                matches!(result.outcome, Some(Outcome::Accepted(_))),
+                "order {n}: the first copy is the one accepted, got {:?}",
+                result.outcome
+            );
+        } else {
+            assert_eq!(
+                result.outcome,
+                Some(Outcome::DuplicateOrderId(format!("again-{}", n - 3000))),
+                "order {n}: the repeat is the duplicate"
+            );
+        }
+    }
+    assert_eq!(app.count("orders").await, 3000);
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn an_order_at_the_instant_a_rate_changes_gets_the_new_rate() {
     let (app, token, _) = setup().await;
     let admin = app.token("national-admin").await;

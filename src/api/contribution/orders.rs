@@ -1,8 +1,9 @@
 //! RecordOrders: a platform's order stream, recorded exactly once and priced at acceptance, in
 //! set-based chunks.
+use crate::api::AppState;
 use crate::api::convert::{self, instant_from_proto};
 use crate::api::rates::rate_version;
-use crate::api::{AppState, streaming};
+use crate::api::streaming::{self, Pipeline, footprint_key};
 use crate::auth::Principal;
 use crate::domain::Invalid;
 use crate::domain::clock::china_date;
@@ -14,47 +15,89 @@ use crate::error::{AppError, Violations, is_retryable, rpc_status};
 use crate::pb;
 use crate::store::orders::{self, NewOrder, OrderOutcome};
 use std::collections::HashMap;
-use tokio::sync::mpsc;
+use std::sync::Arc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 
-const CHUNK_SIZE: usize = 2000;
+const PIPELINE: Pipeline = Pipeline {
+    chunk_size: 2000,
+    prepared_ahead: 2,
+    in_flight: 3,
+};
 /// Orders may be reported late, but not from the future (beyond a little clock skew).
 const MAX_CLOCK_SKEW_MINUTES: i64 = 5;
 
-type Results = mpsc::Sender<Result<pb::RecordOrdersResult, Status>>;
+pub type ResultStream = ReceiverStream<Result<pb::RecordOrdersResult, Status>>;
 
+/// Chunks whose order ids differ are written at once; a chunk repeating an order id of one in
+/// flight waits for it, so the earlier copy is the one accepted.
 pub async fn start(
     state: AppState,
     principal: Principal,
-    mut inbound: Streaming<pb::OrderRecord>,
-) -> Result<tokio_stream::wrappers::ReceiverStream<Result<pb::RecordOrdersResult, Status>>, AppError>
-{
+    inbound: Streaming<pb::OrderRecord>,
+) -> Result<ResultStream, AppError> {
     let Role::Platform(platform) = principal.role else {
         return Err(AppError::PermissionDenied(
             "only platforms record orders (with a platform:<id> token)".into(),
         ));
     };
-    let (results, receiver) = mpsc::channel(CHUNK_SIZE);
-    tokio::spawn(async move {
-        let mut next_index = 0_i64;
-        loop {
-            let (chunk, end) = streaming::read_chunk(&mut inbound, CHUNK_SIZE).await;
-            let first = next_index;
-            next_index += chunk.len() as i64;
-            if !chunk.is_empty() && !record_chunk(&state, &platform, first, chunk, &results).await {
-                return;
-            }
-            match end {
-                None => {}
-                Some(Ok(())) => return,
-                Some(Err(status)) => {
-                    let _ = results.send(Err(status)).await;
-                    return;
+    let prepare_state = state.clone();
+    let platform = Arc::new(platform);
+    Ok(streaming::pipelined(
+        inbound,
+        PIPELINE,
+        move |first_index, items| {
+            let chunk = prepare_chunk(&prepare_state, first_index, &items);
+            let keys = chunk
+                .to_write
+                .iter()
+                .map(|order| footprint_key(&[order.order_id.as_bytes()]))
+                .collect();
+            (chunk, keys)
+        },
+        move |chunk| {
+            let (state, platform) = (state.clone(), Arc::clone(&platform));
+            async move { record_chunk(&state, &platform, chunk).await }
+        },
+    ))
+}
+
+/// Per item: refused in memory, a position among the orders to write, or a repeat of an earlier
+/// item of its chunk with the same order id.
+enum Slot {
+    Refused(AppError),
+    Write(usize),
+    RepeatOf(usize),
+}
+
+struct PreparedChunk {
+    first_index: i64,
+    slots: Vec<Slot>,
+    to_write: Vec<NewOrder>,
+}
+
+fn prepare_chunk(state: &AppState, first_index: i64, items: &[pb::OrderRecord]) -> PreparedChunk {
+    let mut to_write: Vec<NewOrder> = Vec::with_capacity(items.len());
+    let mut positions: HashMap<String, usize> = HashMap::new();
+    let slots = items
+        .iter()
+        .map(|record| match decode(state, record) {
+            Err(error) => Slot::Refused(error),
+            Ok(order) => match positions.get(&order.order_id) {
+                Some(&earlier) => Slot::RepeatOf(earlier),
+                None => {
+                    positions.insert(order.order_id.clone(), to_write.len());
+                    to_write.push(order);
+                    Slot::Write(to_write.len() - 1)
                 }
-            }
-        }
-    });
-    Ok(tokio_stream::wrappers::ReceiverStream::new(receiver))
+            },
+        })
+        .collect();
+    PreparedChunk {
+        first_index,
+        slots,
+        to_write,
+    }
 }
 
 fn decode(state: &AppState, record: &pb::OrderRecord) -> Result<NewOrder, AppError> {
@@ -159,67 +202,44 @@ fn outcome_to_proto(
     }
 }
 
-/// Records one chunk and sends its results; false when the stream is over.
+/// Records one prepared chunk; one result per item, in order.
 async fn record_chunk(
     state: &AppState,
     platform: &PlatformId,
-    first_index: i64,
-    chunk: Vec<pb::OrderRecord>,
-    results: &Results,
-) -> bool {
-    enum Slot {
-        Refused(AppError),
-        Write(usize),
-        RepeatOf(usize),
-    }
-    let mut to_write: Vec<NewOrder> = Vec::with_capacity(chunk.len());
-    let mut positions: HashMap<String, usize> = HashMap::new();
-    let slots: Vec<Slot> = chunk
-        .iter()
-        .map(|record| match decode(state, record) {
-            Err(error) => Slot::Refused(error),
-            Ok(order) => match positions.get(&order.order_id) {
-                Some(&earlier) => Slot::RepeatOf(earlier),
-                None => {
-                    positions.insert(order.order_id.clone(), to_write.len());
-                    to_write.push(order);
-                    Slot::Write(to_write.len() - 1)
+    chunk: PreparedChunk,
+) -> Result<Vec<pb::RecordOrdersResult>, AppError> {
+    let PreparedChunk {
+        first_index,
+        slots,
+        to_write,
+    } = chunk;
+    let outcomes = write(state, platform, &to_write).await?;
+    let results = slots
+        .into_iter()
+        .enumerate()
+        .map(|(offset, slot)| {
+            let outcome = match slot {
+                Slot::Refused(error) => pb::record_orders_result::Outcome::Error(rpc_status(error)),
+                Slot::Write(position) => {
+                    outcome_to_proto(platform, &to_write[position], outcomes[position].clone())
                 }
-            },
+                // The same order twice in one chunk: the second is a duplicate of the first.
+                Slot::RepeatOf(position) => match &outcomes[position] {
+                    OrderOutcome::Accepted { .. } | OrderOutcome::Duplicate => {
+                        pb::record_orders_result::Outcome::DuplicateOrderId(
+                            to_write[position].order_id.clone(),
+                        )
+                    }
+                    other => outcome_to_proto(platform, &to_write[position], other.clone()),
+                },
+            };
+            pb::RecordOrdersResult {
+                index: first_index + offset as i64,
+                outcome: Some(outcome),
+            }
         })
         .collect();
-    let outcomes = match write(state, platform, &to_write).await {
-        Ok(outcomes) => outcomes,
-        Err(error) => {
-            let _ = results.send(Err(Status::from(error))).await;
-            return false;
-        }
-    };
-    for (offset, slot) in slots.into_iter().enumerate() {
-        let outcome = match slot {
-            Slot::Refused(error) => pb::record_orders_result::Outcome::Error(rpc_status(error)),
-            Slot::Write(position) => {
-                outcome_to_proto(platform, &to_write[position], outcomes[position].clone())
-            }
-            // The same order twice in one chunk: the second is a duplicate of the first.
-            Slot::RepeatOf(position) => match &outcomes[position] {
-                OrderOutcome::Accepted { .. } | OrderOutcome::Duplicate => {
-                    pb::record_orders_result::Outcome::DuplicateOrderId(
-                        to_write[position].order_id.clone(),
-                    )
-                }
-                other => outcome_to_proto(platform, &to_write[position], other.clone()),
-            },
-        };
-        let result = pb::RecordOrdersResult {
-            index: first_index + offset as i64,
-            outcome: Some(outcome),
-        };
-        if results.send(Ok(result)).await.is_err() {
-            return false;
-        }
-    }
-    true
+    Ok(results)
 }
 
 async fn write(
