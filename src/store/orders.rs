@@ -1,5 +1,5 @@
 //! Orders, priced once at the rate in force at acceptance and recorded exactly once per platform
-//! and order id, with the covered days they prove. Set-based: a fixed handful of statements per
+//! and order id; the covered days they prove are a view over them. Set-based: a fixed handful of statements per
 //! chunk.
 use super::Tx;
 use super::rates::{RateInForce, RateKey, in_force_many};
@@ -161,11 +161,9 @@ pub async fn record(
     .fetch_all(&mut **tx)
     .await?;
     let inserted: HashSet<String> = inserted.into_iter().collect();
-    let mut days = HashSet::new();
     for (i, enrolment_id, rate) in &priced {
         let order = &orders[*i];
         outcomes[*i] = Some(if inserted.contains(&order.order_id) {
-            days.insert((order.province_code.as_str(), *enrolment_id, order.day));
             OrderOutcome::Accepted {
                 enrolment_id: *enrolment_id,
                 base_rate_id: rate.base_rate_id,
@@ -175,19 +173,6 @@ pub async fn record(
         } else {
             OrderOutcome::Duplicate
         });
-    }
-    if !days.is_empty() {
-        let mut days: Vec<_> = days.into_iter().collect();
-        days.sort();
-        sqlx::query(
-            "INSERT INTO covered_days (province_code, enrolment_id, day)
-             SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::date[]) ON CONFLICT DO NOTHING",
-        )
-        .bind(days.iter().map(|d| d.0).collect::<Vec<_>>())
-        .bind(days.iter().map(|d| d.1).collect::<Vec<_>>())
-        .bind(days.iter().map(|d| d.2).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await?;
     }
     // Orders that failed a check may still have been recorded earlier: those are duplicates too.
     let unresolved: Vec<&str> = (0..orders.len())
