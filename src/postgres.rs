@@ -426,6 +426,9 @@ fn spawn_server(
         .arg("-k")
         .arg(socket_dir)
         .args(["-p", &PORT.to_string(), "-c", "listen_addresses="])
+        // Sized for a service rather than PostgreSQL's minimal defaults (128 MB buffers, 1 GB of
+        // WAL between checkpoints): order ingest evicted index pages and checkpointed every minute.
+        .args(["-c", "shared_buffers=512MB", "-c", "max_wal_size=4GB"])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
