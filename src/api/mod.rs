@@ -40,6 +40,22 @@ pub fn check_request_id(request_id: &str) -> Result<(), crate::domain::Invalid> 
     }
 }
 
+/// A lookup of a person by full ID number, for the access log.
+pub fn person_access<'a>(
+    state: &AppState,
+    principal: &'a Principal,
+    person_key: &'a [u8],
+    rpc: &'a str,
+) -> crate::store::access_log::Access<'a> {
+    crate::store::access_log::Access {
+        at: state.clock.now(),
+        actor: principal.caller_key(),
+        token_id: &principal.token_id,
+        person_key,
+        rpc,
+    }
+}
+
 /// FAILED_PRECONDITION: the platform is not in the pilot in the province on that day.
 pub fn not_in_pilot(
     platform: &crate::domain::platform::PlatformId,

@@ -221,21 +221,17 @@ pub async fn set_platform_rate_class(
 
 /// The rate in force for a province, platform and industry on `day`, as the API shows it.
 pub async fn rate_in_force(
-    state: &AppState,
+    db: impl sqlx::PgExecutor<'_>,
     province: &ProvinceCode,
     platform: &PlatformId,
     industry: &str,
     day: chrono::NaiveDate,
 ) -> AppResult<pb::RateInForce> {
-    let found = store::in_force(
-        &state.pool,
-        province.as_str(),
-        platform.as_str(),
-        industry,
-        day,
-    )
-    .await?
-    .ok_or_else(|| AppError::NotFound(format!("no {industry} base rate is in force on {day}")))?;
+    let found = store::in_force(db, province.as_str(), platform.as_str(), industry, day)
+        .await?
+        .ok_or_else(|| {
+            AppError::NotFound(format!("no {industry} base rate is in force on {day}"))
+        })?;
     let base = BaseRateRow {
         base_rate_id: found.base_rate_id,
         industry: found.industry.clone(),
@@ -319,7 +315,7 @@ pub async fn get_rate(
         None => state.clock.now(),
     };
     rate_in_force(
-        state,
+        &state.pool,
         &province,
         &platform,
         industry.as_str(),

@@ -4,27 +4,28 @@ use chrono::{DateTime, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+/// Who looked up which person, when, through which RPC.
 pub struct Access<'a> {
     pub at: DateTime<Utc>,
-    pub actor: &'a str,
+    pub actor: String,
     pub token_id: &'a str,
     pub person_key: &'a [u8],
     pub rpc: &'a str,
-    pub results: i32,
 }
 
-pub async fn record(db: impl PgExecutor<'_>, access: &Access<'_>) -> AppResult<()> {
+/// Logs a lookup that found `results` records.
+pub async fn record(db: impl PgExecutor<'_>, access: &Access<'_>, results: i32) -> AppResult<()> {
     sqlx::query(
         "INSERT INTO person_access_log (access_id, accessed_at, actor, token_id, person_key, rpc, results)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(Uuid::now_v7())
     .bind(access.at)
-    .bind(access.actor)
+    .bind(&access.actor)
     .bind(access.token_id)
     .bind(access.person_key)
     .bind(access.rpc)
-    .bind(access.results)
+    .bind(results)
     .execute(db)
     .await?;
     Ok(())

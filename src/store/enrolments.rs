@@ -31,6 +31,7 @@ macro_rules! select_enrolments {
          FROM enrolments e JOIN persons p USING (person_key) "
     };
 }
+pub(crate) use select_enrolments;
 
 pub async fn get(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> AppResult<Option<EnrolmentRow>> {
     Ok(

@@ -1,6 +1,7 @@
 //! PostgreSQL access, one module per aggregate. Each write function takes the caller's transaction,
 //! so the write, its event and its idempotency record commit together or not at all.
 pub mod access_log;
+pub mod coverage;
 pub mod declarations;
 pub mod enrolment_writes;
 pub mod enrolments;
@@ -16,6 +17,7 @@ pub mod platforms;
 pub mod rates;
 pub mod tokens;
 
+use crate::error::AppResult;
 use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -39,6 +41,17 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
         .connect_with(options)
         .await
         .context("connecting to PostgreSQL")
+}
+
+/// For the rest of the transaction, run prepared statements on their cached generic plan. PostgreSQL
+/// otherwise re-plans a statement on every call when its generic plan merely *looks* dearer (array
+/// parameters are guessed at 10 elements): for CheckCoverage that was 0.8 ms of planning per call
+/// against 0.2 ms of execution. Only for point lookups whose generic plans are known to be good.
+pub async fn reuse_plans(tx: &mut Tx) -> AppResult<()> {
+    sqlx::query("SET LOCAL plan_cache_mode = force_generic_plan")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {

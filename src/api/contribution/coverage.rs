@@ -10,7 +10,7 @@ use crate::domain::platform::PlatformId;
 use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
 use crate::pb;
-use crate::store::{access_log, enrolments, orders};
+use crate::store::coverage;
 
 pub const RPC: &str = "CheckCoverage";
 
@@ -65,39 +65,21 @@ pub async fn check(
         Role::NationalAdmin | Role::Auditor => (asked_platform, None),
     };
     let day = china_date(instant);
-    let candidates = orders::covering_enrolments(
-        &state.pool,
-        person_key.as_deref(),
+    let access = person_key
+        .as_deref()
+        .map(|person_key| crate::api::person_access(state, principal, person_key, RPC));
+    let query = coverage::CoverageQuery {
+        person_key: person_key.as_deref(),
         enrolment_id,
+        at: instant,
         day,
-        platform.as_ref().map(|p| p.as_str()),
-        province.as_ref().map(|p| p.as_str()),
-    )
-    .await?;
-    if let Some(person_key) = &person_key {
-        access_log::record(
-            &state.pool,
-            &access_log::Access {
-                at: state.clock.now(),
-                actor: &principal.caller_key(),
-                token_id: &principal.token_id,
-                person_key,
-                rpc: RPC,
-                results: i32::try_from(candidates.len()).unwrap_or(i32::MAX),
-            },
-        )
-        .await?;
-    }
-    // Prefer the enrolment the worker was on an order for at that instant.
-    let mut chosen = None;
-    for id in &candidates {
-        if let Some(order) = orders::in_progress(&state.pool, *id, instant).await? {
-            chosen = Some((*id, Some(order)));
-            break;
-        }
-    }
-    let Some((enrolment_id, order)) = chosen.or_else(|| candidates.first().map(|id| (*id, None)))
-    else {
+        platform_id: platform.as_ref().map(|p| p.as_str()),
+        province_code: province.as_ref().map(|p| p.as_str()),
+    };
+    let mut tx = state.pool.begin().await?;
+    crate::store::reuse_plans(&mut tx).await?;
+    let Some((row, order)) = coverage::coverage_at(&mut *tx, &query, access.as_ref()).await? else {
+        tx.commit().await?;
         return Ok(pb::CoverageAnswer {
             covered: false,
             enrolment: None,
@@ -105,15 +87,12 @@ pub async fn check(
             rate: None,
         });
     };
-    let row = enrolments::get(&state.pool, enrolment_id)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("covering enrolment {enrolment_id} vanished"))?;
     let rate = match (
         ProvinceCode::parse(&row.province_code),
         PlatformId::parse(&row.platform_id),
     ) {
         (Ok(province), Ok(platform)) => {
-            match rate_in_force(state, &province, &platform, &row.industry, day).await {
+            match rate_in_force(&mut *tx, &province, &platform, &row.industry, day).await {
                 Ok(rate) => Some(rate),
                 Err(AppError::NotFound(_)) => None,
                 Err(error) => return Err(error),
@@ -121,6 +100,7 @@ pub async fn check(
         }
         _ => None,
     };
+    tx.commit().await?;
     Ok(pb::CoverageAnswer {
         covered: true,
         enrolment: Some(enrolment::to_proto(&row)),

@@ -169,7 +169,7 @@ pub async fn declare(
             let mut lines = Vec::new();
             for (industry, orders) in &counts {
                 let rate = rate_in_force(
-                    state,
+                    &mut *tx,
                     &province,
                     platform,
                     industry.as_str(),

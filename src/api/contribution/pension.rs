@@ -382,14 +382,8 @@ pub async fn account(
             let active = store::current_of_person(&state.pool, &person_key).await?;
             crate::store::access_log::record(
                 &state.pool,
-                &crate::store::access_log::Access {
-                    at: state.clock.now(),
-                    actor: &principal.caller_key(),
-                    token_id: &principal.token_id,
-                    person_key: &person_key,
-                    rpc: "GetPensionAccount",
-                    results: i32::from(active.is_some()),
-                },
+                &crate::api::person_access(state, principal, &person_key, "GetPensionAccount"),
+                i32::from(active.is_some()),
             )
             .await?;
             match active {

@@ -172,14 +172,8 @@ pub async fn find_by_id_number(
     let rows = enrolments::find_by_person(&state.pool, &person_key, platform, province).await?;
     access_log::record(
         &state.pool,
-        &access_log::Access {
-            at: state.clock.now(),
-            actor: &principal.caller_key(),
-            token_id: &principal.token_id,
-            person_key: &person_key,
-            rpc: FIND_RPC,
-            results: i32::try_from(rows.len()).unwrap_or(i32::MAX),
-        },
+        &crate::api::person_access(state, principal, &person_key, FIND_RPC),
+        i32::try_from(rows.len()).unwrap_or(i32::MAX),
     )
     .await?;
     Ok(pb::FindEnrolmentsByIdNumberResponse {

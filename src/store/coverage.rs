@@ -1,0 +1,128 @@
+//! Coverage at an instant, in one statement: the worker's enrolments in a state of cover that day,
+//! the one the worker was on an order for at that instant (else the newest), that order, and (for
+//! a lookup by ID number) the access-log row, committed with the answer.
+use super::access_log::Access;
+use super::enrolments::{EnrolmentRow, select_enrolments};
+use crate::error::AppResult;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// How long an order without a completion time counts as in progress.
+pub const OPEN_ORDER_HOURS: i32 = 12;
+
+/// Whom to look for, when, and within what.
+pub struct CoverageQuery<'a> {
+    /// The worker, by blind index or by enrolment id (one of them).
+    pub person_key: Option<&'a [u8]>,
+    pub enrolment_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+    /// The day of `at` in China Standard Time.
+    pub day: NaiveDate,
+    pub platform_id: Option<&'a str>,
+    pub province_code: Option<&'a str>,
+}
+
+/// An order in progress at the instant: accepted at or before it and completed at or after it (an
+/// order not completed counts for OPEN_ORDER_HOURS after acceptance).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderInProgress {
+    pub order_id: String,
+    pub accepted_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub base_rate_id: i64,
+    pub multiplier_id: Option<i64>,
+    pub premium_tenth_fen: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    #[sqlx(flatten)]
+    enrolment: EnrolmentRow,
+    order_id: Option<String>,
+    order_accepted_at: Option<DateTime<Utc>>,
+    order_completed_at: Option<DateTime<Utc>>,
+    order_base_rate_id: Option<i64>,
+    order_multiplier_id: Option<i64>,
+    order_premium_tenth_fen: Option<i64>,
+}
+
+/// The covering enrolment and the order in progress, if any. `access` is logged, with the number of
+/// enrolments found, in the same statement, so no answer leaves without its log row.
+pub async fn coverage_at(
+    db: impl PgExecutor<'_>,
+    query: &CoverageQuery<'_>,
+    access: Option<&Access<'_>>,
+) -> AppResult<Option<(EnrolmentRow, Option<OrderInProgress>)>> {
+    let row: Option<Row> = sqlx::query_as(concat!(
+        "WITH candidates AS (
+             SELECT e.enrolment_id FROM enrolments e
+             WHERE e.person_key = COALESCE($1, (SELECT x.person_key FROM enrolments x WHERE x.enrolment_id = $2))
+               AND ($4::text IS NULL OR e.platform_id = $4)
+               AND ($5::text IS NULL OR e.province_code = $5)
+               AND e.cover_start <= $3 AND (e.cover_end IS NULL OR $3 < e.cover_end)
+               AND (SELECT h.status FROM enrolment_history h
+                    WHERE h.province_code = e.province_code AND h.enrolment_id = e.enrolment_id
+                      AND h.effective_date <= $3
+                    ORDER BY h.seq DESC LIMIT 1) = 'active'),
+         chosen AS (
+             SELECT c.enrolment_id, o.order_id, o.accepted_at AS order_accepted_at,
+                    o.completed_at AS order_completed_at, o.base_rate_id AS order_base_rate_id,
+                    o.multiplier_id AS order_multiplier_id,
+                    o.premium_tenth_fen AS order_premium_tenth_fen
+             FROM candidates c
+             LEFT JOIN LATERAL (
+                 SELECT * FROM orders o
+                 WHERE o.enrolment_id = c.enrolment_id AND o.accepted_at <= $6
+                   AND (o.completed_at >= $6
+                        OR (o.completed_at IS NULL AND o.accepted_at >= $6 - make_interval(hours => $7)))
+                 ORDER BY o.accepted_at DESC LIMIT 1) o ON true
+             ORDER BY o.order_id IS NULL, c.enrolment_id DESC
+             LIMIT 1),
+         logged AS (
+             INSERT INTO person_access_log (access_id, accessed_at, actor, token_id, person_key, rpc, results)
+             SELECT $8, $9, $10, $11, $12, $13, (SELECT count(*) FROM candidates)
+             WHERE $12::bytea IS NOT NULL)
+         SELECT r.*, c.order_id, c.order_accepted_at, c.order_completed_at, c.order_base_rate_id,
+                c.order_multiplier_id, c.order_premium_tenth_fen
+         FROM chosen c CROSS JOIN LATERAL (",
+        select_enrolments!(),
+        "WHERE e.enrolment_id = c.enrolment_id) r"
+    ))
+    .bind(query.person_key)
+    .bind(query.enrolment_id)
+    .bind(query.day)
+    .bind(query.platform_id)
+    .bind(query.province_code)
+    .bind(query.at)
+    .bind(OPEN_ORDER_HOURS)
+    .bind(Uuid::now_v7())
+    .bind(access.map(|a| a.at))
+    .bind(access.map(|a| a.actor.as_str()))
+    .bind(access.map(|a| a.token_id))
+    .bind(access.map(|a| a.person_key))
+    .bind(access.map(|a| a.rpc))
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map(|row| {
+        let order = match (
+            row.order_id,
+            row.order_accepted_at,
+            row.order_base_rate_id,
+            row.order_premium_tenth_fen,
+        ) {
+            (Some(order_id), Some(accepted_at), Some(base_rate_id), Some(premium_tenth_fen)) => {
+                Some(OrderInProgress {
+                    order_id,
+                    accepted_at,
+                    completed_at: row.order_completed_at,
+                    base_rate_id,
+                    multiplier_id: row.order_multiplier_id,
+                    premium_tenth_fen,
+                })
+            }
+            _ => None,
+        };
+        (row.enrolment, order)
+    }))
+}
