@@ -1,12 +1,14 @@
 //! The one place where the pool, the services and the layers are wired into a gRPC server.
 use crate::api::AppState;
 use crate::api::admin::AdminApi;
+use crate::api::claim::ClaimApi;
 use crate::api::contribution::ContributionApi;
 use crate::api::enrolment::EnrolmentApi;
 use crate::auth::AuthLayer;
 use crate::config::ServerSettings;
 use crate::pb;
 use crate::pb::admin_service_server::AdminServiceServer;
+use crate::pb::claim_service_server::ClaimServiceServer;
 use crate::pb::contribution_service_server::ContributionServiceServer;
 use crate::pb::enrolment_service_server::EnrolmentServiceServer;
 use crate::rpc_span::RpcSpanLayer;
@@ -20,10 +22,11 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 /// Service names reported by health checks, besides the overall "".
-const SERVICES: [&str; 3] = [
+const SERVICES: [&str; 4] = [
     "flexcover.v1.EnrolmentService",
     "flexcover.v1.AdminService",
     "flexcover.v1.ContributionService",
+    "flexcover.v1.ClaimService",
 ];
 
 /// Serves until `shutdown` resolves, then drains in-flight calls (bounded by the grace period).
@@ -63,6 +66,10 @@ pub async fn serve(
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message);
 
+    let claim = ClaimServiceServer::new(ClaimApi::new(state.clone()))
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message);
+
     let layers = tower::ServiceBuilder::new()
         .layer(RpcSpanLayer)
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
@@ -88,6 +95,7 @@ pub async fn serve(
         .add_service(enrolment)
         .add_service(admin)
         .add_service(contribution)
+        .add_service(claim)
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             shutdown,

@@ -468,6 +468,39 @@ impl AdminApi {
 
 #[tonic::async_trait]
 impl AdminService for AdminApi {
+    async fn set_public_holiday(
+        &self,
+        request: Request<pb::SetPublicHolidayRequest>,
+    ) -> Result<Response<pb::PublicHoliday>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            crate::api::claim::set_public_holiday(&self.state, &principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn set_national_income(
+        &self,
+        request: Request<pb::SetNationalIncomeRequest>,
+    ) -> Result<Response<pb::NationalIncome>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            crate::api::claim::set_national_income(&self.state, &principal, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn set_claim_policy(
+        &self,
+        request: Request<pb::SetClaimPolicyRequest>,
+    ) -> Result<Response<pb::ClaimPolicy>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            crate::api::claim::set_claim_policy(&self.state, &principal, request.into_inner())
+                .await?,
+        ))
+    }
+
     async fn set_average_wage(
         &self,
         request: Request<pb::SetAverageWageRequest>,

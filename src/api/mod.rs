@@ -1,6 +1,7 @@
 //! gRPC handlers: decode proto messages into validated domain values, authorise, call the store,
 //! encode the answer. Nothing below this module knows about proto types.
 pub mod admin;
+pub mod claim;
 pub mod contribution;
 pub mod convert;
 pub mod enrolment;

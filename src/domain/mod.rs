@@ -1,6 +1,8 @@
 //! Pure rules of the domain: identity numbers, division codes, credit codes, roles, masking.
 //! No I/O here; every type can only hold a valid value (parse, don't validate).
 
+pub mod benefits;
+pub mod claim;
 pub mod clock;
 pub mod credit_code;
 pub mod division;
@@ -17,6 +19,7 @@ pub mod pilot;
 pub mod platform;
 pub mod rates;
 pub mod role;
+pub mod working_days;
 
 /// Why a value was refused, phrased for the caller. Never contains the refused value itself,
 /// because the value may be personal data.

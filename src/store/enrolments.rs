@@ -99,3 +99,16 @@ pub async fn find_by_person(
     .fetch_all(db)
     .await?)
 }
+
+/// The blind index of an enrolment's person.
+pub async fn person_key_of(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+) -> AppResult<Option<Vec<u8>>> {
+    Ok(
+        sqlx::query_scalar("SELECT person_key FROM enrolments WHERE enrolment_id = $1")
+            .bind(enrolment_id)
+            .fetch_optional(db)
+            .await?,
+    )
+}

@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod batch;
+mod claims;
 mod declarations;
 mod enrolment;
 mod health;

@@ -1,0 +1,431 @@
+//! Occupational-injury benefits, itemised with payer, formula and inputs (DOMAIN.md, Claims §5).
+//! Amounts in fen; every product is rounded half-up once, per item.
+use super::claim::IncidentKind;
+use super::money::{Fen, div_round_half_up};
+
+/// One-time disability subsidy, months of the wage base by grade 1..10.
+pub const DISABILITY_SUBSIDY_MONTHS: [i64; 10] = [27, 25, 23, 21, 18, 16, 13, 11, 9, 7];
+/// Monthly disability allowance for grades 1..4, percent of the wage base.
+pub const DISABILITY_ALLOWANCE_PERCENT: [i64; 4] = [90, 85, 80, 75];
+pub const FUNERAL_SUBSIDY_MONTHS: i64 = 6;
+pub const DEATH_SUBSIDY_YEARS_OF_INCOME: i64 = 20;
+pub const SPOUSE_PENSION_PERCENT: i64 = 40;
+pub const OTHER_DEPENDANT_PENSION_PERCENT: i64 = 30;
+pub const ORPHAN_OR_LONE_ELDERLY_EXTRA_PERCENT: i64 = 10;
+/// The living allowance pays the month's wage base per 30 days of treatment.
+pub const DAYS_PER_MONTH: i64 = 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Payer {
+    Fund,
+    Platform,
+}
+
+impl Payer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fund => "fund",
+            Self::Platform => "platform",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BenefitKind {
+    Medical,
+    Rehabilitation,
+    AssistiveDevices,
+    OneTimeDisabilitySubsidy,
+    DisabilityAllowance,
+    LivingAllowance,
+    FuneralSubsidy,
+    DeathSubsidy,
+    DependantPension,
+}
+
+impl BenefitKind {
+    pub const ALL: [BenefitKind; 9] = [
+        Self::Medical,
+        Self::Rehabilitation,
+        Self::AssistiveDevices,
+        Self::OneTimeDisabilitySubsidy,
+        Self::DisabilityAllowance,
+        Self::LivingAllowance,
+        Self::FuneralSubsidy,
+        Self::DeathSubsidy,
+        Self::DependantPension,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Medical => "medical",
+            Self::Rehabilitation => "rehabilitation",
+            Self::AssistiveDevices => "assistive_devices",
+            Self::OneTimeDisabilitySubsidy => "one_time_disability_subsidy",
+            Self::DisabilityAllowance => "disability_allowance",
+            Self::LivingAllowance => "living_allowance",
+            Self::FuneralSubsidy => "funeral_subsidy",
+            Self::DeathSubsidy => "death_subsidy",
+            Self::DependantPension => "dependant_pension",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == stored)
+    }
+
+    pub fn payer(self) -> Payer {
+        match self {
+            Self::LivingAllowance => Payer::Platform,
+            _ => Payer::Fund,
+        }
+    }
+
+    /// Paid every month rather than once.
+    pub fn monthly(self) -> bool {
+        matches!(self, Self::DisabilityAllowance | Self::DependantPension)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    Spouse,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dependant {
+    pub relation: Relation,
+    /// An orphan or an elderly person living alone: 10 points more.
+    pub orphan_or_lone_elderly: bool,
+}
+
+/// What an assessment is computed from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inputs {
+    pub kind: IncidentKind,
+    /// 1 (most severe) to 10; None when no grade was given (or for a death).
+    pub grade: Option<u8>,
+    /// The monthly wage base, from the configurable base rule.
+    pub wage_base: Fen,
+    /// The local average monthly wage (funeral subsidy).
+    pub average_monthly_wage: Fen,
+    /// Previous-year national urban per-capita disposable income, per year (death subsidy).
+    pub national_income: Option<Fen>,
+    pub medical_costs: Fen,
+    pub rehabilitation_costs: Fen,
+    pub assistive_devices_costs: Fen,
+    pub treatment_days: i64,
+    pub dependants: Vec<Dependant>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub kind: BenefitKind,
+    pub amount: Fen,
+    pub formula: &'static str,
+    pub inputs: Vec<(&'static str, i64)>,
+}
+
+fn percent_of(base: Fen, percent: i64) -> Fen {
+    Fen(div_round_half_up(i128::from(base.0) * i128::from(percent), 100) as i64)
+}
+
+fn bill(kind: BenefitKind, amount: Fen, items: &mut Vec<Item>) {
+    if amount.0 > 0 {
+        items.push(Item {
+            kind,
+            amount,
+            formula: "submitted bills",
+            inputs: vec![("bills_fen", amount.0)],
+        });
+    }
+}
+
+/// The itemised benefits. A death needs the national income figure (the caller checks).
+pub fn assess(inputs: &Inputs) -> Vec<Item> {
+    let mut items = Vec::new();
+    bill(BenefitKind::Medical, inputs.medical_costs, &mut items);
+    bill(
+        BenefitKind::Rehabilitation,
+        inputs.rehabilitation_costs,
+        &mut items,
+    );
+    bill(
+        BenefitKind::AssistiveDevices,
+        inputs.assistive_devices_costs,
+        &mut items,
+    );
+    let base = inputs.wage_base;
+    if inputs.treatment_days > 0 {
+        items.push(Item {
+            kind: BenefitKind::LivingAllowance,
+            amount: Fen(div_round_half_up(
+                i128::from(base.0) * i128::from(inputs.treatment_days),
+                i128::from(DAYS_PER_MONTH),
+            ) as i64),
+            formula: "wage base per month x treatment days / 30",
+            inputs: vec![
+                ("wage_base_fen", base.0),
+                ("treatment_days", inputs.treatment_days),
+            ],
+        });
+    }
+    match inputs.kind {
+        IncidentKind::Injury => {
+            if let Some(grade) = inputs.grade.filter(|g| (1..=10).contains(g)) {
+                let months = DISABILITY_SUBSIDY_MONTHS[usize::from(grade - 1)];
+                items.push(Item {
+                    kind: BenefitKind::OneTimeDisabilitySubsidy,
+                    amount: Fen(base.0 * months),
+                    formula: "months by grade x wage base",
+                    inputs: vec![
+                        ("grade", i64::from(grade)),
+                        ("months", months),
+                        ("wage_base_fen", base.0),
+                    ],
+                });
+                if let Some(&percent) = DISABILITY_ALLOWANCE_PERCENT.get(usize::from(grade - 1)) {
+                    items.push(Item {
+                        kind: BenefitKind::DisabilityAllowance,
+                        amount: percent_of(base, percent),
+                        formula: "percent by grade x wage base, monthly",
+                        inputs: vec![
+                            ("grade", i64::from(grade)),
+                            ("percent", percent),
+                            ("wage_base_fen", base.0),
+                        ],
+                    });
+                }
+            }
+        }
+        IncidentKind::Death => {
+            items.push(Item {
+                kind: BenefitKind::FuneralSubsidy,
+                amount: Fen(inputs.average_monthly_wage.0 * FUNERAL_SUBSIDY_MONTHS),
+                formula: "6 x local average monthly wage",
+                inputs: vec![
+                    ("months", FUNERAL_SUBSIDY_MONTHS),
+                    ("average_monthly_wage_fen", inputs.average_monthly_wage.0),
+                ],
+            });
+            if let Some(income) = inputs.national_income {
+                items.push(Item {
+                    kind: BenefitKind::DeathSubsidy,
+                    amount: Fen(income.0 * DEATH_SUBSIDY_YEARS_OF_INCOME),
+                    formula: "20 x previous-year national urban per-capita disposable income",
+                    inputs: vec![
+                        ("years", DEATH_SUBSIDY_YEARS_OF_INCOME),
+                        ("national_income_fen", income.0),
+                    ],
+                });
+            }
+            items.extend(dependant_pensions(base, &inputs.dependants));
+        }
+    }
+    items
+}
+
+/// Dependants' monthly pensions: 40% of the wage base for a spouse, 30% for others, 10 points more
+/// for an orphan or a lone elderly person; together at most the wage base. Over the cap, each is
+/// cut in proportion (half-up), the last absorbing the rounding so the total is the cap exactly.
+fn dependant_pensions(base: Fen, dependants: &[Dependant]) -> Vec<Item> {
+    let percents: Vec<i64> = dependants
+        .iter()
+        .map(|d| {
+            let percent = match d.relation {
+                Relation::Spouse => SPOUSE_PENSION_PERCENT,
+                Relation::Other => OTHER_DEPENDANT_PENSION_PERCENT,
+            };
+            percent
+                + if d.orphan_or_lone_elderly {
+                    ORPHAN_OR_LONE_ELDERLY_EXTRA_PERCENT
+                } else {
+                    0
+                }
+        })
+        .collect();
+    let total_percent: i64 = percents.iter().sum();
+    let capped = total_percent > 100;
+    let mut amounts: Vec<i64> = percents
+        .iter()
+        .map(|&p| {
+            if capped {
+                div_round_half_up(
+                    i128::from(base.0) * i128::from(p),
+                    i128::from(total_percent),
+                ) as i64
+            } else {
+                percent_of(base, p).0
+            }
+        })
+        .collect();
+    if capped && let Some(last) = amounts.last_mut() {
+        let others: i64 = amounts_sum_except_last(&percents, base, total_percent);
+        *last = base.0 - others;
+    }
+    percents
+        .iter()
+        .zip(amounts.iter_mut())
+        .map(|(&percent, amount)| Item {
+            kind: BenefitKind::DependantPension,
+            amount: Fen(*amount),
+            formula: if capped {
+                "percent x wage base, monthly, cut in proportion to the wage-base cap"
+            } else {
+                "percent x wage base, monthly"
+            },
+            inputs: vec![
+                ("percent", percent),
+                ("wage_base_fen", base.0),
+                ("total_percent", total_percent),
+            ],
+        })
+        .collect()
+}
+
+fn amounts_sum_except_last(percents: &[i64], base: Fen, total_percent: i64) -> i64 {
+    percents
+        .iter()
+        .take(percents.len().saturating_sub(1))
+        .map(|&p| {
+            div_round_half_up(
+                i128::from(base.0) * i128::from(p),
+                i128::from(total_percent),
+            ) as i64
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn injury(grade: Option<u8>) -> Inputs {
+        Inputs {
+            kind: IncidentKind::Injury,
+            grade,
+            wage_base: Fen(1_000_000),
+            average_monthly_wage: Fen(1_000_000),
+            national_income: None,
+            medical_costs: Fen(2_345_600),
+            rehabilitation_costs: Fen(0),
+            assistive_devices_costs: Fen(0),
+            treatment_days: 45,
+            dependants: vec![],
+        }
+    }
+
+    fn amount(items: &[Item], kind: BenefitKind) -> Vec<i64> {
+        items
+            .iter()
+            .filter(|i| i.kind == kind)
+            .map(|i| i.amount.0)
+            .collect()
+    }
+
+    #[test]
+    fn a_grade_8_rider_gets_11_months_of_the_wage_base() {
+        let items = assess(&injury(Some(8)));
+        assert_eq!(
+            amount(&items, BenefitKind::OneTimeDisabilitySubsidy),
+            vec![11 * 1_000_000]
+        );
+        assert!(amount(&items, BenefitKind::DisabilityAllowance).is_empty());
+        assert_eq!(amount(&items, BenefitKind::Medical), vec![2_345_600]);
+        // 10,000 yuan a month x 45 days / 30.
+        assert_eq!(
+            amount(&items, BenefitKind::LivingAllowance),
+            vec![1_500_000]
+        );
+        let living = items
+            .iter()
+            .find(|i| i.kind == BenefitKind::LivingAllowance)
+            .expect("living");
+        assert_eq!(living.kind.payer(), Payer::Platform);
+        assert_eq!(
+            amount(&items, BenefitKind::Rehabilitation),
+            Vec::<i64>::new()
+        );
+    }
+
+    #[test]
+    fn grades_1_to_4_also_get_a_monthly_allowance() {
+        for (grade, months, percent) in [(1, 27, 90), (2, 25, 85), (3, 23, 80), (4, 21, 75)] {
+            let items = assess(&injury(Some(grade)));
+            assert_eq!(
+                amount(&items, BenefitKind::OneTimeDisabilitySubsidy),
+                vec![months * 1_000_000]
+            );
+            assert_eq!(
+                amount(&items, BenefitKind::DisabilityAllowance),
+                vec![percent * 10_000]
+            );
+        }
+        assert_eq!(
+            amount(
+                &assess(&injury(Some(10))),
+                BenefitKind::OneTimeDisabilitySubsidy
+            ),
+            vec![7 * 1_000_000]
+        );
+        assert!(
+            amount(
+                &assess(&injury(None)),
+                BenefitKind::OneTimeDisabilitySubsidy
+            )
+            .is_empty()
+        );
+    }
+
+    fn death(dependants: Vec<Dependant>) -> Inputs {
+        Inputs {
+            kind: IncidentKind::Death,
+            grade: None,
+            wage_base: Fen(1_000_001),
+            average_monthly_wage: Fen(900_000),
+            national_income: Some(Fen(5_182_100)),
+            medical_costs: Fen(0),
+            rehabilitation_costs: Fen(0),
+            assistive_devices_costs: Fen(0),
+            treatment_days: 0,
+            dependants,
+        }
+    }
+
+    const SPOUSE: Dependant = Dependant {
+        relation: Relation::Spouse,
+        orphan_or_lone_elderly: false,
+    };
+    const CHILD: Dependant = Dependant {
+        relation: Relation::Other,
+        orphan_or_lone_elderly: false,
+    };
+    const ORPHAN: Dependant = Dependant {
+        relation: Relation::Other,
+        orphan_or_lone_elderly: true,
+    };
+
+    #[test]
+    fn a_death_with_a_spouse_and_two_children() {
+        let items = assess(&death(vec![SPOUSE, CHILD, CHILD]));
+        assert_eq!(amount(&items, BenefitKind::FuneralSubsidy), vec![5_400_000]);
+        // 2023: 51,821 yuan x 20 = 1,036,420 yuan.
+        assert_eq!(amount(&items, BenefitKind::DeathSubsidy), vec![103_642_000]);
+        // 40% and 30% of 10,000.01 yuan, half-up: 400,000.4 -> 400,000; 300,000.3 -> 300,000.
+        assert_eq!(
+            amount(&items, BenefitKind::DependantPension),
+            vec![400_000, 300_000, 300_000]
+        );
+        assert!(amount(&items, BenefitKind::OneTimeDisabilitySubsidy).is_empty());
+    }
+
+    #[test]
+    fn dependants_pensions_are_capped_at_the_wage_base() {
+        // Spouse 40% + two orphans 40% each = 120%: cut to 100% in proportion.
+        let items = assess(&death(vec![SPOUSE, ORPHAN, ORPHAN]));
+        let pensions = amount(&items, BenefitKind::DependantPension);
+        assert_eq!(pensions.iter().sum::<i64>(), 1_000_001, "exactly the cap");
+        assert_eq!(pensions, vec![333_334, 333_334, 333_333]);
+    }
+}

@@ -1,0 +1,508 @@
+//! Occupational-injury claims: the claim row with its deadlines, the timeline, duplicate pairs,
+//! benefit items and payments, and the admin data the rules read.
+use super::Tx;
+use crate::domain::working_days::{Calendar, DayKind};
+use crate::error::AppResult;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+/// The national default row of claim_policy.
+pub const NATIONAL_POLICY: &str = "00";
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct PolicyRow {
+    pub province_code: String,
+    pub platform_application_days: i32,
+    pub worker_application_days: i32,
+    pub decision_working_days: i32,
+    pub duplicate_window_minutes: i32,
+    pub wage_base_percent: i32,
+    pub wage_base_year_offset: i32,
+}
+
+/// The province's policy, else the national default.
+pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<PolicyRow> {
+    let row: Option<PolicyRow> = sqlx::query_as(
+        "SELECT province_code::text AS province_code, platform_application_days,
+                worker_application_days, decision_working_days, duplicate_window_minutes,
+                wage_base_percent, wage_base_year_offset
+         FROM claim_policy WHERE province_code IN ($1, $2)
+         ORDER BY province_code = $1 DESC LIMIT 1",
+    )
+    .bind(province_code)
+    .bind(NATIONAL_POLICY)
+    .fetch_optional(db)
+    .await?;
+    row.ok_or_else(|| anyhow::anyhow!("the national claim policy row is missing").into())
+}
+
+pub async fn set_policy(
+    db: impl PgExecutor<'_>,
+    row: &PolicyRow,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO claim_policy VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (province_code) DO UPDATE SET
+             platform_application_days = $2, worker_application_days = $3,
+             decision_working_days = $4, duplicate_window_minutes = $5,
+             wage_base_percent = $6, wage_base_year_offset = $7, updated_at = $8",
+    )
+    .bind(&row.province_code)
+    .bind(row.platform_application_days)
+    .bind(row.worker_application_days)
+    .bind(row.decision_working_days)
+    .bind(row.duplicate_window_minutes)
+    .bind(row.wage_base_percent)
+    .bind(row.wage_base_year_offset)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The working-day calendar from `from` over the next `days` days.
+pub async fn calendar(db: impl PgExecutor<'_>, from: NaiveDate, days: i64) -> AppResult<Calendar> {
+    let rows: Vec<(NaiveDate, bool)> = sqlx::query_as(
+        "SELECT day, holiday FROM public_holidays WHERE day BETWEEN $1 AND $1 + $2::integer",
+    )
+    .bind(from)
+    .bind(days as i32)
+    .fetch_all(db)
+    .await?;
+    Ok(Calendar::new(rows.into_iter().map(|(day, holiday)| {
+        (
+            day,
+            if holiday {
+                DayKind::Holiday
+            } else {
+                DayKind::Workday
+            },
+        )
+    })))
+}
+
+pub async fn set_public_holiday(
+    db: impl PgExecutor<'_>,
+    day: NaiveDate,
+    holiday: bool,
+    name: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO public_holidays (day, holiday, name, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (day) DO UPDATE SET holiday = $2, name = $3, updated_at = $4",
+    )
+    .bind(day)
+    .bind(holiday)
+    .bind(name)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn national_income(db: impl PgExecutor<'_>, year: i32) -> AppResult<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT annual_fen FROM national_incomes WHERE year = $1")
+            .bind(year)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+pub async fn set_national_income(
+    db: impl PgExecutor<'_>,
+    year: i32,
+    annual_fen: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO national_incomes (year, annual_fen, updated_at) VALUES ($1, $2, $3)
+         ON CONFLICT (year) DO UPDATE SET annual_fen = $2, updated_at = $3",
+    )
+    .bind(year)
+    .bind(annual_fen)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimRow {
+    pub province_code: String,
+    pub claim_id: Uuid,
+    pub platform_id: String,
+    pub person_key: Vec<u8>,
+    pub id_masked: String,
+    pub order_id: String,
+    pub occurred_at: DateTime<Utc>,
+    pub place_code: String,
+    pub kind: String,
+    pub description_ciphertext: Vec<u8>,
+    pub description_key_id: String,
+    pub status: String,
+    pub covered: bool,
+    pub enrolment_id: Option<Uuid>,
+    pub covering_order_id: Option<String>,
+    pub reported_at: DateTime<Utc>,
+    pub platform_application_due: NaiveDate,
+    pub worker_application_due: NaiveDate,
+    pub decision_due: Option<NaiveDate>,
+    pub applicant: Option<String>,
+    pub late_explanation: Option<String>,
+    pub decision_reasons: Option<String>,
+    pub grade: Option<i16>,
+}
+
+macro_rules! select_claims {
+    () => {
+        "SELECT province_code::text AS province_code, claim_id, platform_id, person_key, id_masked,
+                order_id, occurred_at, place_code::text AS place_code, kind, description_ciphertext,
+                description_key_id, status, covered, enrolment_id, covering_order_id, reported_at,
+                platform_application_due, worker_application_due, decision_due, applicant,
+                late_explanation, decision_reasons, grade
+         FROM claims "
+    };
+}
+
+pub async fn insert(tx: &mut Tx, row: &ClaimRow, now: DateTime<Utc>) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO claims (province_code, claim_id, platform_id, person_key, id_masked, order_id,
+             occurred_at, place_code, kind, description_ciphertext, description_key_id, status,
+             covered, enrolment_id, covering_order_id, reported_at, platform_application_due,
+             worker_application_due, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+    )
+    .bind(&row.province_code)
+    .bind(row.claim_id)
+    .bind(&row.platform_id)
+    .bind(&row.person_key)
+    .bind(&row.id_masked)
+    .bind(&row.order_id)
+    .bind(row.occurred_at)
+    .bind(&row.place_code)
+    .bind(&row.kind)
+    .bind(&row.description_ciphertext)
+    .bind(&row.description_key_id)
+    .bind(&row.status)
+    .bind(row.covered)
+    .bind(row.enrolment_id)
+    .bind(&row.covering_order_id)
+    .bind(row.reported_at)
+    .bind(row.platform_application_due)
+    .bind(row.worker_application_due)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn get(db: impl PgExecutor<'_>, claim_id: Uuid) -> AppResult<Option<ClaimRow>> {
+    Ok(
+        sqlx::query_as(concat!(select_claims!(), "WHERE claim_id = $1"))
+            .bind(claim_id)
+            .fetch_optional(db)
+            .await?,
+    )
+}
+
+/// The claim, locked for a step.
+pub async fn lock(tx: &mut Tx, claim_id: Uuid) -> AppResult<Option<ClaimRow>> {
+    Ok(
+        sqlx::query_as(concat!(select_claims!(), "WHERE claim_id = $1 FOR UPDATE"))
+            .bind(claim_id)
+            .fetch_optional(&mut **tx)
+            .await?,
+    )
+}
+
+/// Writes the fields a step may change (status, application, decision, appraisal).
+pub async fn update(tx: &mut Tx, row: &ClaimRow, now: DateTime<Utc>) -> AppResult<()> {
+    sqlx::query(
+        "UPDATE claims SET status = $3, decision_due = $4, applicant = $5, late_explanation = $6,
+                decision_reasons = $7, grade = $8, updated_at = $9
+         WHERE province_code = $1 AND claim_id = $2",
+    )
+    .bind(&row.province_code)
+    .bind(row.claim_id)
+    .bind(&row.status)
+    .bind(row.decision_due)
+    .bind(&row.applicant)
+    .bind(&row.late_explanation)
+    .bind(&row.decision_reasons)
+    .bind(row.grade)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Other claims of the person whose incident lies within `window_minutes` of `at`, on any platform.
+pub async fn near_in_time(
+    tx: &mut Tx,
+    person_key: &[u8],
+    at: DateTime<Utc>,
+    window_minutes: i32,
+    except: Uuid,
+) -> AppResult<Vec<(String, Uuid)>> {
+    Ok(sqlx::query_as(
+        "SELECT province_code::text, claim_id FROM claims
+         WHERE person_key = $1 AND claim_id <> $4
+           AND occurred_at BETWEEN $2 - make_interval(mins => $3) AND $2 + make_interval(mins => $3)",
+    )
+    .bind(person_key)
+    .bind(at)
+    .bind(window_minutes)
+    .bind(except)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Flags each pair both ways.
+pub async fn flag_duplicates(
+    tx: &mut Tx,
+    claim: (&str, Uuid),
+    others: &[(String, Uuid)],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut provinces = Vec::new();
+    let mut claims = Vec::new();
+    let mut other_claims = Vec::new();
+    for (province, other) in others {
+        provinces.extend([claim.0.to_owned(), province.clone()]);
+        claims.extend([claim.1, *other]);
+        other_claims.extend([*other, claim.1]);
+    }
+    sqlx::query(
+        "INSERT INTO claim_duplicates (province_code, claim_id, other_claim_id, flagged_at)
+         SELECT p, c, o, $4 FROM UNNEST($1::text[], $2::uuid[], $3::uuid[]) AS t(p, c, o)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&provinces)
+    .bind(&claims)
+    .bind(&other_claims)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn duplicates_of(db: impl PgExecutor<'_>, claim_id: Uuid) -> AppResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT other_claim_id FROM claim_duplicates WHERE claim_id = $1 ORDER BY other_claim_id",
+    )
+    .bind(claim_id)
+    .fetch_all(db)
+    .await?)
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TimelineRow {
+    pub seq: i32,
+    pub step: String,
+    pub status: String,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub detail: String,
+}
+
+pub async fn append_timeline(
+    tx: &mut Tx,
+    claim: &ClaimRow,
+    step: &str,
+    actor: &str,
+    detail: &str,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO claim_timeline (province_code, claim_id, seq, step, status, at, actor, detail)
+         SELECT $1, $2, COALESCE(max(seq), 0) + 1, $3, $4, $5, $6, $7
+         FROM claim_timeline WHERE province_code = $1 AND claim_id = $2",
+    )
+    .bind(&claim.province_code)
+    .bind(claim.claim_id)
+    .bind(step)
+    .bind(&claim.status)
+    .bind(at)
+    .bind(actor)
+    .bind(detail)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn timeline(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<TimelineRow>> {
+    Ok(sqlx::query_as(
+        "SELECT seq, step, status, at, actor, detail FROM claim_timeline
+         WHERE province_code = $1 AND claim_id = $2 ORDER BY seq",
+    )
+    .bind(&claim.province_code)
+    .bind(claim.claim_id)
+    .fetch_all(db)
+    .await?)
+}
+
+/// A benefit item of the current assessment, with what has been paid against its kind.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ItemRow {
+    pub kind: String,
+    pub payer: String,
+    pub amount_fen: i64,
+    pub monthly: bool,
+    pub formula: String,
+    pub input_names: Vec<String>,
+    pub input_values: Vec<i64>,
+    pub paid_fen: i64,
+}
+
+pub struct NewItem<'a> {
+    pub kind: &'a str,
+    pub payer: &'a str,
+    pub amount_fen: i64,
+    pub monthly: bool,
+    pub formula: &'a str,
+    pub input_names: Vec<&'a str>,
+    pub input_values: Vec<i64>,
+}
+
+/// Stores a new assessment, superseding the earlier ones.
+pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) -> AppResult<()> {
+    let assessment: i32 = sqlx::query_scalar(
+        "SELECT COALESCE(max(assessment), 0) + 1 FROM benefit_items
+         WHERE province_code = $1 AND claim_id = $2",
+    )
+    .bind(&claim.province_code)
+    .bind(claim.claim_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (n, item) in items.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO benefit_items (province_code, claim_id, assessment, item, kind, payer,
+                 amount_fen, monthly, formula, input_names, input_values)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&claim.province_code)
+        .bind(claim.claim_id)
+        .bind(assessment)
+        .bind(n as i32 + 1)
+        .bind(item.kind)
+        .bind(item.payer)
+        .bind(item.amount_fen)
+        .bind(item.monthly)
+        .bind(item.formula)
+        .bind(&item.input_names)
+        .bind(&item.input_values)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The current assessment's items, each with the payments recorded against its kind (spread over
+/// items of the same kind in order).
+pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<ItemRow>> {
+    Ok(sqlx::query_as(
+        "WITH current AS (
+             SELECT * FROM benefit_items
+             WHERE province_code = $1 AND claim_id = $2
+               AND assessment = (SELECT max(assessment) FROM benefit_items
+                                 WHERE province_code = $1 AND claim_id = $2)),
+         paid AS (
+             SELECT kind, sum(amount_fen)::bigint AS total FROM benefit_payments
+             WHERE province_code = $1 AND claim_id = $2 GROUP BY kind),
+         spread AS (
+             SELECT c.*, COALESCE(p.total, 0) AS total,
+                    COALESCE(sum(c.amount_fen) OVER (PARTITION BY c.kind ORDER BY c.item
+                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS before
+             FROM current c LEFT JOIN paid p USING (kind))
+         SELECT kind, payer, amount_fen, monthly, formula, input_names, input_values,
+                CASE WHEN monthly THEN CASE WHEN item = (SELECT min(item) FROM current x WHERE x.kind = spread.kind)
+                                            THEN total ELSE 0 END
+                     ELSE GREATEST(0, LEAST(amount_fen, total - before)) END::bigint AS paid_fen
+         FROM spread ORDER BY item",
+    )
+    .bind(&claim.province_code)
+    .bind(claim.claim_id)
+    .fetch_all(db)
+    .await?)
+}
+
+pub async fn insert_payment(
+    tx: &mut Tx,
+    claim: &ClaimRow,
+    kind: &str,
+    amount_fen: i64,
+    paid_on: NaiveDate,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO benefit_payments (province_code, claim_id, payment_id, kind, amount_fen,
+             paid_on, recorded_at, actor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&claim.province_code)
+    .bind(claim.claim_id)
+    .bind(Uuid::now_v7())
+    .bind(kind)
+    .bind(amount_fen)
+    .bind(paid_on)
+    .bind(now)
+    .bind(actor)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+pub async fn payments_count(tx: &mut Tx, claim: &ClaimRow) -> AppResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM benefit_payments WHERE province_code = $1 AND claim_id = $2",
+    )
+    .bind(&claim.province_code)
+    .bind(claim.claim_id)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+/// Filters of a listing; `None` means any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ListFilter {
+    pub province_code: Option<String>,
+    pub platform_id: Option<String>,
+    pub status: Option<String>,
+    /// Only claims overdue on this day: not applied for by the platform's due date, or not decided
+    /// by the decision due date.
+    pub overdue_on: Option<NaiveDate>,
+}
+
+/// Claims newest first (ids are time-ordered UUIDv7), strictly before `before` when given.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    filter: &ListFilter,
+    before: Option<Uuid>,
+    limit: i64,
+) -> AppResult<Vec<ClaimRow>> {
+    Ok(sqlx::query_as(concat!(
+        select_claims!(),
+        "WHERE ($1::text IS NULL OR province_code = $1)
+           AND ($2::text IS NULL OR platform_id = $2)
+           AND ($3::text IS NULL OR status = $3)
+           AND ($4::date IS NULL
+                OR (status = 'reported' AND platform_application_due < $4)
+                OR (status = 'applied' AND decision_due < $4))
+           AND ($5::uuid IS NULL OR claim_id < $5)
+         ORDER BY claim_id DESC
+         LIMIT $6"
+    ))
+    .bind(&filter.province_code)
+    .bind(&filter.platform_id)
+    .bind(&filter.status)
+    .bind(filter.overdue_on)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
