@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/flexcover/v1/events.proto",
         "proto/flexcover/v1/contribution.proto",
         "proto/flexcover/v1/claim.proto",
+        "proto/flexcover/v1/federation.proto",
         // Served through reflection so clients can decode error details.
         "proto/google/rpc/error_details.proto",
     ];

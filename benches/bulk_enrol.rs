@@ -192,7 +192,5 @@ async fn main() {
         batch.ok, batch.rows,
         "every generated row is valid and must be enrolled"
     );
-    if let Some(cluster) = embedded {
-        let _ = cluster.stop().await;
-    }
+    finish("bulk", embedded).await;
 }

@@ -18,8 +18,7 @@ pub async fn cluster(name: &str) -> (String, Option<EmbeddedPostgres>) {
         Ok(url) if !url.is_empty() => (url, None),
         _ => {
             let cluster = EmbeddedPostgres::start(&EmbeddedOptions {
-                data_dir: std::env::temp_dir()
-                    .join(format!("flexcover-bench-{name}-{}", std::process::id())),
+                data_dir: embedded_data_dir(name),
                 os_user: "postgres".into(),
                 bin_dir: None,
                 durable: true,
@@ -28,6 +27,22 @@ pub async fn cluster(name: &str) -> (String, Option<EmbeddedPostgres>) {
             .await
             .expect("embedded PostgreSQL");
             (cluster.database_url("postgres"), Some(cluster))
+        }
+    }
+}
+
+fn embedded_data_dir(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("flexcover-bench-{name}-{}", std::process::id()))
+}
+
+/// Stops the embedded cluster, if one was started, and removes its files (gigabytes after a run).
+pub async fn finish(name: &str, embedded: Option<EmbeddedPostgres>) {
+    if let Some(cluster) = embedded {
+        let _ = cluster.stop().await;
+        let dir = embedded_data_dir(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        for suffix in ["lock", "log", "owner"] {
+            let _ = std::fs::remove_file(dir.with_extension(suffix));
         }
     }
 }

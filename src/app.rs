@@ -4,6 +4,7 @@ use crate::api::admin::AdminApi;
 use crate::api::claim::ClaimApi;
 use crate::api::contribution::ContributionApi;
 use crate::api::enrolment::EnrolmentApi;
+use crate::api::federation::FederationApi;
 use crate::auth::AuthLayer;
 use crate::config::ServerSettings;
 use crate::pb;
@@ -11,6 +12,7 @@ use crate::pb::admin_service_server::AdminServiceServer;
 use crate::pb::claim_service_server::ClaimServiceServer;
 use crate::pb::contribution_service_server::ContributionServiceServer;
 use crate::pb::enrolment_service_server::EnrolmentServiceServer;
+use crate::pb::federation_service_server::FederationServiceServer;
 use crate::rpc_span::RpcSpanLayer;
 use crate::store;
 use anyhow::Context;
@@ -22,11 +24,12 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 /// Service names reported by health checks, besides the overall "".
-const SERVICES: [&str; 4] = [
+const SERVICES: [&str; 5] = [
     "flexcover.v1.EnrolmentService",
     "flexcover.v1.AdminService",
     "flexcover.v1.ContributionService",
     "flexcover.v1.ClaimService",
+    "flexcover.v1.FederationService",
 ];
 
 /// Serves until `shutdown` resolves, then drains in-flight calls (bounded by the grace period).
@@ -44,6 +47,15 @@ pub async fn serve(
         settings.health_interval(),
         probe_stopped,
     ));
+    // Every replica runs a sequencer (one works at a time) and a listener for its notifications.
+    let (numbered, numbered_seen) = watch::channel(0_u64);
+    let background = [
+        tokio::spawn(crate::sequencer::run(
+            state.pool.clone(),
+            state.clock.clone(),
+        )),
+        tokio::spawn(crate::sequencer::listen(state.pool.clone(), numbered)),
+    ];
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -70,6 +82,17 @@ pub async fn serve(
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message);
 
+    // Set when shutdown begins: followers' streams end then (they resume from their cursor) rather
+    // than holding the drain for the whole grace period.
+    let (signalled, mut signal_seen) = watch::channel(false);
+    let federation = FederationServiceServer::new(FederationApi::new(
+        state.clone(),
+        numbered_seen,
+        signal_seen.clone(),
+    ))
+    .max_decoding_message_size(max_message)
+    .max_encoding_message_size(max_message);
+
     let layers = tower::ServiceBuilder::new()
         .layer(RpcSpanLayer)
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
@@ -80,7 +103,6 @@ pub async fn serve(
 
     // The drain is bounded: after the signal, in-flight calls get the grace period, no more.
     let grace = Duration::from_secs(settings.shutdown_grace_secs);
-    let (signalled, mut signal_seen) = watch::channel(false);
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutting down: draining in-flight calls");
@@ -96,6 +118,7 @@ pub async fn serve(
         .add_service(admin)
         .add_service(contribution)
         .add_service(claim)
+        .add_service(federation)
         .serve_with_incoming_shutdown(
             tokio_stream::wrappers::TcpListenerStream::new(listener),
             shutdown,
@@ -113,6 +136,9 @@ pub async fn serve(
     };
     let _ = stop_probe.send(true);
     let _ = probe.await;
+    for task in background {
+        task.abort();
+    }
     result
 }
 

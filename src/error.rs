@@ -29,6 +29,8 @@ pub enum AppError {
     Unauthenticated(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    OutOfRange(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -134,6 +136,7 @@ impl From<AppError> for Status {
             AppError::PermissionDenied(message) => Status::permission_denied(message),
             AppError::Unauthenticated(message) => Status::unauthenticated(message),
             AppError::Unavailable(message) => Status::unavailable(message),
+            AppError::OutOfRange(message) => Status::out_of_range(message),
             AppError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
                 Status::internal("internal error; it has been logged")

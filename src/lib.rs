@@ -13,6 +13,7 @@ pub mod postgres;
 pub mod progress;
 pub mod rpc_span;
 pub mod seed;
+pub mod sequencer;
 pub mod store;
 pub mod telemetry;
 

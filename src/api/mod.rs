@@ -5,6 +5,7 @@ pub mod claim;
 pub mod contribution;
 pub mod convert;
 pub mod enrolment;
+pub mod federation;
 pub mod paging;
 pub mod rates;
 pub mod streaming;

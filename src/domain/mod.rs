@@ -2,6 +2,7 @@
 //! No I/O here; every type can only hold a valid value (parse, don't validate).
 
 pub mod benefits;
+pub mod chain;
 pub mod claim;
 pub mod clock;
 pub mod credit_code;

@@ -7,6 +7,7 @@ pub mod declarations;
 pub mod enrolment_writes;
 pub mod enrolments;
 pub mod events;
+pub mod federation;
 pub mod idempotency;
 pub mod lifecycle;
 pub mod orders;

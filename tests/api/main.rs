@@ -7,6 +7,7 @@ mod batch;
 mod claims;
 mod declarations;
 mod enrolment;
+mod federation;
 mod health;
 mod helpers;
 mod idempotency;

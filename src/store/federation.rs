@@ -1,0 +1,247 @@
+//! The sequencer's pass and the reads of the numbered province logs.
+use super::Tx;
+use crate::domain::chain;
+use crate::error::AppResult;
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Any value: the sequencer's transaction-scoped advisory lock.
+const SEQUENCER_LOCK: i64 = 0x0066_6c65_7873_6571; // "flexseq"
+/// Events numbered per pass, at most (whole writer transactions are never split).
+pub const MAX_EVENTS_PER_PASS: i64 = 10_000;
+pub const CHANNEL: &str = "flexcover_events";
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pass {
+    /// Events numbered in this pass.
+    pub numbered: usize,
+    /// Whether another replica held the lock (nothing was done).
+    pub skipped: bool,
+    /// Whether the pass stopped at MAX_EVENTS_PER_PASS with more ready.
+    pub more: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct Ready {
+    province_code: String,
+    event_id: Uuid,
+    payload: Vec<u8>,
+}
+
+/// One pass, in one short transaction. See migrations/0013_federation.sql for why it cannot skip a
+/// late-committing transaction.
+pub async fn sequence_pass(tx: &mut Tx, now: DateTime<Utc>) -> AppResult<Pass> {
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+        .bind(SEQUENCER_LOCK)
+        .fetch_one(&mut **tx)
+        .await?;
+    if !locked {
+        return Ok(Pass {
+            skipped: true,
+            ..Pass::default()
+        });
+    }
+    // Read before this transaction has an id of its own, so its xmin is about the others.
+    let (old, new): (String, String) = sqlx::query_as(
+        "SELECT frontier::text, pg_snapshot_xmin(pg_current_snapshot())::text
+         FROM sequencer_frontier",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    // Bound the pass: up to MAX_EVENTS_PER_PASS events, always whole writer transactions.
+    let (at_limit, first): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT (SELECT writer_xid::text FROM events
+                 WHERE writer_xid >= $1::xid8 AND writer_xid < $2::xid8
+                 ORDER BY writer_xid OFFSET $3 LIMIT 1),
+                (SELECT writer_xid::text FROM events
+                 WHERE writer_xid >= $1::xid8 AND writer_xid < $2::xid8
+                 ORDER BY writer_xid LIMIT 1)",
+    )
+    .bind(&old)
+    .bind(&new)
+    .bind(MAX_EVENTS_PER_PASS)
+    .fetch_one(&mut **tx)
+    .await?;
+    let parse = |xid: &str| {
+        xid.parse::<u64>()
+            .map_err(|error| anyhow::anyhow!("transaction id {xid:?}: {error}"))
+    };
+    let upper = match (at_limit, first) {
+        (Some(at_limit), Some(first)) => parse(&at_limit)?.max(parse(&first)? + 1).to_string(),
+        _ => new.clone(),
+    };
+    let more = upper != new;
+    let ready: Vec<Ready> = sqlx::query_as(
+        "SELECT province_code::text AS province_code, event_id, payload FROM events
+         WHERE writer_xid >= $1::xid8 AND writer_xid < $2::xid8
+         ORDER BY writer_xid, event_id",
+    )
+    .bind(&old)
+    .bind(&upper)
+    .fetch_all(&mut **tx)
+    .await?;
+    if !ready.is_empty() {
+        number(tx, &ready, now).await?;
+    }
+    let moved = sqlx::query(
+        "UPDATE sequencer_frontier SET frontier = $2::xid8, passes = passes + 1, updated_at = $3
+         WHERE frontier = $1::xid8",
+    )
+    .bind(&old)
+    .bind(&upper)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(anyhow::anyhow!("the sequencer frontier moved under a pass").into());
+    }
+    if !ready.is_empty() {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CHANNEL)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(Pass {
+        numbered: ready.len(),
+        skipped: false,
+        more,
+    })
+}
+
+/// Numbers `ready` (in order) after each province's head and moves the heads.
+async fn number(tx: &mut Tx, ready: &[Ready], now: DateTime<Utc>) -> AppResult<()> {
+    let provinces: Vec<&str> = {
+        let mut p: Vec<&str> = ready.iter().map(|r| r.province_code.as_str()).collect();
+        p.sort_unstable();
+        p.dedup();
+        p
+    };
+    let heads: Vec<(String, i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT province_code::text, seq, chain_hash FROM province_heads
+         WHERE province_code = ANY($1) FOR UPDATE",
+    )
+    .bind(&provinces)
+    .fetch_all(&mut **tx)
+    .await?;
+    let before: HashMap<String, (i64, Vec<u8>)> = heads
+        .into_iter()
+        .map(|(province, seq, hash)| (province, (seq, hash)))
+        .collect();
+    let mut heads = before.clone();
+    let (mut log_provinces, mut seqs, mut ids, mut hashes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for event in ready {
+        let head = heads
+            .entry(event.province_code.clone())
+            .or_insert_with(|| (0, chain::GENESIS.to_vec()));
+        let seq = head.0 + 1;
+        let hash = chain::link(&head.1, seq, event.event_id, &event.payload);
+        *head = (seq, hash.clone());
+        log_provinces.push(event.province_code.as_str());
+        seqs.push(seq);
+        ids.push(event.event_id);
+        hashes.push(hash);
+    }
+    sqlx::query(
+        "INSERT INTO province_log (province_code, seq, event_id, chain_hash, sequenced_at)
+         SELECT p, s, e, h, $5 FROM UNNEST($1::text[], $2::bigint[], $3::uuid[], $4::bytea[]) AS t(p, s, e, h)",
+    )
+    .bind(&log_provinces)
+    .bind(&seqs)
+    .bind(&ids)
+    .bind(&hashes)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    for (province, (seq, hash)) in &heads {
+        let moved = match before.get(province) {
+            Some((old_seq, _)) => sqlx::query(
+                "UPDATE province_heads SET seq = $2, chain_hash = $3
+                 WHERE province_code = $1 AND seq = $4",
+            )
+            .bind(province)
+            .bind(seq)
+            .bind(hash)
+            .bind(old_seq)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+            None => sqlx::query(
+                "INSERT INTO province_heads (province_code, seq, chain_hash) VALUES ($1, $2, $3)",
+            )
+            .bind(province)
+            .bind(seq)
+            .bind(hash)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected(),
+        };
+        if moved != 1 {
+            return Err(
+                anyhow::anyhow!("the head of province {province} moved under a pass").into(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A numbered event as a province receives it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LogRow {
+    pub seq: i64,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub aggregate_id: Uuid,
+    pub payload: Vec<u8>,
+    pub occurred_at: DateTime<Utc>,
+    pub chain_hash: Vec<u8>,
+}
+
+pub async fn log_after(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    after_seq: i64,
+    limit: i64,
+) -> AppResult<Vec<LogRow>> {
+    Ok(sqlx::query_as(
+        "SELECT l.seq, l.event_id, e.event_type, e.aggregate_id, e.payload, e.occurred_at, l.chain_hash
+         FROM province_log l JOIN events e ON e.province_code = l.province_code AND e.event_id = l.event_id
+         WHERE l.province_code = $1 AND l.seq > $2
+         ORDER BY l.seq LIMIT $3",
+    )
+    .bind(province_code)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(db)
+    .await?)
+}
+
+/// The head (seq and hash) of a province; (0, genesis) before its first event.
+pub async fn head(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<(i64, Vec<u8>)> {
+    let row: Option<(i64, Vec<u8>)> =
+        sqlx::query_as("SELECT seq, chain_hash FROM province_heads WHERE province_code = $1")
+            .bind(province_code)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.unwrap_or_else(|| (0, chain::GENESIS.to_vec())))
+}
+
+/// The chain hash at `seq` (genesis at 0), if the province has got that far.
+pub async fn hash_at(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    seq: i64,
+) -> AppResult<Option<Vec<u8>>> {
+    if seq == 0 {
+        return Ok(Some(chain::GENESIS.to_vec()));
+    }
+    Ok(sqlx::query_scalar(
+        "SELECT chain_hash FROM province_log WHERE province_code = $1 AND seq = $2",
+    )
+    .bind(province_code)
+    .bind(seq)
+    .fetch_optional(db)
+    .await?)
+}
