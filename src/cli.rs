@@ -37,6 +37,8 @@ pub enum Command {
     /// Bulk import through a running server (exit code 3 when some rows were rejected).
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Follow a province's event stream into a local copy (the reference subscriber).
+    Follow(crate::follow::FollowArgs),
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -85,6 +87,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             database.close().await?;
             result.map(|()| 0)
         }
+        Command::Follow(args) => crate::follow::follow(&args).await,
         Command::Import(ImportCommand::Enrolments(args)) => {
             let summary = crate::import::import_enrolments(&args).await?;
             eprintln!(

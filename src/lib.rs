@@ -7,6 +7,7 @@ pub mod config;
 pub mod database;
 pub mod domain;
 pub mod error;
+pub mod follow;
 pub mod import;
 pub mod pii;
 pub mod postgres;

@@ -171,8 +171,61 @@ async fn get_digest(
     })
 }
 
+pub const RESOLVE_RPC: &str = "ResolvePerson";
+
+async fn resolve_person(
+    state: &AppState,
+    principal: &Principal,
+    request: pb::ResolvePersonRequest,
+) -> AppResult<pb::ResolvedPerson> {
+    let province = province_for(principal, &request.province_code)?;
+    let person_key = hex::decode(request.person_key.trim())
+        .ok()
+        .filter(|key| key.len() == 32)
+        .ok_or_else(|| {
+            AppError::invalid("person_key", "must be 64 hex digits, as in the events")
+        })?;
+    let mut tx = state.pool.begin().await?;
+    let resolved = crate::store::persons::resolve(&mut *tx, &person_key, province.as_str())
+        .await?
+        .filter(|r| r.in_province || matches!(principal.role, Role::NationalAdmin))
+        .ok_or_else(|| {
+            AppError::NotFound(format!("no person with records in province {province}"))
+        })?;
+    let sealed = crate::pii::Sealed {
+        key_id: resolved.id_key_id,
+        bytes: resolved.id_ciphertext,
+    };
+    let id_number = state
+        .pii
+        .open(&sealed, &person_key)
+        .map_err(|error| anyhow::anyhow!("opening a person's ID number: {error}"))?;
+    crate::store::access_log::record(
+        &mut *tx,
+        &crate::api::person_access(state, principal, &person_key, RESOLVE_RPC),
+        1,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(pb::ResolvedPerson {
+        person_key: hex::encode(&person_key),
+        id_number,
+        id_number_masked: resolved.id_masked,
+    })
+}
+
 #[tonic::async_trait]
 impl FederationService for FederationApi {
+    async fn resolve_person(
+        &self,
+        request: Request<pb::ResolvePersonRequest>,
+    ) -> Result<Response<pb::ResolvedPerson>, Status> {
+        let principal = principal(&request)?;
+        Ok(Response::new(
+            resolve_person(&self.state, &principal, request.into_inner()).await?,
+        ))
+    }
+
     type StreamEventsStream = EventStream;
 
     async fn stream_events(

@@ -288,3 +288,50 @@ async fn a_follower_receives_new_events_as_they_are_numbered() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_agency_resolves_a_person_key_from_its_events_and_the_lookup_is_logged() {
+    use prost::Message;
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let meituan = app.token("platform:meituan").await;
+    let guangdong = app.token("province:44").await;
+    let beijing = app.token("province:11").await;
+    enrol(&app, &meituan, "e1", STANDARD_ID, "440305").await;
+    wait_for_head(&app, &guangdong, "44", 1).await;
+    let events = stream(&app, &guangdong, from("44", 0, ""))
+        .await
+        .expect("stream");
+    let opened = events
+        .iter()
+        .find(|e| e.event_type == "enrolment.opened.v1")
+        .expect("opened");
+    let payload = pb::EnrolmentOpenedV1::decode(opened.payload.as_slice()).expect("payload");
+    assert_eq!(payload.id_number_masked, "110105********002X");
+    assert!(!String::from_utf8_lossy(&opened.payload).contains(STANDARD_ID));
+    let resolve = |province: &str| pb::ResolvePersonRequest {
+        province_code: province.into(),
+        person_key: payload.person_key.clone(),
+    };
+    let resolved = federation(&app)
+        .await
+        .resolve_person(authed(resolve("44"), &guangdong))
+        .await
+        .expect("resolved")
+        .into_inner();
+    assert_eq!(resolved.id_number, STANDARD_ID);
+    let elsewhere = federation(&app)
+        .await
+        .resolve_person(authed(resolve("11"), &beijing))
+        .await
+        .expect_err("no records in Beijing");
+    assert_eq!(elsewhere.code(), Code::NotFound);
+    let logged: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM person_access_log WHERE rpc = 'ResolvePerson' AND actor = 'province:44'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("log");
+    assert_eq!(logged, 1);
+    app.stop().await;
+}

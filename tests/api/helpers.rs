@@ -124,6 +124,11 @@ async fn drop_stale_databases(admin_url: &str) {
     }
 }
 
+/// A fresh migrated database, by URL (for processes other than the test's own server).
+pub async fn fresh_database_url() -> String {
+    database_url(&cluster().admin_url, &fresh_database().await)
+}
+
 /// The URL of `database` on the server behind `admin_url`.
 pub fn database_url(admin_url: &str, database: &str) -> String {
     let (base, query) = match admin_url.split_once('?') {

@@ -1,0 +1,308 @@
+//! `flexcover follow`: the reference subscriber. It keeps a province's copy in a state directory,
+//! applies an event only if its seq is the last one plus one and its chain hash checks, and after a
+//! crash (even kill -9) resumes from its own copy with no gap and no duplicate. `--verify` compares
+//! the copy with the server's digest and, on a mismatch, finds the first differing seq by bisection.
+//!
+//! The copy is `events.tsv`, one line per event: seq, event id, event type, occurred at (RFC 3339),
+//! payload (base64), chain hash (hex). A line is the unit of application: the file is the cursor
+//! (its last complete line), so the event and the cursor are saved together; a torn last line from
+//! a crash is cut off on start. Lines are fsynced every batch and before the follower waits.
+use crate::domain::chain;
+use crate::pb;
+use crate::pb::federation_service_client::FederationServiceClient;
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use std::io::{BufRead, Seek, Write};
+use std::path::{Path, PathBuf};
+use tonic::transport::Channel;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct FollowArgs {
+    /// The province to follow, e.g. 44.
+    #[arg(long)]
+    pub province: String,
+    /// The flexcover server, e.g. http://127.0.0.1:50051.
+    #[arg(
+        long,
+        env = "FLEXCOVER_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// File holding the province agency's (or a national admin's) token.
+    #[arg(long)]
+    pub token_file: PathBuf,
+    /// Directory of the local copy (created if missing).
+    #[arg(long)]
+    pub state: PathBuf,
+    /// Compare the local copy with the server's digest and exit (0: same, 4: differs).
+    #[arg(long)]
+    pub verify: bool,
+    /// Stop once caught up instead of following live.
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// Exit code of `--verify` when the copy differs from the server's.
+pub const EXIT_DIFFERS: u8 = 4;
+
+const FILE: &str = "events.tsv";
+/// Events written between fsyncs while catching up.
+const SYNC_EVERY: usize = 1000;
+
+/// The local copy: every event's seq and hash, and the file to append to.
+struct Copy {
+    file: std::fs::File,
+    hashes: Vec<Vec<u8>>,
+    unsynced: usize,
+}
+
+impl Copy {
+    /// Opens the copy, verifying its chain and cutting off a torn last line.
+    fn open(dir: &Path) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join(FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        let mut hashes: Vec<Vec<u8>> = Vec::new();
+        let mut good_bytes = 0_u64;
+        let mut reader = std::io::BufReader::new(&file);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let read = reader.read_line(&mut line)?;
+            if read == 0 || !line.ends_with('\n') {
+                break; // the end, or a line torn by a crash
+            }
+            let event = parse_line(line.trim_end_matches('\n'))
+                .with_context(|| format!("{} line {}", path.display(), hashes.len() + 1))?;
+            let previous = hashes
+                .last()
+                .map_or(chain::GENESIS.as_slice(), Vec::as_slice);
+            check(previous, hashes.len() as i64 + 1, &event)?;
+            hashes.push(hex::decode(&event.chain_hash)?);
+            good_bytes += read as u64;
+        }
+        drop(reader);
+        if file.metadata()?.len() != good_bytes {
+            file.set_len(good_bytes)?;
+            file.sync_all()?;
+        }
+        file.seek(std::io::SeekFrom::End(0))?;
+        Ok(Self {
+            file,
+            hashes,
+            unsynced: 0,
+        })
+    }
+
+    fn last_seq(&self) -> i64 {
+        self.hashes.len() as i64
+    }
+
+    fn last_hash(&self) -> &[u8] {
+        self.hashes
+            .last()
+            .map_or(chain::GENESIS.as_slice(), Vec::as_slice)
+    }
+
+    /// Applies the next event: only seq == last + 1 with a chain hash that checks.
+    fn apply(&mut self, event: &pb::FederatedEvent) -> anyhow::Result<()> {
+        check(self.last_hash(), self.last_seq() + 1, event)?;
+        let occurred = event
+            .occurred_at
+            .as_ref()
+            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_default();
+        writeln!(
+            self.file,
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            event.seq,
+            event.event_id,
+            event.event_type,
+            occurred,
+            STANDARD.encode(&event.payload),
+            event.chain_hash
+        )?;
+        self.hashes.push(hex::decode(&event.chain_hash)?);
+        self.unsynced += 1;
+        if self.unsynced >= SYNC_EVERY {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    fn sync(&mut self) -> anyhow::Result<()> {
+        if self.unsynced > 0 {
+            self.file.sync_data()?;
+            self.unsynced = 0;
+        }
+        Ok(())
+    }
+}
+
+/// The event must be the next one and its hash must follow from the previous.
+fn check(previous: &[u8], expected_seq: i64, event: &pb::FederatedEvent) -> anyhow::Result<()> {
+    if event.seq != expected_seq {
+        bail!("expected seq {expected_seq}, got {}", event.seq);
+    }
+    let id = uuid::Uuid::parse_str(&event.event_id)
+        .with_context(|| format!("event id at seq {}", event.seq))?;
+    let hash = hex::encode(chain::link(previous, event.seq, id, &event.payload));
+    if hash != event.chain_hash {
+        bail!(
+            "the chain breaks at seq {}: the copy has diverged",
+            event.seq
+        );
+    }
+    Ok(())
+}
+
+fn parse_line(line: &str) -> anyhow::Result<pb::FederatedEvent> {
+    let fields: Vec<&str> = line.split('\t').collect();
+    let [seq, event_id, event_type, _occurred, payload, chain_hash] = fields.as_slice() else {
+        bail!("expected 6 tab-separated fields");
+    };
+    Ok(pb::FederatedEvent {
+        seq: seq.parse()?,
+        event_id: (*event_id).to_owned(),
+        event_type: (*event_type).to_owned(),
+        payload: STANDARD.decode(payload)?,
+        chain_hash: (*chain_hash).to_owned(),
+        ..pb::FederatedEvent::default()
+    })
+}
+
+fn authed<T>(message: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
+    let mut request = tonic::Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}")
+            .parse()
+            .context("the token is not valid metadata")?,
+    );
+    Ok(request)
+}
+
+async fn connect(args: &FollowArgs) -> anyhow::Result<(FederationServiceClient<Channel>, String)> {
+    let token = std::fs::read_to_string(&args.token_file)
+        .with_context(|| format!("reading the token file {}", args.token_file.display()))?
+        .trim()
+        .to_owned();
+    let channel = tonic::transport::Endpoint::from_shared(args.server.clone())
+        .context("--server must be a URL such as http://127.0.0.1:50051")?
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {}", args.server))?;
+    Ok((FederationServiceClient::new(channel), token))
+}
+
+/// Follows the province into the local copy; returns when caught up with `--once`, or on an error.
+pub async fn follow(args: &FollowArgs) -> anyhow::Result<u8> {
+    if args.verify {
+        return verify(args).await;
+    }
+    let mut copy = Copy::open(&args.state)?;
+    let (mut client, token) = connect(args).await?;
+    eprintln!(
+        "following province {} from seq {} into {}",
+        args.province,
+        copy.last_seq(),
+        args.state.join(FILE).display()
+    );
+    let request = pb::StreamEventsRequest {
+        province_code: args.province.clone(),
+        after_seq: copy.last_seq(),
+        after_hash: if copy.last_seq() == 0 {
+            String::new()
+        } else {
+            hex::encode(copy.last_hash())
+        },
+        follow: !args.once,
+    };
+    let mut events = client
+        .stream_events(authed(request, &token)?)
+        .await
+        .context("starting StreamEvents")?
+        .into_inner();
+    loop {
+        // Sync before waiting, so an idle follower has everything it acknowledged on disk.
+        let next =
+            match tokio::time::timeout(std::time::Duration::from_millis(200), events.message())
+                .await
+            {
+                Ok(next) => next,
+                Err(_) => {
+                    copy.sync()?;
+                    events.message().await
+                }
+            };
+        match next.context("receiving events")? {
+            Some(event) => copy.apply(&event)?,
+            None => break,
+        }
+    }
+    copy.sync()?;
+    eprintln!("caught up at seq {}", copy.last_seq());
+    Ok(0)
+}
+
+async fn digest(
+    client: &mut FederationServiceClient<Channel>,
+    token: &str,
+    province: &str,
+    seq: i64,
+) -> anyhow::Result<pb::Digest> {
+    Ok(client
+        .get_digest(authed(
+            pb::GetDigestRequest {
+                province_code: province.to_owned(),
+                seq,
+            },
+            token,
+        )?)
+        .await
+        .with_context(|| format!("GetDigest at seq {seq}"))?
+        .into_inner())
+}
+
+/// Compares the copy's last hash with the server's at the same seq; bisects on a mismatch.
+async fn verify(args: &FollowArgs) -> anyhow::Result<u8> {
+    let copy = Copy::open(&args.state)?;
+    let (mut client, token) = connect(args).await?;
+    let last = copy.last_seq();
+    if last == 0 {
+        let head = digest(&mut client, &token, &args.province, 0).await?;
+        println!(
+            "the copy is empty; the server's head is seq {}",
+            head.head_seq
+        );
+        return Ok(0);
+    }
+    let at_last = digest(&mut client, &token, &args.province, last).await?;
+    if at_last.chain_hash == hex::encode(copy.last_hash()) {
+        println!(
+            "same: seq {last} hash {} (the server's head is seq {})",
+            at_last.chain_hash, at_last.head_seq
+        );
+        return Ok(0);
+    }
+    // The first seq whose hash differs: the chain makes every later one differ too.
+    let (mut good, mut bad) = (0_i64, last);
+    while bad - good > 1 {
+        let middle = good + (bad - good) / 2;
+        let theirs = digest(&mut client, &token, &args.province, middle).await?;
+        if theirs.chain_hash == hex::encode(&copy.hashes[(middle - 1) as usize]) {
+            good = middle;
+        } else {
+            bad = middle;
+        }
+    }
+    println!("differs: the copy and the server part at seq {bad}");
+    Ok(EXIT_DIFFERS)
+}
