@@ -7,8 +7,9 @@ use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How often an idle sequencer looks for newly committed events.
-pub const INTERVAL: Duration = Duration::from_millis(100);
+/// How often an idle sequencer looks for newly committed events: the floor of commit-to-subscriber
+/// latency. An idle pass reads three rows and writes nothing.
+pub const INTERVAL: Duration = Duration::from_millis(20);
 
 /// One pass in its own transaction.
 pub async fn pass(pool: &PgPool, clock: &dyn Clock) -> crate::error::AppResult<Pass> {

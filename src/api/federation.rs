@@ -14,8 +14,9 @@ use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-/// Events read from the log at a time; also the stream's buffer, so memory is bounded per stream.
-const BATCH: i64 = 500;
+/// Events read from the log at a time; also the stream's buffer, so memory is bounded per stream
+/// (a few hundred kilobytes).
+const BATCH: i64 = 2000;
 /// A follower re-reads the log at least this often, even without a notification.
 const POLL: Duration = Duration::from_secs(1);
 

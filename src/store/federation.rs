@@ -85,6 +85,9 @@ pub async fn sequence_pass(tx: &mut Tx, now: DateTime<Utc>) -> AppResult<Pass> {
     if !ready.is_empty() {
         number(tx, &ready, now).await?;
     }
+    if upper == old {
+        return Ok(Pass::default()); // nothing has finished since the last pass: write nothing
+    }
     let moved = sqlx::query(
         "UPDATE sequencer_frontier SET frontier = $2::xid8, passes = passes + 1, updated_at = $3
          WHERE frontier = $1::xid8",
@@ -206,10 +209,13 @@ pub async fn log_after(
     limit: i64,
 ) -> AppResult<Vec<LogRow>> {
     Ok(sqlx::query_as(
+        // The page of the log first, then one index probe per event: a plain join let the planner
+        // hash the whole events table for every page.
         "SELECT l.seq, l.event_id, e.event_type, e.aggregate_id, e.payload, e.occurred_at, l.chain_hash
-         FROM province_log l JOIN events e ON e.province_code = l.province_code AND e.event_id = l.event_id
-         WHERE l.province_code = $1 AND l.seq > $2
-         ORDER BY l.seq LIMIT $3",
+         FROM (SELECT * FROM province_log WHERE province_code = $1 AND seq > $2 ORDER BY seq LIMIT $3) l
+         CROSS JOIN LATERAL (SELECT * FROM events e
+                             WHERE e.province_code = l.province_code AND e.event_id = l.event_id) e
+         ORDER BY l.seq",
     )
     .bind(province_code)
     .bind(after_seq)
