@@ -12,24 +12,6 @@ use sqlx::Connection;
 use std::time::{Duration, Instant};
 use support::*;
 
-fn request(n: u64) -> pb::EnrolWorkerRequest {
-    pb::EnrolWorkerRequest {
-        request_id: format!("bench-{n}"),
-        worker: Some(pb::Worker {
-            id_number: id_number(n),
-            name: "张三丰".into(),
-            phone: "13812345678".into(),
-        }),
-        place_of_employment: "440305".into(),
-        industry: pb::Industry::InstantDelivery as i32,
-        cover_start_date: Some(pb::Date {
-            year: 2026,
-            month: 1,
-            day: 5,
-        }),
-    }
-}
-
 struct BatchFigures {
     rows: u64,
     ok: u64,
@@ -61,7 +43,9 @@ async fn run_batch(url: &str, rows: u64) -> BatchFigures {
         }
     });
     let started = Instant::now();
-    let mut stream = tonic::Request::new(tokio_stream::iter((0..rows).map(request)));
+    let mut stream = tonic::Request::new(tokio_stream::iter(
+        (0..rows).map(|n| enrol_request("bench", n)),
+    ));
     stream.metadata_mut().insert(
         "authorization",
         format!("Bearer {token}").parse().expect("metadata"),

@@ -31,28 +31,6 @@ fn order(n: u64, workers: u64) -> pb::OrderRecord {
     }
 }
 
-fn enrol(n: u64) -> pb::EnrolWorkerRequest {
-    pb::EnrolWorkerRequest {
-        request_id: format!("bench-enrol-{n}"),
-        worker: Some(pb::Worker {
-            id_number: id_number(n),
-            name: "张三丰".into(),
-            phone: "13812345678".into(),
-        }),
-        place_of_employment: "440305".into(),
-        industry: pb::Industry::InstantDelivery as i32,
-        cover_start_date: Some(pb::Date {
-            year: 2026,
-            month: 1,
-            day: 5,
-        }),
-    }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 #[tokio::main]
 async fn main() {
     let workers: u64 = arg("--workers")
@@ -81,7 +59,10 @@ async fn main() {
     let started = Instant::now();
     let mut enrolments = EnrolmentServiceClient::new(server.channel.clone());
     let mut results = enrolments
-        .batch_enrol_workers(authed(tokio_stream::iter((0..workers).map(enrol)), &token))
+        .batch_enrol_workers(authed(
+            tokio_stream::iter((0..workers).map(|n| enrol_request("bench-enrol", n))),
+            &token,
+        ))
         .await
         .expect("stream")
         .into_inner();

@@ -14,10 +14,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::*;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 async fn numbered(pool: &sqlx::PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM province_log")
         .fetch_one(pool)
@@ -27,8 +23,12 @@ async fn numbered(pool: &sqlx::PgPool) -> i64 {
 
 #[tokio::main]
 async fn main() {
-    let events: i64 = arg("--events").and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    let writes: u64 = arg("--writes").and_then(|v| v.parse().ok()).unwrap_or(5_000);
+    let events: i64 = arg("--events")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let writes: u64 = arg("--writes")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5_000);
     let (admin_url, embedded) = cluster("federation").await;
     let url = fresh_database(&admin_url, "flexcover_bench_federation").await;
     let pool = flexcover::store::connect(&url, 4).await.expect("pool");
@@ -141,26 +141,15 @@ async fn main() {
     let started = Instant::now();
     let mut lanes = Vec::new();
     for lane in 0..8_u64 {
-        let (channel, platform, committed) =
-            (server.channel.clone(), platform.clone(), Arc::clone(&committed));
+        let (channel, platform, committed) = (
+            server.channel.clone(),
+            platform.clone(),
+            Arc::clone(&committed),
+        );
         lanes.push(tokio::spawn(async move {
             let mut client = EnrolmentServiceClient::new(channel);
             for n in (lane..writes).step_by(8) {
-                let request = pb::EnrolWorkerRequest {
-                    request_id: format!("live-{n}"),
-                    worker: Some(pb::Worker {
-                        id_number: id_number(n),
-                        name: "张三丰".into(),
-                        phone: "13812345678".into(),
-                    }),
-                    place_of_employment: "440305".into(),
-                    industry: pb::Industry::InstantDelivery as i32,
-                    cover_start_date: Some(pb::Date {
-                        year: 2026,
-                        month: 1,
-                        day: 5,
-                    }),
-                };
+                let request = enrol_request("live", n);
                 let enrolment = client
                     .enrol_worker(authed(request, &platform))
                     .await
@@ -189,10 +178,18 @@ async fn main() {
     );
     let mut latencies: Vec<Duration> = committed
         .iter()
-        .filter_map(|(id, at)| arrived.get(id).map(|seen| seen.saturating_duration_since(*at)))
+        .filter_map(|(id, at)| {
+            arrived
+                .get(id)
+                .map(|seen| seen.saturating_duration_since(*at))
+        })
         .collect();
     latencies.sort();
-    assert_eq!(latencies.len() as u64, writes, "every write reached the follower");
+    assert_eq!(
+        latencies.len() as u64,
+        writes,
+        "every write reached the follower"
+    );
     server.stop();
 
     println!("| measure | value |");

@@ -89,6 +89,30 @@ pub fn id_number(n: u64) -> String {
     )
 }
 
+/// Worker n's enrolment in Nanshan, Shenzhen (instant delivery), with `request_id` prefix-n.
+pub fn enrol_request(prefix: &str, n: u64) -> flexcover::pb::EnrolWorkerRequest {
+    use flexcover::pb;
+    pb::EnrolWorkerRequest {
+        request_id: format!("{prefix}-{n}"),
+        worker: Some(pb::Worker {
+            id_number: id_number(n),
+            name: "张三丰".into(),
+            phone: "13812345678".into(),
+        }),
+        place_of_employment: "440305".into(),
+        industry: pb::Industry::InstantDelivery as i32,
+        cover_start_date: Some(pb::Date {
+            year: 2026,
+            month: 1,
+            day: 5,
+        }),
+    }
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status

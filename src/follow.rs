@@ -7,6 +7,7 @@
 //! payload (base64), chain hash (hex). A line is the unit of application: the file is the cursor
 //! (its last complete line), so the event and the cursor are saved together; a torn last line from
 //! a crash is cut off on start. Lines are fsynced every batch and before the follower waits.
+use crate::client::{ServerArgs, authed};
 use crate::domain::chain;
 use crate::pb;
 use crate::pb::federation_service_client::FederationServiceClient;
@@ -22,16 +23,9 @@ pub struct FollowArgs {
     /// The province to follow, e.g. 44.
     #[arg(long)]
     pub province: String,
-    /// The flexcover server, e.g. http://127.0.0.1:50051.
-    #[arg(
-        long,
-        env = "FLEXCOVER_SERVER",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    pub server: String,
-    /// File holding the province agency's (or a national admin's) token.
-    #[arg(long)]
-    pub token_file: PathBuf,
+    /// The server, and a file holding the province agency's (or a national admin's) token.
+    #[command(flatten)]
+    pub connection: ServerArgs,
     /// Directory of the local copy (created if missing).
     #[arg(long)]
     pub state: PathBuf,
@@ -178,27 +172,8 @@ fn parse_line(line: &str) -> anyhow::Result<pb::FederatedEvent> {
     })
 }
 
-fn authed<T>(message: T, token: &str) -> anyhow::Result<tonic::Request<T>> {
-    let mut request = tonic::Request::new(message);
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}")
-            .parse()
-            .context("the token is not valid metadata")?,
-    );
-    Ok(request)
-}
-
 async fn connect(args: &FollowArgs) -> anyhow::Result<(FederationServiceClient<Channel>, String)> {
-    let token = std::fs::read_to_string(&args.token_file)
-        .with_context(|| format!("reading the token file {}", args.token_file.display()))?
-        .trim()
-        .to_owned();
-    let channel = tonic::transport::Endpoint::from_shared(args.server.clone())
-        .context("--server must be a URL such as http://127.0.0.1:50051")?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", args.server))?;
+    let (channel, token) = args.connection.connect().await?;
     Ok((FederationServiceClient::new(channel), token))
 }
 

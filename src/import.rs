@@ -29,16 +29,9 @@ pub const COLUMNS: [&str; 6] = [
 pub struct ImportArgs {
     /// The CSV file (UTF-8, header row).
     pub file: PathBuf,
-    /// The flexcover server, e.g. http://127.0.0.1:50051.
-    #[arg(
-        long,
-        env = "FLEXCOVER_SERVER",
-        default_value = "http://127.0.0.1:50051"
-    )]
-    pub server: String,
-    /// File holding a platform token.
-    #[arg(long)]
-    pub token_file: PathBuf,
+    /// The server, and a file holding a platform token.
+    #[command(flatten)]
+    pub connection: crate::client::ServerArgs,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -243,10 +236,6 @@ fn screaming_snake(camel: &str) -> String {
 }
 
 pub async fn import_enrolments(args: &ImportArgs) -> anyhow::Result<Summary> {
-    let token = std::fs::read_to_string(&args.token_file)
-        .with_context(|| format!("reading the token file {}", args.token_file.display()))?
-        .trim()
-        .to_owned();
     let size = std::fs::metadata(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?
         .len()
@@ -259,11 +248,7 @@ pub async fn import_enrolments(args: &ImportArgs) -> anyhow::Result<Summary> {
     header.extend(["code", "field", "reason"]);
     rejects.write_record(&header)?;
 
-    let channel = tonic::transport::Endpoint::from_shared(args.server.clone())
-        .context("--server must be a URL such as http://127.0.0.1:50051")?
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", args.server))?;
+    let (channel, token) = args.connection.connect().await?;
     let mut client = EnrolmentServiceClient::new(channel);
     let shared = Arc::new(Shared::default());
     let (requests, outgoing) = mpsc::channel(1024);
@@ -271,13 +256,10 @@ pub async fn import_enrolments(args: &ImportArgs) -> anyhow::Result<Summary> {
         let (file, shared) = (args.file.clone(), Arc::clone(&shared));
         std::thread::spawn(move || read_rows(file, shared, requests))
     };
-    let mut request = tonic::Request::new(tokio_stream::wrappers::ReceiverStream::new(outgoing));
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {token}")
-            .parse()
-            .context("the token is not valid metadata")?,
-    );
+    let request = crate::client::authed(
+        tokio_stream::wrappers::ReceiverStream::new(outgoing),
+        &token,
+    )?;
     let mut results = client
         .batch_enrol_workers(request)
         .await

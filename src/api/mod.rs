@@ -42,6 +42,37 @@ pub fn check_request_id(request_id: &str) -> Result<(), crate::domain::Invalid> 
     }
 }
 
+/// Narrows a listing to what the caller may see: an agency its province, a platform its own `what`;
+/// asking for someone else's is PERMISSION_DENIED. National readers list anything.
+pub fn scope_listing(
+    principal: &Principal,
+    province_code: &mut Option<String>,
+    platform_id: &mut Option<String>,
+    what: &str,
+) -> AppResult<()> {
+    match &principal.role {
+        Role::NationalAdmin | Role::Auditor => Ok(()),
+        Role::ProvinceAgency(own) => {
+            if province_code.as_deref().is_some_and(|p| p != own.as_str()) {
+                return Err(AppError::PermissionDenied(format!(
+                    "a province agency lists only its own province ({own})"
+                )));
+            }
+            *province_code = Some(own.to_string());
+            Ok(())
+        }
+        Role::Platform(own) => {
+            if platform_id.as_deref().is_some_and(|p| p != own.as_str()) {
+                return Err(AppError::PermissionDenied(format!(
+                    "a platform lists only its own {what}"
+                )));
+            }
+            *platform_id = Some(own.to_string());
+            Ok(())
+        }
+    }
+}
+
 /// A lookup of a person by full ID number, for the access log.
 pub fn person_access<'a>(
     state: &AppState,

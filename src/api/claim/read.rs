@@ -7,7 +7,6 @@ use crate::domain::claim::ClaimStatus;
 use crate::domain::clock::china_date;
 use crate::domain::division::ProvinceCode;
 use crate::domain::platform::PlatformId;
-use crate::domain::role::Role;
 use crate::error::{AppError, AppResult, Violations};
 use crate::pb;
 use crate::store::claims::{self as store, ListFilter};
@@ -71,33 +70,12 @@ pub async fn list(
         status: status.map(|s| s.as_str().to_owned()),
         overdue_on,
     };
-    match &principal.role {
-        Role::NationalAdmin | Role::Auditor => {}
-        Role::ProvinceAgency(own) => {
-            if filter
-                .province_code
-                .as_deref()
-                .is_some_and(|p| p != own.as_str())
-            {
-                return Err(AppError::PermissionDenied(format!(
-                    "a province agency lists only its own province ({own})"
-                )));
-            }
-            filter.province_code = Some(own.to_string());
-        }
-        Role::Platform(own) => {
-            if filter
-                .platform_id
-                .as_deref()
-                .is_some_and(|p| p != own.as_str())
-            {
-                return Err(AppError::PermissionDenied(
-                    "a platform lists only its own claims".into(),
-                ));
-            }
-            filter.platform_id = Some(own.to_string());
-        }
-    }
+    crate::api::scope_listing(
+        principal,
+        &mut filter.province_code,
+        &mut filter.platform_id,
+        "claims",
+    )?;
     let query = format!("claims|{}|{filter:?}", principal.caller_key());
     let before = paging::decode_token(&query, &page_token)?
         .map(|cursor| Uuid::parse_str(&cursor))

@@ -202,14 +202,7 @@ pub async fn report(
         &mut tx,
         principal,
         &mut claim,
-        Change {
-            step: "reported",
-            status: ClaimStatus::Reported,
-            maintenance_type_code: "00",
-            detail,
-            benefit_kind: "",
-            amount_fen: 0,
-        },
+        Change::new("reported", ClaimStatus::Reported, "00", detail),
     )
     .await?;
     let response = view::full(state, &mut tx, principal, &claim, RPC).await?;

@@ -33,6 +33,24 @@ pub struct Change {
     pub amount_fen: i64,
 }
 
+impl Change {
+    pub fn new(
+        step: &'static str,
+        status: ClaimStatus,
+        maintenance_type_code: &'static str,
+        detail: String,
+    ) -> Self {
+        Self {
+            step,
+            status,
+            maintenance_type_code,
+            detail,
+            benefit_kind: "",
+            amount_fen: 0,
+        }
+    }
+}
+
 /// Writes the claim's new state, a timeline entry and an event.
 pub async fn record_change(
     state: &AppState,
@@ -74,6 +92,16 @@ pub async fn record_change(
         },
     )
     .await
+}
+
+/// The claim locked for a step; returns the stored answer of an earlier identical request.
+macro_rules! begin_or_replay {
+    ($state:expr, $principal:expr, $idempotent:expr, $claim_id:expr) => {
+        match begin($state, $principal, $idempotent, $claim_id).await? {
+            Begun::Fresh(tx, claim) => (tx, claim),
+            Begun::Replayed(answer) => return Ok(answer),
+        }
+    };
 }
 
 /// The claim locked for a step, or the stored answer of an earlier identical request.
@@ -205,10 +233,7 @@ pub async fn apply(
             format!("up to {MAX_TEXT_CHARS} characters"),
         ));
     }
-    let (mut tx, mut claim) = match begin(state, principal, &idempotent, &request.claim_id).await? {
-        Begun::Fresh(tx, claim) => (tx, claim),
-        Begun::Replayed(answer) => return Ok(answer),
-    };
+    let (mut tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
     require_platform_or_agency(principal, &claim, "applying for confirmation")?;
     let next = advance(&claim, Step::Apply)?;
     let due = if applicant == "platform" {
@@ -239,14 +264,7 @@ pub async fn apply(
         &mut tx,
         principal,
         &mut claim,
-        Change {
-            step: "applied",
-            status: next,
-            maintenance_type_code: "02",
-            detail,
-            benefit_kind: "",
-            amount_fen: 0,
-        },
+        Change::new("applied", next, "02", detail),
     )
     .await?;
     finish(state, tx, principal, &idempotent, &claim, RPC).await
@@ -262,10 +280,7 @@ pub async fn decide(
     let mut violations = Violations::new();
     let reasons = required_text(&mut violations, "reasons", &request.reasons, "the reasons");
     violations.into_result()?;
-    let (mut tx, mut claim) = match begin(state, principal, &idempotent, &request.claim_id).await? {
-        Begun::Fresh(tx, claim) => (tx, claim),
-        Begun::Replayed(answer) => return Ok(answer),
-    };
+    let (mut tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
     require_agency(principal, &claim, "deciding a confirmation")?;
     let confirmed = request.confirmed;
     let next = advance(&claim, Step::Decide { confirmed })?;
@@ -283,14 +298,7 @@ pub async fn decide(
         &mut tx,
         principal,
         &mut claim,
-        Change {
-            step: "decided",
-            status: next,
-            maintenance_type_code: if confirmed { "02" } else { "04" },
-            detail,
-            benefit_kind: "",
-            amount_fen: 0,
-        },
+        Change::new("decided", next, if confirmed { "02" } else { "04" }, detail),
     )
     .await?;
     finish(state, tx, principal, &idempotent, &claim, RPC).await
@@ -309,10 +317,7 @@ pub async fn appraise(
         .ok_or_else(|| {
             AppError::invalid("grade", "must be 1 (most severe) to 10, or 0 for no grade")
         })?;
-    let (mut tx, mut claim) = match begin(state, principal, &idempotent, &request.claim_id).await? {
-        Begun::Fresh(tx, claim) => (tx, claim),
-        Begun::Replayed(answer) => return Ok(answer),
-    };
+    let (mut tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
     require_agency(principal, &claim, "recording an appraisal")?;
     let next = advance(&claim, Step::Appraise)?;
     let describe = |grade: i16| match grade {
@@ -333,14 +338,7 @@ pub async fn appraise(
         &mut tx,
         principal,
         &mut claim,
-        Change {
-            step: "appraised",
-            status: next,
-            maintenance_type_code: "02",
-            detail,
-            benefit_kind: "",
-            amount_fen: 0,
-        },
+        Change::new("appraised", next, "02", detail),
     )
     .await?;
     finish(state, tx, principal, &idempotent, &claim, RPC).await
@@ -406,10 +404,7 @@ pub async fn assess(
         violations.add("dependants", "at most one spouse");
     }
     violations.into_result()?;
-    let (mut tx, mut claim) = match begin(state, principal, &idempotent, &request.claim_id).await? {
-        Begun::Fresh(tx, claim) => (tx, claim),
-        Begun::Replayed(answer) => return Ok(answer),
-    };
+    let (mut tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
     require_agency(principal, &claim, "assessing benefits")?;
     let next = advance(&claim, Step::Assess)?;
     let kind = IncidentKind::parse(&claim.kind)
@@ -494,12 +489,8 @@ pub async fn assess(
         principal,
         &mut claim,
         Change {
-            step: "assessed",
-            status: next,
-            maintenance_type_code: "02",
-            detail,
-            benefit_kind: "",
             amount_fen: once,
+            ..Change::new("assessed", next, "02", detail)
         },
     )
     .await?;
@@ -526,10 +517,7 @@ pub async fn pay(
         return Err(violations.into_error());
     };
     violations.into_result()?;
-    let (mut tx, mut claim) = match begin(state, principal, &idempotent, &request.claim_id).await? {
-        Begun::Fresh(tx, claim) => (tx, claim),
-        Begun::Replayed(answer) => return Ok(answer),
-    };
+    let (mut tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
     let platform_item = kind.payer() == benefits::Payer::Platform;
     if !(is_agency_of(principal, &claim) || (platform_item && is_platform_of(principal, &claim))) {
         return Err(AppError::PermissionDenied(format!(
@@ -602,12 +590,9 @@ pub async fn pay(
         principal,
         &mut claim,
         Change {
-            step: "paid",
-            status: next,
-            maintenance_type_code: code,
-            detail,
             benefit_kind: kind.as_str(),
             amount_fen: request.amount_fen,
+            ..Change::new("paid", next, code, detail)
         },
     )
     .await?;
@@ -624,10 +609,7 @@ pub async fn appeal(
     let mut violations = Violations::new();
     let grounds = required_text(&mut violations, "grounds", &request.grounds, "the grounds");
     violations.into_result()?;
-    let (mut tx, mut claim) = match begin(state, principal, &idempotent, &request.claim_id).await? {
-        Begun::Fresh(tx, claim) => (tx, claim),
-        Begun::Replayed(answer) => return Ok(answer),
-    };
+    let (mut tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
     require_platform_or_agency(principal, &claim, "appealing a decision")?;
     let next = advance(&claim, Step::Appeal)?;
     let due = decision_due(state, &mut tx, &claim).await?;
@@ -638,14 +620,12 @@ pub async fn appeal(
         &mut tx,
         principal,
         &mut claim,
-        Change {
-            step: "appealed",
-            status: next,
-            maintenance_type_code: "02",
-            detail: format!("decision reopened, due by {due}: {grounds}"),
-            benefit_kind: "",
-            amount_fen: 0,
-        },
+        Change::new(
+            "appealed",
+            next,
+            "02",
+            format!("decision reopened, due by {due}: {grounds}"),
+        ),
     )
     .await?;
     finish(state, tx, principal, &idempotent, &claim, RPC).await
@@ -661,10 +641,7 @@ pub async fn withdraw(
     let mut violations = Violations::new();
     let reason = required_text(&mut violations, "reason", &request.reason, "the reason");
     violations.into_result()?;
-    let (mut tx, mut claim) = match begin(state, principal, &idempotent, &request.claim_id).await? {
-        Begun::Fresh(tx, claim) => (tx, claim),
-        Begun::Replayed(answer) => return Ok(answer),
-    };
+    let (mut tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
     require_platform_or_agency(principal, &claim, "withdrawing a claim")?;
     let next = advance(&claim, Step::Withdraw)?;
     record_change(
@@ -672,14 +649,7 @@ pub async fn withdraw(
         &mut tx,
         principal,
         &mut claim,
-        Change {
-            step: "withdrawn",
-            status: next,
-            maintenance_type_code: "FN",
-            detail: format!("withdrawn: {reason}"),
-            benefit_kind: "",
-            amount_fen: 0,
-        },
+        Change::new("withdrawn", next, "FN", format!("withdrawn: {reason}")),
     )
     .await?;
     finish(state, tx, principal, &idempotent, &claim, RPC).await

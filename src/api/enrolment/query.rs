@@ -110,33 +110,12 @@ pub async fn list(
         place_code: place,
         status: status.map(|s| s.as_str().to_owned()),
     };
-    match &principal.role {
-        Role::NationalAdmin | Role::Auditor => {}
-        Role::ProvinceAgency(own) => {
-            if filter
-                .province_code
-                .as_deref()
-                .is_some_and(|p| p != own.as_str())
-            {
-                return Err(AppError::PermissionDenied(format!(
-                    "a province agency lists only its own province ({own})"
-                )));
-            }
-            filter.province_code = Some(own.to_string());
-        }
-        Role::Platform(own) => {
-            if filter
-                .platform_id
-                .as_deref()
-                .is_some_and(|p| p != own.as_str())
-            {
-                return Err(AppError::PermissionDenied(
-                    "a platform lists only its own enrolments".into(),
-                ));
-            }
-            filter.platform_id = Some(own.to_string());
-        }
-    }
+    crate::api::scope_listing(
+        principal,
+        &mut filter.province_code,
+        &mut filter.platform_id,
+        "enrolments",
+    )?;
     let query = format!("enrolments|{}|{filter:?}", principal.caller_key());
     let before = paging::decode_token(&query, &page_token)?
         .map(|cursor| Uuid::parse_str(&cursor))
