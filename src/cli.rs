@@ -70,6 +70,12 @@ pub enum AdminCommand {
     SeedPilot,
     /// Load the base rates per order published from 2025-07-01.
     SeedRates,
+    /// Create (or recreate) the logical-replication publications of one province, and print how a
+    /// provincial PostgreSQL subscribes.
+    PublishProvince {
+        /// Two-digit province code, e.g. 11.
+        province: String,
+    },
 }
 
 /// Runs a command; the exit code on success.
@@ -166,6 +172,20 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
         AdminCommand::SeedRates => {
             let added = crate::seed::seed_rates(&database.pool, now).await?;
             eprintln!("base rates seeded: {added} new versions");
+        }
+        AdminCommand::PublishProvince { province } => {
+            let province = crate::domain::division::ProvinceCode::parse(&province)
+                .map_err(|invalid| anyhow::anyhow!("province {invalid}"))?;
+            let (all, inserts) =
+                crate::store::publication::publish_province(&database.pool, &province).await?;
+            eprintln!("published province {province} as {all} and {inserts}");
+            println!(
+                "-- On the provincial PostgreSQL 15+, in a database with flexcover's schema\n\
+                 -- (flexcover migrate), run:\n\
+                 CREATE SUBSCRIPTION flexcover_{province}\n    \
+                 CONNECTION 'host=<national host> port=5432 dbname=<database> user=<replication user>'\n    \
+                 PUBLICATION {all}, {inserts};"
+            );
         }
         AdminCommand::SeedPilot => {
             let added = crate::seed::seed_pilot(&database.pool, now).await?;

@@ -136,6 +136,11 @@ impl EmbeddedPostgres {
         Ok(server)
     }
 
+    /// The directory of the server's Unix socket (a libpq `host`).
+    pub fn socket_dir(&self) -> &std::path::Path {
+        &self.socket_dir
+    }
+
     /// A connection URL for `database` on this server (over its Unix socket).
     pub fn database_url(&self, database: &str) -> String {
         format!(
@@ -429,6 +434,8 @@ fn spawn_server(
         // Sized for a service rather than PostgreSQL's minimal defaults (128 MB buffers, 1 GB of
         // WAL between checkpoints): order ingest evicted index pages and checkpointed every minute.
         .args(["-c", "shared_buffers=512MB", "-c", "max_wal_size=4GB"])
+        // Provinces that run PostgreSQL subscribe to their publications (admin publish-province).
+        .args(["-c", "wal_level=logical"])
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);

@@ -16,6 +16,7 @@ pub mod pension;
 pub mod persons;
 pub mod pilot_scope;
 pub mod platforms;
+pub mod publication;
 pub mod rates;
 pub mod tokens;
 

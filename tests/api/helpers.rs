@@ -200,9 +200,13 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(settings: ServerSettings) -> TestApp {
     let database = fresh_database().await;
-    let pool = flexcover::store::connect(&database_url(&cluster().admin_url, &database), 10)
-        .await
-        .expect("test pool");
+    let url = database_url(&cluster().admin_url, &database);
+    spawn_app_on(&url, database, settings).await
+}
+
+/// A test server on the database at `url` (`database` names it).
+pub async fn spawn_app_on(url: &str, database: String, settings: ServerSettings) -> TestApp {
+    let pool = flexcover::store::connect(url, 10).await.expect("test pool");
     let clock = Arc::new(ManualClock::new(test_now()));
     let state = AppState {
         pool: pool.clone(),

@@ -20,4 +20,5 @@ mod payments;
 mod pension;
 mod rates;
 mod replicas;
+mod replication;
 mod serve_binary;

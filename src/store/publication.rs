@@ -1,0 +1,70 @@
+//! PostgreSQL logical replication for provinces that run PostgreSQL: per province, publications
+//! with row filters (PostgreSQL 15) over its numbered log and its provincial tables.
+use crate::domain::division::ProvinceCode;
+use crate::error::AppResult;
+use sqlx::PgPool;
+
+/// Provincial tables whose primary key starts with `province_code`, so the row filter may apply to
+/// updates and deletes too (the filter's columns must be in the replica identity).
+pub const TABLES: [&str; 17] = [
+    "province_log",
+    "province_heads",
+    "events",
+    "enrolments",
+    "enrolment_history",
+    "declarations",
+    "declaration_lines",
+    "contribution_payments",
+    "pension_enrolments",
+    "pension_months",
+    "claims",
+    "claim_timeline",
+    "claim_duplicates",
+    "benefit_items",
+    "benefit_payments",
+    "average_wages",
+    "rate_multipliers",
+];
+/// Keyed by (platform, order id) and never updated: published as inserts only.
+pub const INSERT_ONLY_TABLES: [&str; 1] = ["orders"];
+
+/// The publications of a province: all changes, and inserts only.
+pub fn names(province: &ProvinceCode) -> (String, String) {
+    (
+        format!("flexcover_province_{province}"),
+        format!("flexcover_province_{province}_inserts"),
+    )
+}
+
+/// (Re)creates the province's publications. The publisher needs `wal_level = logical` (the
+/// embedded cluster runs with it).
+pub async fn publish_province(
+    pool: &PgPool,
+    province: &ProvinceCode,
+) -> AppResult<(String, String)> {
+    let (all, inserts) = names(province);
+    // The province code is two digits (parsed), so it is safe in the statement text.
+    let filter = |tables: &[&str]| {
+        tables
+            .iter()
+            .map(|t| format!("{t} WHERE (province_code = '{province}')"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut tx = pool.begin().await?;
+    for statement in [
+        format!("DROP PUBLICATION IF EXISTS {all}"),
+        format!("DROP PUBLICATION IF EXISTS {inserts}"),
+        format!("CREATE PUBLICATION {all} FOR TABLE {}", filter(&TABLES)),
+        format!(
+            "CREATE PUBLICATION {inserts} FOR TABLE {} WITH (publish = 'insert')",
+            filter(&INSERT_ONLY_TABLES)
+        ),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok((all, inserts))
+}
