@@ -106,8 +106,16 @@ async fn stream_events(
     let mut numbered = numbered;
     let mut shutting_down = shutting_down;
     tokio::spawn(async move {
+        // While a full page is being sent, the next one is already being read.
+        let mut prefetched: Option<tokio::task::JoinHandle<AppResult<Vec<store::LogRow>>>> = None;
         loop {
-            let rows = match store::log_after(&pool, province.as_str(), cursor, BATCH).await {
+            let page = match prefetched.take() {
+                Some(reading) => reading
+                    .await
+                    .unwrap_or_else(|error| Err(anyhow::anyhow!("reading a page: {error}").into())),
+                None => store::log_after(&pool, province.as_str(), cursor, BATCH).await,
+            };
+            let rows = match page {
                 Ok(rows) => rows,
                 Err(error) => {
                     let _ = sender.send(Err(Status::from(error))).await;
@@ -115,6 +123,12 @@ async fn stream_events(
                 }
             };
             let caught_up = (rows.len() as i64) < BATCH;
+            if let (false, Some(last)) = (caught_up, rows.last()) {
+                let (pool, province, after) = (pool.clone(), province.clone(), last.seq);
+                prefetched = Some(tokio::spawn(async move {
+                    store::log_after(&pool, province.as_str(), after, BATCH).await
+                }));
+            }
             for row in rows {
                 cursor = row.seq;
                 if sender

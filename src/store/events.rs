@@ -10,6 +10,7 @@ pub const PILOT_SCOPE_CHANGED: &str = "pilot_scope.changed.v1";
 pub const DECLARATION_FILED: &str = "declaration.filed.v1";
 pub const PAYMENT_RECORDED: &str = "payment.recorded.v1";
 pub const PENSION_CHANGED: &str = "pension.changed.v1";
+pub const ORDERS_RECORDED: &str = "orders.recorded.v1";
 
 pub struct NewEvent<'a> {
     pub province_code: &'a str,

@@ -231,6 +231,22 @@ async fn two_concurrent_streams_sending_the_same_orders_charge_each_once() {
         .count();
     assert_eq!((accepted, duplicates), (3000, 3000));
     assert_eq!(app.count("orders").await, 3000);
+    // The order volumes provinces receive count each order once too.
+    let payloads: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT payload FROM events WHERE event_type = 'orders.recorded.v1' AND province_code = '44'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("events");
+    let evented: i64 = payloads
+        .iter()
+        .map(|p| {
+            <pb::OrdersRecordedV1 as prost::Message>::decode(p.as_slice())
+                .expect("payload")
+                .orders
+        })
+        .sum();
+    assert_eq!(evented, 3000);
     app.stop().await;
 }
 

@@ -242,6 +242,57 @@ async fn record_chunk(
     Ok(results)
 }
 
+/// One event per province for the orders this chunk accepted: the order volumes provinces receive.
+fn recorded_events<'a>(
+    platform: &PlatformId,
+    orders: &'a [NewOrder],
+    outcomes: &[OrderOutcome],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<crate::store::events::NewEvent<'a>> {
+    use prost::Message;
+    let mut by_province: std::collections::BTreeMap<&str, pb::OrdersRecordedV1> =
+        std::collections::BTreeMap::new();
+    for (order, outcome) in orders.iter().zip(outcomes) {
+        let OrderOutcome::Accepted {
+            premium_tenth_fen, ..
+        } = outcome
+        else {
+            continue;
+        };
+        let accepted = convert::timestamp(order.accepted_at);
+        let event = by_province
+            .entry(order.province_code.as_str())
+            .or_insert_with(|| pb::OrdersRecordedV1 {
+                platform_id: platform.to_string(),
+                province_code: order.province_code.clone(),
+                first_accepted_at: Some(accepted),
+                last_accepted_at: Some(accepted),
+                occurred_at: Some(convert::timestamp(now)),
+                ..pb::OrdersRecordedV1::default()
+            });
+        event.orders += 1;
+        event.premium_tenth_fen += premium_tenth_fen;
+        let key = |t: &Option<prost_types::Timestamp>| t.as_ref().map(|t| (t.seconds, t.nanos));
+        if key(&Some(accepted)) < key(&event.first_accepted_at) {
+            event.first_accepted_at = Some(accepted);
+        }
+        if key(&Some(accepted)) > key(&event.last_accepted_at) {
+            event.last_accepted_at = Some(accepted);
+        }
+        event.order_ids.push(order.order_id.clone());
+    }
+    by_province
+        .into_iter()
+        .map(|(province_code, event)| crate::store::events::NewEvent {
+            province_code,
+            event_type: crate::store::events::ORDERS_RECORDED,
+            aggregate_id: uuid::Uuid::now_v7(),
+            payload: event.encode_to_vec(),
+            occurred_at: now,
+        })
+        .collect()
+}
+
 async fn write(
     state: &AppState,
     platform: &PlatformId,
@@ -256,6 +307,8 @@ async fn write(
         let mut tx = state.pool.begin().await?;
         match orders::record(&mut tx, platform.as_str(), orders, state.clock.now()).await {
             Ok(outcomes) => {
+                let recorded = recorded_events(platform, orders, &outcomes, state.clock.now());
+                crate::store::events::append_many(&mut tx, &recorded).await?;
                 tx.commit().await?;
                 return Ok(outcomes);
             }
