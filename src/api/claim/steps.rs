@@ -142,6 +142,20 @@ async fn finish(
     Ok(response)
 }
 
+/// Records the step and answers with the claim (stored for replays of the request).
+async fn conclude(
+    state: &AppState,
+    mut tx: Tx,
+    principal: &Principal,
+    idempotent: &Idempotent,
+    mut claim: ClaimRow,
+    change: Change,
+    rpc: &str,
+) -> AppResult<pb::Claim> {
+    record_change(state, &mut tx, principal, &mut claim, change).await?;
+    finish(state, tx, principal, idempotent, &claim, rpc).await
+}
+
 /// The status after `step`, or FAILED_PRECONDITION naming the current one.
 fn advance(claim: &ClaimRow, step: Step) -> AppResult<ClaimStatus> {
     let status = ClaimStatus::parse(&claim.status)
@@ -259,15 +273,16 @@ pub async fn apply(
             ""
         }
     );
-    record_change(
+    conclude(
         state,
-        &mut tx,
+        tx,
         principal,
-        &mut claim,
+        &idempotent,
+        claim,
         Change::new("applied", next, "02", detail),
+        RPC,
     )
-    .await?;
-    finish(state, tx, principal, &idempotent, &claim, RPC).await
+    .await
 }
 
 pub async fn decide(
@@ -280,7 +295,7 @@ pub async fn decide(
     let mut violations = Violations::new();
     let reasons = required_text(&mut violations, "reasons", &request.reasons, "the reasons");
     violations.into_result()?;
-    let (mut tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
+    let (tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
     require_agency(principal, &claim, "deciding a confirmation")?;
     let confirmed = request.confirmed;
     let next = advance(&claim, Step::Decide { confirmed })?;
@@ -293,15 +308,16 @@ pub async fn decide(
         }
     );
     claim.decision_reasons = Some(reasons);
-    record_change(
+    conclude(
         state,
-        &mut tx,
+        tx,
         principal,
-        &mut claim,
+        &idempotent,
+        claim,
         Change::new("decided", next, if confirmed { "02" } else { "04" }, detail),
+        RPC,
     )
-    .await?;
-    finish(state, tx, principal, &idempotent, &claim, RPC).await
+    .await
 }
 
 pub async fn appraise(
@@ -317,7 +333,7 @@ pub async fn appraise(
         .ok_or_else(|| {
             AppError::invalid("grade", "must be 1 (most severe) to 10, or 0 for no grade")
         })?;
-    let (mut tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
+    let (tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
     require_agency(principal, &claim, "recording an appraisal")?;
     let next = advance(&claim, Step::Appraise)?;
     let describe = |grade: i16| match grade {
@@ -333,15 +349,16 @@ pub async fn appraise(
         None => describe(grade),
     };
     claim.grade = Some(grade);
-    record_change(
+    conclude(
         state,
-        &mut tx,
+        tx,
         principal,
-        &mut claim,
+        &idempotent,
+        claim,
         Change::new("appraised", next, "02", detail),
+        RPC,
     )
-    .await?;
-    finish(state, tx, principal, &idempotent, &claim, RPC).await
+    .await
 }
 
 fn non_negative(violations: &mut Violations, field: &str, value: i64) -> Fen {
@@ -404,7 +421,7 @@ pub async fn assess(
         violations.add("dependants", "at most one spouse");
     }
     violations.into_result()?;
-    let (mut tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
+    let (mut tx, claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
     require_agency(principal, &claim, "assessing benefits")?;
     let next = advance(&claim, Step::Assess)?;
     let kind = IncidentKind::parse(&claim.kind)
@@ -483,18 +500,19 @@ pub async fn assess(
         Fen(once),
         Fen(monthly)
     );
-    record_change(
+    conclude(
         state,
-        &mut tx,
+        tx,
         principal,
-        &mut claim,
+        &idempotent,
+        claim,
         Change {
             amount_fen: once,
             ..Change::new("assessed", next, "02", detail)
         },
+        RPC,
     )
-    .await?;
-    finish(state, tx, principal, &idempotent, &claim, RPC).await
+    .await
 }
 
 pub async fn pay(
@@ -517,7 +535,7 @@ pub async fn pay(
         return Err(violations.into_error());
     };
     violations.into_result()?;
-    let (mut tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
+    let (mut tx, claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
     let platform_item = kind.payer() == benefits::Payer::Platform;
     if !(is_agency_of(principal, &claim) || (platform_item && is_platform_of(principal, &claim))) {
         return Err(AppError::PermissionDenied(format!(
@@ -584,19 +602,20 @@ pub async fn pay(
             ""
         }
     );
-    record_change(
+    conclude(
         state,
-        &mut tx,
+        tx,
         principal,
-        &mut claim,
+        &idempotent,
+        claim,
         Change {
             benefit_kind: kind.as_str(),
             amount_fen: request.amount_fen,
             ..Change::new("paid", next, code, detail)
         },
+        RPC,
     )
-    .await?;
-    finish(state, tx, principal, &idempotent, &claim, RPC).await
+    .await
 }
 
 pub async fn appeal(
@@ -615,20 +634,21 @@ pub async fn appeal(
     let due = decision_due(state, &mut tx, &claim).await?;
     claim.decision_due = Some(due);
     claim.decision_reasons = None;
-    record_change(
+    conclude(
         state,
-        &mut tx,
+        tx,
         principal,
-        &mut claim,
+        &idempotent,
+        claim,
         Change::new(
             "appealed",
             next,
             "02",
             format!("decision reopened, due by {due}: {grounds}"),
         ),
+        RPC,
     )
-    .await?;
-    finish(state, tx, principal, &idempotent, &claim, RPC).await
+    .await
 }
 
 pub async fn withdraw(
@@ -641,16 +661,17 @@ pub async fn withdraw(
     let mut violations = Violations::new();
     let reason = required_text(&mut violations, "reason", &request.reason, "the reason");
     violations.into_result()?;
-    let (mut tx, mut claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
+    let (tx, claim) = begin_or_replay!(state, principal, &idempotent, &request.claim_id);
     require_platform_or_agency(principal, &claim, "withdrawing a claim")?;
     let next = advance(&claim, Step::Withdraw)?;
-    record_change(
+    conclude(
         state,
-        &mut tx,
+        tx,
         principal,
-        &mut claim,
+        &idempotent,
+        claim,
         Change::new("withdrawn", next, "FN", format!("withdrawn: {reason}")),
+        RPC,
     )
-    .await?;
-    finish(state, tx, principal, &idempotent, &claim, RPC).await
+    .await
 }
