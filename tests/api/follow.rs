@@ -164,3 +164,82 @@ fn base64_decode(text: &str) -> Vec<u8> {
         .decode(text)
         .expect("base64")
 }
+
+#[tokio::test]
+async fn follow_killed_mid_catch_up_with_a_torn_line_resumes_without_gap_or_duplicate() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let meituan = app.token("platform:meituan").await;
+    let agency = app.token("province:44").await;
+    let requests: Vec<_> = (0..3000)
+        .map(|n| {
+            let birth = format!("1985010{}", n / 1000 + 1);
+            enrol_request(&format!("b{n}"), &id_number("440305", &birth, n % 1000))
+        })
+        .collect();
+    let mut results = app
+        .enrolment_client()
+        .await
+        .batch_enrol_workers(authed(tokio_stream::iter(requests), &meituan))
+        .await
+        .expect("batch")
+        .into_inner();
+    while results.message().await.expect("result").is_some() {}
+    wait_for_head(&app, &agency, 3000).await;
+    let total = head(&app, &agency).await;
+    let dir = std::env::temp_dir().join(format!("flexcover-follow-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let token_file = dir.join("agency.token");
+    std::fs::write(&token_file, &agency).expect("token file");
+    let state = dir.join("copy");
+
+    // Killed as soon as part of the copy is written.
+    let mut live = follow(&app, &token_file, &state).spawn().expect("follow");
+    for _ in 0..2000 {
+        if lines(&state).len() > 100 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    live.kill().await.expect("kill -9");
+    let before = lines(&state).len() as i64;
+    assert!(
+        before > 0 && before < total,
+        "killed mid-way: {before} of {total} events copied"
+    );
+    // A crash can tear the last line: half of the next event, no newline.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(state.join("events.tsv"))
+        .expect("copy");
+    std::io::Write::write_all(&mut file, format!("{}\t01a2", before + 1).as_bytes())
+        .expect("torn line");
+    drop(file);
+
+    let once = follow(&app, &token_file, &state)
+        .arg("--once")
+        .output()
+        .await
+        .expect("resume");
+    assert!(
+        once.status.success(),
+        "{}",
+        String::from_utf8_lossy(&once.stderr)
+    );
+    let seqs: Vec<i64> = lines(&state)
+        .iter()
+        .map(|l| {
+            l.split('\t')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .expect("seq")
+        })
+        .collect();
+    assert_eq!(
+        seqs,
+        (1..=total).collect::<Vec<i64>>(),
+        "no gap, no duplicate, torn line cut"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    app.stop().await;
+}
