@@ -107,34 +107,34 @@ async fn a_provincial_cluster_subscribes_to_exactly_its_province() {
     )
     .await;
 
-    let mut copied = (0_i64, String::new());
-    for _ in 0..200 {
-        copied = sqlx::query_as(
+    // Each table is copied by its own sync worker, so wait until all of them have caught up.
+    let read_copy = || async {
+        sqlx::query_as::<_, (i64, String, i64, i64, i64)>(
             "SELECT COALESCE((SELECT seq FROM province_heads WHERE province_code = '11'), 0),
-                    COALESCE((SELECT encode(chain_hash, 'hex') FROM province_heads WHERE province_code = '11'), '')",
+                    COALESCE((SELECT encode(chain_hash, 'hex') FROM province_heads WHERE province_code = '11'), ''),
+                    (SELECT count(*) FROM province_log), (SELECT count(*) FROM enrolments),
+                    (SELECT count(*) FROM enrolments WHERE province_code <> '11')
+                      + (SELECT count(*) FROM events WHERE province_code <> '11')
+                      + (SELECT count(*) FROM province_log WHERE province_code <> '11')",
         )
         .fetch_one(&subscriber)
         .await
-        .expect("subscriber head");
-        if copied.0 == digest.head_seq {
+        .expect("subscriber rows")
+    };
+    let mut copy = read_copy().await;
+    for _ in 0..600 {
+        if copy.0 == digest.head_seq && copy.2 == digest.head_seq && copy.3 == 3 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+        copy = read_copy().await;
     }
+    let (head_seq, head_hash, log_rows, enrolment_rows, foreign) = copy;
     assert_eq!(
-        copied,
+        (head_seq, head_hash),
         (digest.head_seq, digest.head_hash.clone()),
         "the same chain head"
     );
-    let (log_rows, enrolment_rows, foreign): (i64, i64, i64) = sqlx::query_as(
-        "SELECT (SELECT count(*) FROM province_log), (SELECT count(*) FROM enrolments),
-                (SELECT count(*) FROM enrolments WHERE province_code <> '11')
-                  + (SELECT count(*) FROM events WHERE province_code <> '11')
-                  + (SELECT count(*) FROM province_log WHERE province_code <> '11')",
-    )
-    .fetch_one(&subscriber)
-    .await
-    .expect("subscriber rows");
     assert_eq!(log_rows, digest.head_seq, "exactly province 11's log");
     assert_eq!(
         enrolment_rows, 3,
