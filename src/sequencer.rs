@@ -40,19 +40,16 @@ pub async fn run(pool: PgPool, clock: Arc<dyn Clock>) {
 /// a failure; followers also poll, so a lost notification only delays them.
 pub async fn listen(pool: PgPool, numbered: tokio::sync::watch::Sender<u64>) {
     loop {
-        let listener = async {
+        let listening = async {
             let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
             listener.listen(federation::CHANNEL).await?;
             loop {
                 listener.recv().await?;
                 numbered.send_modify(|n| *n = n.wrapping_add(1));
             }
-            #[allow(unreachable_code)]
-            Ok::<(), sqlx::Error>(())
         };
-        if let Err(error) = listener.await {
-            tracing::warn!(%error, "listening for numbered events failed; reconnecting");
-        }
+        let Err(error): Result<std::convert::Infallible, sqlx::Error> = listening.await;
+        tracing::warn!(%error, "listening for numbered events failed; reconnecting");
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

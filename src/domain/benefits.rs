@@ -260,16 +260,18 @@ fn dependant_pensions(base: Fen, dependants: &[Dependant]) -> Vec<Item> {
             }
         })
         .collect();
-    if capped && let Some(last) = amounts.last_mut() {
-        let others: i64 = amounts_sum_except_last(&percents, base, total_percent);
-        *last = base.0 - others;
+    if capped && let Some((_, others)) = amounts.split_last() {
+        let others: i64 = others.iter().sum();
+        if let Some(last) = amounts.last_mut() {
+            *last = base.0 - others;
+        }
     }
     percents
         .iter()
-        .zip(amounts.iter_mut())
+        .zip(amounts)
         .map(|(&percent, amount)| Item {
             kind: BenefitKind::DependantPension,
-            amount: Fen(*amount),
+            amount: Fen(amount),
             formula: if capped {
                 "percent x wage base, monthly, cut in proportion to the wage-base cap"
             } else {
@@ -282,19 +284,6 @@ fn dependant_pensions(base: Fen, dependants: &[Dependant]) -> Vec<Item> {
             ],
         })
         .collect()
-}
-
-fn amounts_sum_except_last(percents: &[i64], base: Fen, total_percent: i64) -> i64 {
-    percents
-        .iter()
-        .take(percents.len().saturating_sub(1))
-        .map(|&p| {
-            div_round_half_up(
-                i128::from(base.0) * i128::from(p),
-                i128::from(total_percent),
-            ) as i64
-        })
-        .sum()
 }
 
 #[cfg(test)]

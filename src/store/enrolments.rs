@@ -100,15 +100,18 @@ pub async fn find_by_person(
     .await?)
 }
 
-/// The blind index of an enrolment's person.
-pub async fn person_key_of(
+/// The person of one platform's enrolment: blind index and masked ID number.
+pub async fn person_of(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
-) -> AppResult<Option<Vec<u8>>> {
-    Ok(
-        sqlx::query_scalar("SELECT person_key FROM enrolments WHERE enrolment_id = $1")
-            .bind(enrolment_id)
-            .fetch_optional(db)
-            .await?,
+    platform_id: &str,
+) -> AppResult<Option<(Vec<u8>, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT e.person_key, p.id_masked FROM enrolments e JOIN persons p USING (person_key)
+         WHERE e.enrolment_id = $1 AND e.platform_id = $2",
     )
+    .bind(enrolment_id)
+    .bind(platform_id)
+    .fetch_optional(db)
+    .await?)
 }

@@ -110,14 +110,11 @@ pub async fn report(
     let (person_key, id_masked, enrolment_id) = match &worker {
         Worker::Id(id) => (state.pii.person_key(id), id.masked(), None),
         Worker::Enrolment(enrolment_id) => {
-            let row = enrolments::get(&mut *tx, *enrolment_id)
-                .await?
-                .filter(|row| row.platform_id == platform.as_str())
-                .ok_or_else(|| AppError::NotFound(format!("no enrolment {enrolment_id}")))?;
-            let key = enrolments::person_key_of(&mut *tx, *enrolment_id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("enrolment {enrolment_id} has no person"))?;
-            (key, row.id_masked, Some(*enrolment_id))
+            let (key, id_masked) =
+                enrolments::person_of(&mut *tx, *enrolment_id, platform.as_str())
+                    .await?
+                    .ok_or_else(|| AppError::NotFound(format!("no enrolment {enrolment_id}")))?;
+            (key, id_masked, Some(*enrolment_id))
         }
     };
     let access =

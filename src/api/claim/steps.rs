@@ -142,6 +142,15 @@ async fn finish(
     Ok(response)
 }
 
+/// Whether every one-time kind is paid in full, with `paid_now(kind)` added to what was paid.
+fn kinds_settled(items: &[store::ItemRow], paid_now: impl Fn(&str) -> i64) -> bool {
+    let mut owed: std::collections::HashMap<&str, i64> = std::collections::HashMap::new();
+    for item in items.iter().filter(|i| !i.monthly) {
+        *owed.entry(item.kind.as_str()).or_default() += item.amount_fen - item.paid_fen;
+    }
+    owed.iter().all(|(kind, owed)| *owed <= paid_now(kind))
+}
+
 /// Records the step and answers with the claim (stored for replays of the request).
 async fn conclude(
     state: &AppState,
@@ -581,11 +590,15 @@ pub async fn pay(
         state.clock.now(),
     )
     .await?;
-    let settled = store::items(&mut *tx, &claim)
-        .await?
-        .iter()
-        .filter(|i| !i.monthly)
-        .all(|i| i.paid_fen >= i.amount_fen);
+    // Settled when every one-time item is paid in full, counting this payment against its kind.
+    let paid_now = |kind_of_item: &str| {
+        if kind_of_item == kind.as_str() {
+            request.amount_fen
+        } else {
+            0
+        }
+    };
+    let settled = kinds_settled(&items, paid_now);
     let next = advance(&claim, Step::Pay { settled })?;
     let code = match (first, next) {
         (_, ClaimStatus::Closed) => "FN",

@@ -250,45 +250,39 @@ fn recorded_events<'a>(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<crate::store::events::NewEvent<'a>> {
     use prost::Message;
-    let mut by_province: std::collections::BTreeMap<&str, pb::OrdersRecordedV1> =
-        std::collections::BTreeMap::new();
+    type Accepted<'o> = (Vec<&'o NewOrder>, i64);
+    let mut by_province: std::collections::BTreeMap<&str, Accepted<'a>> = Default::default();
     for (order, outcome) in orders.iter().zip(outcomes) {
-        let OrderOutcome::Accepted {
+        if let OrderOutcome::Accepted {
             premium_tenth_fen, ..
         } = outcome
-        else {
-            continue;
-        };
-        let accepted = convert::timestamp(order.accepted_at);
-        let event = by_province
-            .entry(order.province_code.as_str())
-            .or_insert_with(|| pb::OrdersRecordedV1 {
-                platform_id: platform.to_string(),
-                province_code: order.province_code.clone(),
-                first_accepted_at: Some(accepted),
-                last_accepted_at: Some(accepted),
-                occurred_at: Some(convert::timestamp(now)),
-                ..pb::OrdersRecordedV1::default()
-            });
-        event.orders += 1;
-        event.premium_tenth_fen += premium_tenth_fen;
-        let key = |t: &Option<prost_types::Timestamp>| t.as_ref().map(|t| (t.seconds, t.nanos));
-        if key(&Some(accepted)) < key(&event.first_accepted_at) {
-            event.first_accepted_at = Some(accepted);
+        {
+            let (accepted, premium) = by_province.entry(order.province_code.as_str()).or_default();
+            accepted.push(order);
+            *premium += premium_tenth_fen;
         }
-        if key(&Some(accepted)) > key(&event.last_accepted_at) {
-            event.last_accepted_at = Some(accepted);
-        }
-        event.order_ids.push(order.order_id.clone());
     }
     by_province
         .into_iter()
-        .map(|(province_code, event)| crate::store::events::NewEvent {
-            province_code,
-            event_type: crate::store::events::ORDERS_RECORDED,
-            aggregate_id: uuid::Uuid::now_v7(),
-            payload: event.encode_to_vec(),
-            occurred_at: now,
+        .map(|(province_code, (accepted, premium_tenth_fen))| {
+            let instants = accepted.iter().map(|o| o.accepted_at);
+            let event = pb::OrdersRecordedV1 {
+                platform_id: platform.to_string(),
+                province_code: province_code.to_owned(),
+                orders: accepted.len() as i64,
+                premium_tenth_fen,
+                first_accepted_at: instants.clone().min().map(convert::timestamp),
+                last_accepted_at: instants.max().map(convert::timestamp),
+                order_ids: accepted.iter().map(|o| o.order_id.clone()).collect(),
+                occurred_at: Some(convert::timestamp(now)),
+            };
+            crate::store::events::NewEvent {
+                province_code,
+                event_type: crate::store::events::ORDERS_RECORDED,
+                aggregate_id: uuid::Uuid::now_v7(),
+                payload: event.encode_to_vec(),
+                occurred_at: now,
+            }
         })
         .collect()
 }
