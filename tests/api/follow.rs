@@ -23,6 +23,20 @@ fn follow(app: &TestApp, token_file: &std::path::Path, state: &std::path::Path) 
     command
 }
 
+/// Runs `follow --once` to catch the copy up; it must succeed.
+async fn resume_once(app: &TestApp, token_file: &std::path::Path, state: &std::path::Path) {
+    let once = follow(app, token_file, state)
+        .arg("--once")
+        .output()
+        .await
+        .expect("resume");
+    assert!(
+        once.status.success(),
+        "{}",
+        String::from_utf8_lossy(&once.stderr)
+    );
+}
+
 fn lines(state: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(state.join("events.tsv"))
         .unwrap_or_default()
@@ -95,16 +109,7 @@ async fn follow_copies_resumes_after_kill_9_and_verifies() {
         enrol(&app, &meituan, n).await;
     }
     wait_for_head(&app, &agency, 10).await;
-    let once = follow(&app, &token_file, &state)
-        .arg("--once")
-        .output()
-        .await
-        .expect("resume");
-    assert!(
-        once.status.success(),
-        "{}",
-        String::from_utf8_lossy(&once.stderr)
-    );
+    resume_once(&app, &token_file, &state).await;
     let copied = lines(&state);
     let seqs: Vec<i64> = copied
         .iter()
@@ -216,16 +221,7 @@ async fn follow_killed_mid_catch_up_with_a_torn_line_resumes_without_gap_or_dupl
         .expect("torn line");
     drop(file);
 
-    let once = follow(&app, &token_file, &state)
-        .arg("--once")
-        .output()
-        .await
-        .expect("resume");
-    assert!(
-        once.status.success(),
-        "{}",
-        String::from_utf8_lossy(&once.stderr)
-    );
+    resume_once(&app, &token_file, &state).await;
     let seqs: Vec<i64> = lines(&state)
         .iter()
         .map(|l| {
