@@ -191,7 +191,7 @@ async fn number(tx: &mut Tx, ready: &[Ready], now: DateTime<Utc>) -> AppResult<(
 }
 
 /// A numbered event as a province receives it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct LogRow {
     pub seq: i64,
     pub event_id: Uuid,
@@ -202,17 +202,49 @@ pub struct LogRow {
     pub chain_hash: Vec<u8>,
 }
 
+/// By position: catch-up decodes a million of these, and looking each column up by name showed in
+/// its profile.
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for LogRow {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(Self {
+            seq: row.try_get(0)?,
+            event_id: row.try_get(1)?,
+            event_type: row.try_get(2)?,
+            aggregate_id: row.try_get(3)?,
+            payload: row.try_get(4)?,
+            occurred_at: row.try_get(5)?,
+            chain_hash: row.try_get(6)?,
+        })
+    }
+}
+
+/// Up to `limit` events after `after_seq`, in seq order.
 pub async fn log_after(
-    db: impl PgExecutor<'_>,
+    pool: &sqlx::PgPool,
     province_code: &str,
     after_seq: i64,
     limit: i64,
 ) -> AppResult<Vec<LogRow>> {
-    Ok(sqlx::query_as(
+    let mut tx = pool.begin().await?;
+    // The page's shape is known (a seq range walked in order, one probe per event); the planner's
+    // alternatives, a parallel gather or a bitmap per probe, cost several milliseconds a page and
+    // it picks them whenever statistics lag a fresh backlog.
+    sqlx::query(
+        "SELECT set_config('max_parallel_workers_per_gather', '0', true),
+                set_config('enable_bitmapscan', 'off', true)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let rows = sqlx::query_as(
         // The page of the log first, then one index probe per event: a plain join let the planner
-        // hash the whole events table for every page.
+        // hash the whole events table for every page. Numbering is gapless, so the page is the seq
+        // range itself: bounded however stale the statistics (an open-ended `seq > $2` read and
+        // sorted the whole rest of the log for each page right after a large backlog was numbered).
         "SELECT l.seq, l.event_id, e.event_type, e.aggregate_id, e.payload, e.occurred_at, l.chain_hash
-         FROM (SELECT * FROM province_log WHERE province_code = $1 AND seq > $2 ORDER BY seq LIMIT $3) l
+         FROM (SELECT * FROM province_log
+               WHERE province_code = $1 AND seq > $2 AND seq <= $2 + $3
+               ORDER BY seq) l
          CROSS JOIN LATERAL (SELECT * FROM events e
                              WHERE e.province_code = l.province_code AND e.event_id = l.event_id) e
          ORDER BY l.seq",
@@ -220,8 +252,10 @@ pub async fn log_after(
     .bind(province_code)
     .bind(after_seq)
     .bind(limit)
-    .fetch_all(db)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(rows)
 }
 
 /// The head (seq and hash) of a province; (0, genesis) before its first event.

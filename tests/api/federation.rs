@@ -335,3 +335,44 @@ async fn an_agency_resolves_a_person_key_from_its_events_and_the_lookup_is_logge
     assert_eq!(logged, 1);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_backlog_of_several_pages_arrives_whole_and_in_order_from_any_cursor() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let guangdong = app.token("province:44").await;
+    // More events than a few of the pages read at once, written as one burst.
+    let backlog: i64 = 9_357;
+    sqlx::query(
+        "INSERT INTO events (province_code, event_id, event_type, aggregate_id, payload, occurred_at)
+         SELECT '44', id, 'test.backlog.v1', id, convert_to(id::text, 'UTF8'), now()
+         FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, $1)) t",
+    )
+    .bind(backlog)
+    .execute(&app.pool)
+    .await
+    .expect("backlog");
+    let digest = wait_for_head(&app, &guangdong, "44", backlog).await;
+
+    let all = stream(&app, &guangdong, from("44", 0, ""))
+        .await
+        .expect("from the start");
+    assert_eq!(all.len() as i64, digest.head_seq);
+    let head = verify_chain(&all, chain::GENESIS.to_vec(), 1);
+    assert_eq!(hex::encode(head), digest.head_hash);
+
+    // A cursor inside a page: the rest arrives from the next seq, identical to the first copy.
+    let cursor = &all[2_998];
+    let rest = stream(&app, &guangdong, from("44", cursor.seq, &cursor.chain_hash))
+        .await
+        .expect("from a cursor");
+    assert_eq!(rest.len(), all.len() - 2_999);
+    let mut previous = hex::decode(&cursor.chain_hash).expect("hex");
+    previous = verify_chain(&rest, previous, cursor.seq + 1);
+    assert_eq!(hex::encode(previous), digest.head_hash);
+    assert_eq!(
+        rest.first().map(|e| &e.event_id),
+        Some(&all[2_999].event_id)
+    );
+    app.stop().await;
+}
