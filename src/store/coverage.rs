@@ -61,10 +61,11 @@ pub async fn coverage_at(
                AND ($4::text IS NULL OR e.platform_id = $4)
                AND ($5::text IS NULL OR e.province_code = $5)
                AND e.cover_start <= $3 AND (e.cover_end IS NULL OR $3 < e.cover_end)
-               AND (SELECT h.status FROM enrolment_history h
-                    WHERE h.province_code = e.province_code AND h.enrolment_id = e.enrolment_id
-                      AND h.effective_date <= $3
-                    ORDER BY h.seq DESC LIMIT 1) = 'active'),
+               AND CASE WHEN e.status_since <= $3 THEN e.status -- the latest entry applies
+                        ELSE (SELECT h.status FROM enrolment_history h
+                              WHERE h.province_code = e.province_code AND h.enrolment_id = e.enrolment_id
+                                AND h.effective_date <= $3
+                              ORDER BY h.seq DESC LIMIT 1) END = 'active'),
          chosen AS (
              SELECT c.enrolment_id, o.order_id, o.accepted_at AS order_accepted_at,
                     o.completed_at AS order_completed_at, o.base_rate_id AS order_base_rate_id,

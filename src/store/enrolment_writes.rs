@@ -188,10 +188,10 @@ async fn insert_enrolments(
         |f: fn(&NewEnrolment) -> &[u8]| which.iter().map(|&i| f(&items[i])).collect::<Vec<&[u8]>>();
     let created: Vec<Uuid> = sqlx::query_scalar(
         "INSERT INTO enrolments (province_code, enrolment_id, platform_id, person_key, place_code,
-             industry, status, cover_start, name_ciphertext, name_masked, phone_ciphertext,
-             phone_masked, pii_key_id, created_at, created_by)
+             industry, status, cover_start, status_since, name_ciphertext, name_masked,
+             phone_ciphertext, phone_masked, pii_key_id, created_at, created_by)
          SELECT t.province_code, t.enrolment_id, $12, t.person_key, t.place_code, t.industry,
-                'active', t.cover_start, t.name_ciphertext, t.name_masked, t.phone_ciphertext,
+                'active', t.cover_start, t.cover_start, t.name_ciphertext, t.name_masked, t.phone_ciphertext,
                 t.phone_masked, t.pii_key_id, $13, $14
          FROM UNNEST($1::text[], $2::uuid[], $3::bytea[], $4::text[], $5::text[], $6::date[],
                      $7::bytea[], $8::text[], $9::bytea[], $10::text[], $11::text[])

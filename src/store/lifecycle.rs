@@ -114,11 +114,18 @@ pub struct HistoryRow {
     pub related_enrolment_id: Option<Uuid>,
 }
 
+/// Appends a history entry and moves the enrolment's `status_since` to its effective date: the
+/// latest entry's date is what lets coverage skip the history for later days.
 pub async fn append_history(tx: &mut Tx, entry: &HistoryRow) -> AppResult<()> {
     sqlx::query(
-        "INSERT INTO enrolment_history (province_code, enrolment_id, seq, status, effective_date,
-             reason, actor, recorded_at, related_enrolment_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "WITH appended AS (
+             INSERT INTO enrolment_history (province_code, enrolment_id, seq, status,
+                 effective_date, reason, actor, recorded_at, related_enrolment_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             RETURNING province_code, enrolment_id, effective_date)
+         UPDATE enrolments e SET status_since = appended.effective_date
+         FROM appended
+         WHERE e.province_code = appended.province_code AND e.enrolment_id = appended.enrolment_id",
     )
     .bind(&entry.province_code)
     .bind(entry.enrolment_id)
@@ -164,9 +171,9 @@ pub async fn insert_continuation(
 ) -> AppResult<()> {
     sqlx::query(
         "INSERT INTO enrolments (province_code, enrolment_id, platform_id, person_key, place_code,
-             industry, status, cover_start, name_ciphertext, name_masked, phone_ciphertext,
-             phone_masked, pii_key_id, created_at, created_by, transferred_from)
-         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             industry, status, cover_start, status_since, name_ciphertext, name_masked,
+             phone_ciphertext, phone_masked, pii_key_id, created_at, created_by, transferred_from)
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(next.province_code)
     .bind(next.enrolment_id)

@@ -68,10 +68,11 @@ async fn covering(
              SELECT e.* FROM enrolments e
              WHERE e.person_key = t.person_key AND e.platform_id = $1
                AND e.cover_start <= t.day AND (e.cover_end IS NULL OR t.day < e.cover_end)
-               AND (SELECT h.status FROM enrolment_history h
-                    WHERE h.province_code = e.province_code AND h.enrolment_id = e.enrolment_id
-                      AND h.effective_date <= t.day
-                    ORDER BY h.seq DESC LIMIT 1) = 'active'
+               AND CASE WHEN e.status_since <= t.day THEN e.status -- the latest entry applies
+                        ELSE (SELECT h.status FROM enrolment_history h
+                              WHERE h.province_code = e.province_code AND h.enrolment_id = e.enrolment_id
+                                AND h.effective_date <= t.day
+                              ORDER BY h.seq DESC LIMIT 1) END = 'active'
              ORDER BY e.cover_start DESC LIMIT 1) e ON true",
     )
     .bind(platform_id)

@@ -477,3 +477,71 @@ async fn record_as_error(app: &TestApp, token: &str) -> Code {
         .expect_err("not a platform")
         .code()
 }
+
+#[tokio::test]
+async fn orders_follow_the_status_in_force_on_their_day_across_suspension_and_resumption() {
+    let (app, token, enrolment) = setup().await;
+    let mut lifecycle = app.enrolment_client().await;
+    let outcomes = |results: &[pb::RecordOrdersResult]| -> Vec<bool> {
+        results
+            .iter()
+            .map(|r| matches!(r.outcome, Some(Outcome::Accepted(_))))
+            .collect()
+    };
+    lifecycle
+        .suspend_enrolment(authed(
+            pb::SuspendEnrolmentRequest {
+                request_id: "s".into(),
+                enrolment_id: enrolment.enrolment_id.clone(),
+                effective_date: Some(date(2026, 6, 5)),
+                reason: pb::ChangeReason::Inactivity as i32,
+            },
+            &token,
+        ))
+        .await
+        .expect("suspend");
+    // Suspended now: days from the suspension on are not covered, earlier ones still are.
+    let results = record(
+        &app,
+        &token,
+        vec![
+            order("d1", by_id(STANDARD_ID), "2026-06-04T02:00:00Z", None),
+            order("d2", by_id(STANDARD_ID), "2026-06-05T02:00:00Z", None),
+            order("d3", by_id(STANDARD_ID), "2026-06-06T02:00:00Z", None),
+        ],
+    )
+    .await;
+    assert_eq!(outcomes(&results), vec![true, false, false], "{results:?}");
+
+    lifecycle
+        .resume_enrolment(authed(
+            pb::ResumeEnrolmentRequest {
+                request_id: "r".into(),
+                enrolment_id: enrolment.enrolment_id.clone(),
+                effective_date: Some(date(2026, 6, 10)),
+                reason: pb::ChangeReason::Inactivity as i32,
+            },
+            &token,
+        ))
+        .await
+        .expect("resume");
+    // Active again from the 10th; the days before keep the status they had.
+    let results = record(
+        &app,
+        &token,
+        vec![
+            order("d4", by_id(STANDARD_ID), "2026-06-03T02:00:00Z", None),
+            order("d5", by_id(STANDARD_ID), "2026-06-07T02:00:00Z", None),
+            order("d6", by_id(STANDARD_ID), "2026-06-09T15:59:59Z", None),
+            order("d7", by_id(STANDARD_ID), "2026-06-09T16:00:00Z", None),
+            order("d8", by_id(STANDARD_ID), "2026-06-11T02:00:00Z", None),
+        ],
+    )
+    .await;
+    assert_eq!(
+        outcomes(&results),
+        vec![true, false, false, true, true],
+        "{results:?}"
+    );
+    app.stop().await;
+}
