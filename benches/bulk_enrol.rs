@@ -117,7 +117,7 @@ async fn run_copy(url: &str, rows: u64) -> f64 {
             id.birth_date()
         ));
         enrolments.push(format!(
-            "44\t{enrolment_id}\tmeituan\t{}\t440305\tinstant_delivery\tactive\t2026-01-05\t{}\t张**\t{}\t138****5678\tk1\t2026-06-15 00:00:00+00\tplatform:meituan\n",
+            "44\t{enrolment_id}\tmeituan\t{}\t440305\tinstant_delivery\tactive\t2026-01-05\t2026-01-05\t{}\t张**\t{}\t138****5678\tk1\t2026-06-15 00:00:00+00\tplatform:meituan\n",
             hex_bytes(&person_key), hex_bytes(&name.bytes), hex_bytes(&phone.bytes)
         ));
     }
@@ -130,7 +130,7 @@ async fn run_copy(url: &str, rows: u64) -> f64 {
     copy.finish().await.expect("finish");
     let started = Instant::now();
     let mut copy = connection
-        .copy_in_raw("COPY enrolments (province_code, enrolment_id, platform_id, person_key, place_code, industry, status, cover_start, name_ciphertext, name_masked, phone_ciphertext, phone_masked, pii_key_id, created_at, created_by) FROM STDIN")
+        .copy_in_raw("COPY enrolments (province_code, enrolment_id, platform_id, person_key, place_code, industry, status, cover_start, status_since, name_ciphertext, name_masked, phone_ciphertext, phone_masked, pii_key_id, created_at, created_by) FROM STDIN")
         .await
         .expect("copy enrolments");
     for piece in enrolments.chunks(10_000) {
