@@ -148,36 +148,37 @@ struct Relay {
 }
 
 impl Relay {
-    async fn run(mut self, mut cursor: i64, head_seq: i64, follow: bool) {
-        let mut known_head = Some(head_seq);
+    async fn run(mut self, mut cursor: i64, mut head: i64, follow: bool) {
         loop {
-            let head = match known_head.take() {
-                Some(head) => head,
-                None => match store::head(&self.pool, self.province.as_str()).await {
-                    Ok((head, _)) => head,
-                    Err(error) => return self.fail(error).await,
-                },
-            };
-            if head > cursor {
+            let progressed = if head > cursor {
                 match self.catch_up(cursor, head).await {
-                    Ok(Some(reached)) if reached > cursor => {
+                    Ok(Some(reached)) => {
+                        let moved = reached > cursor;
                         cursor = reached;
-                        continue; // and look for a newer head
+                        moved
                     }
-                    Ok(Some(_)) => {} // nothing readable yet: wait as if caught up
                     Ok(None) => return, // the subscriber went away
                     Err(error) => return self.fail(error).await,
                 }
+            } else {
+                false
+            };
+            // After progress, look for a newer head at once; otherwise wait for one.
+            if !progressed {
+                if !follow {
+                    return;
+                }
+                tokio::select! {
+                    _ = self.numbered.changed() => {}
+                    _ = tokio::time::sleep(POLL) => {}
+                    _ = self.sender.closed() => return,
+                    _ = self.shutting_down.wait_for(|down| *down) => return,
+                }
             }
-            if !follow {
-                return;
-            }
-            tokio::select! {
-                _ = self.numbered.changed() => {}
-                _ = tokio::time::sleep(POLL) => {}
-                _ = self.sender.closed() => return,
-                _ = self.shutting_down.wait_for(|down| *down) => return,
-            }
+            head = match store::head(&self.pool, self.province.as_str()).await {
+                Ok((head, _)) => head,
+                Err(error) => return self.fail(error).await,
+            };
         }
     }
 

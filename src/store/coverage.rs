@@ -2,7 +2,7 @@
 //! the one the worker was on an order for at that instant (else the newest), that order, and (for
 //! a lookup by ID number) the access-log row, committed with the answer.
 use super::access_log::Access;
-use super::enrolments::{EnrolmentRow, select_enrolments};
+use super::enrolments::{EnrolmentRow, active_on, select_enrolments};
 use crate::error::AppResult;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
@@ -60,12 +60,7 @@ pub async fn coverage_at(
              WHERE e.person_key = COALESCE($1, (SELECT x.person_key FROM enrolments x WHERE x.enrolment_id = $2))
                AND ($4::text IS NULL OR e.platform_id = $4)
                AND ($5::text IS NULL OR e.province_code = $5)
-               AND e.cover_start <= $3 AND (e.cover_end IS NULL OR $3 < e.cover_end)
-               AND CASE WHEN e.status_since <= $3 THEN e.status -- the latest entry applies
-                        ELSE (SELECT h.status FROM enrolment_history h
-                              WHERE h.province_code = e.province_code AND h.enrolment_id = e.enrolment_id
-                                AND h.effective_date <= $3
-                              ORDER BY h.seq DESC LIMIT 1) END = 'active'),
+               AND ", active_on!("$3"), "),
          chosen AS (
              SELECT c.enrolment_id, o.order_id, o.accepted_at AS order_accepted_at,
                     o.completed_at AS order_completed_at, o.base_rate_id AS order_base_rate_id,

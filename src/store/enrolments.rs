@@ -33,6 +33,25 @@ macro_rules! select_enrolments {
 }
 pub(crate) use select_enrolments;
 
+/// SQL: enrolment `e` was active on the day `$day` (a date expression): inside its cover, and
+/// active under the latest history entry in force that day. For days on or after `status_since`
+/// (the latest entry's date) that entry is the current status, so the history is read only for
+/// earlier days. One rule for order ingest and coverage checks; a SQL function would not be
+/// inlined into their plans.
+macro_rules! active_on {
+    ($day:literal) => {
+        concat!(
+            "e.cover_start <= ", $day, " AND (e.cover_end IS NULL OR ", $day, " < e.cover_end)
+             AND CASE WHEN e.status_since <= ", $day, " THEN e.status
+                      ELSE (SELECT h.status FROM enrolment_history h
+                            WHERE h.province_code = e.province_code AND h.enrolment_id = e.enrolment_id
+                              AND h.effective_date <= ", $day, "
+                            ORDER BY h.seq DESC LIMIT 1) END = 'active'"
+        )
+    };
+}
+pub(crate) use active_on;
+
 pub async fn get(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> AppResult<Option<EnrolmentRow>> {
     Ok(
         sqlx::query_as(concat!(select_enrolments!(), "WHERE e.enrolment_id = $1"))

@@ -2,6 +2,7 @@
 //! and order id; the covered days they prove are a view over them. Set-based: a fixed handful of statements per
 //! chunk.
 use super::Tx;
+use super::enrolments::active_on;
 use super::rates::{RateInForce, RateKey, in_force_many};
 use crate::error::AppResult;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -55,7 +56,7 @@ async fn covering(
     platform_id: &str,
     orders: &[NewOrder],
 ) -> AppResult<HashMap<usize, Covering>> {
-    let rows: Vec<Covering> = sqlx::query_as(
+    let rows: Vec<Covering> = sqlx::query_as(concat!(
         // The worker is resolved to a person key first, so each lookup is an index probe (an OR of
         // person and enrolment id would defeat the indexes).
         "WITH t AS (
@@ -67,14 +68,9 @@ async fn covering(
          JOIN LATERAL (
              SELECT e.* FROM enrolments e
              WHERE e.person_key = t.person_key AND e.platform_id = $1
-               AND e.cover_start <= t.day AND (e.cover_end IS NULL OR t.day < e.cover_end)
-               AND CASE WHEN e.status_since <= t.day THEN e.status -- the latest entry applies
-                        ELSE (SELECT h.status FROM enrolment_history h
-                              WHERE h.province_code = e.province_code AND h.enrolment_id = e.enrolment_id
-                                AND h.effective_date <= t.day
-                              ORDER BY h.seq DESC LIMIT 1) END = 'active'
+               AND ", active_on!("t.day"), "
              ORDER BY e.cover_start DESC LIMIT 1) e ON true",
-    )
+    ))
     .bind(platform_id)
     .bind(orders.iter().map(|o| o.person_key.as_deref()).collect::<Vec<_>>())
     .bind(orders.iter().map(|o| o.enrolment_id).collect::<Vec<_>>())
