@@ -434,6 +434,10 @@ fn spawn_server(
         // Sized for a service rather than PostgreSQL's minimal defaults (128 MB buffers, 1 GB of
         // WAL between checkpoints): order ingest evicted index pages and checkpointed every minute.
         .args(["-c", "shared_buffers=512MB", "-c", "max_wal_size=4GB"])
+        // A new WAL segment is otherwise zero-filled (16 MB written) by whichever commit needs it:
+        // 4.5% of the CPU during order ingest on a young cluster, before segments are recycled.
+        // ext4 and xfs allocate the blocks on write anyway.
+        .args(["-c", "wal_init_zero=off"])
         // Provinces that run PostgreSQL subscribe to their publications (admin publish-province).
         .args(["-c", "wal_level=logical"])
         .stdin(Stdio::null())

@@ -1,6 +1,6 @@
 //! Orders, priced once at the rate in force at acceptance and recorded exactly once per platform
-//! and order id; the covered days they prove are a view over them. Set-based: a fixed handful of statements per
-//! chunk.
+//! and order id; the covered days they prove are a view over them. Set-based: two statements per
+//! chunk (the rates in force, then one that finds the covering enrolments and inserts).
 use super::Tx;
 use super::enrolments::active_on;
 use super::rates::{RateInForce, RateKey, in_force_many};
@@ -42,46 +42,78 @@ pub enum OrderOutcome {
     NoRate,
 }
 
-#[derive(sqlx::FromRow)]
-struct Covering {
-    n: i64,
-    enrolment_id: Uuid,
-    province_code: String,
-    industry: String,
+/// What the statement tells of one order: the covering enrolment found (if any), and whether the
+/// order was recorded before this chunk. Inserted orders come back as their own rows.
+struct Written {
+    n: Option<i64>,
+    enrolment_id: Option<Uuid>,
+    province_code: Option<String>,
+    industry: Option<String>,
+    recorded_before: bool,
+    inserted_order_id: Option<String>,
 }
 
-/// The platform's enrolment of each order's worker whose state on the order's day was active.
-async fn covering(
-    tx: &mut Tx,
-    platform_id: &str,
-    orders: &[NewOrder],
-) -> AppResult<HashMap<usize, Covering>> {
-    let rows: Vec<Covering> = sqlx::query_as(concat!(
-        // The worker is resolved to a person key first, so each lookup is an index probe (an OR of
-        // person and enrolment id would defeat the indexes).
-        "WITH t AS (
-             SELECT u.n, u.day,
-                    COALESCE(u.person_key, (SELECT x.person_key FROM enrolments x WHERE x.enrolment_id = u.enrolment_id)) AS person_key
-             FROM UNNEST($2::bytea[], $3::uuid[], $4::date[]) WITH ORDINALITY AS u(person_key, enrolment_id, day, n))
-         SELECT t.n, e.enrolment_id, e.province_code::text AS province_code, e.industry
-         FROM t
-         JOIN LATERAL (
-             SELECT e.* FROM enrolments e
-             WHERE e.person_key = t.person_key AND e.platform_id = $1
-               AND ", active_on!("t.day"), "
-             ORDER BY e.cover_start DESC LIMIT 1) e ON true",
-    ))
-    .bind(platform_id)
-    .bind(orders.iter().map(|o| o.person_key.as_deref()).collect::<Vec<_>>())
-    .bind(orders.iter().map(|o| o.enrolment_id).collect::<Vec<_>>())
-    .bind(orders.iter().map(|o| o.day).collect::<Vec<_>>())
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| ((row.n - 1) as usize, row))
-        .collect())
+impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Written {
+    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(Self {
+            n: row.try_get(0)?,
+            enrolment_id: row.try_get(1)?,
+            province_code: row.try_get(2)?,
+            industry: row.try_get(3)?,
+            recorded_before: row.try_get(4)?,
+            inserted_order_id: row.try_get(5)?,
+        })
+    }
 }
+
+/// Finds each order's covering enrolment and inserts the orders it covers, in one statement: one
+/// round trip and one pass over the chunk instead of sending it twice. An order is written when
+/// the platform's enrolment of its worker was active on its day, in the order's province and
+/// industry, and a rate was in force; the rest come back with what was found, to be refused.
+///
+/// There are no joins between the chunk's row sets: a generic plan guesses array parameters at
+/// ten elements and would pick nested loops over thousands of rows. Inserted orders come back as
+/// separate rows instead.
+const RECORD: &str = concat!(
+    "WITH t AS (
+         SELECT u.*,
+                COALESCE(u.person_key, (SELECT x.person_key FROM enrolments x WHERE x.enrolment_id = u.enrolment_key)) AS worker_key
+         FROM UNNEST($2::bytea[], $3::uuid[], $4::date[], $5::text[], $6::text[], $7::text[], $8::text[],
+                     $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bigint[])
+              WITH ORDINALITY AS u(person_key, enrolment_key, day, province_code, order_id, place_code, industry,
+                                   accepted_at, completed_at, base_rate_id, multiplier_id, premium, n)),
+     c AS (
+         -- The worker is resolved to a person key first, so each lookup is an index probe (an OR of
+         -- person and enrolment id would defeat the indexes).
+         SELECT t.*, e.enrolment_id, e.province_code AS enrolled_province, e.industry AS enrolled_industry,
+                e.province_code = t.province_code AND e.industry = t.industry
+                    AND t.base_rate_id IS NOT NULL AS to_write
+         FROM t
+         LEFT JOIN LATERAL (
+             SELECT e.enrolment_id, e.province_code, e.industry FROM enrolments e
+             WHERE e.person_key = t.worker_key AND e.platform_id = $1
+               AND ", active_on!("t.day"), "
+             ORDER BY e.cover_start DESC LIMIT 1) e ON true),
+     ins AS (
+         INSERT INTO orders (province_code, platform_id, order_id, enrolment_id, place_code, industry,
+             accepted_at, completed_at, base_rate_id, multiplier_id, premium_tenth_fen, recorded_at)
+         SELECT c.province_code, $1, c.order_id, c.enrolment_id, c.place_code, c.industry,
+                c.accepted_at, c.completed_at, c.base_rate_id, c.multiplier_id, c.premium, $14
+         FROM c WHERE c.to_write
+         -- In order-id order, so concurrent streams sending the same orders wait on each other, not deadlock.
+         ORDER BY c.n
+         ON CONFLICT (platform_id, order_id) DO NOTHING
+         RETURNING order_id)
+     SELECT c.n, c.enrolment_id, c.enrolled_province, c.enrolled_industry,
+            -- The statement's snapshot predates its own inserts: this sees earlier recordings only.
+            CASE WHEN c.to_write THEN false
+                 ELSE EXISTS (SELECT 1 FROM orders o WHERE o.platform_id = $1 AND o.order_id = c.order_id) END,
+            NULL::text
+     FROM c
+     UNION ALL
+     SELECT NULL, NULL, NULL, NULL, false, order_id FROM ins",
+);
 
 /// Records a chunk of one platform's orders; one outcome per order, in order. Order ids must be
 /// distinct within the chunk.
@@ -91,115 +123,156 @@ pub async fn record(
     orders: &[NewOrder],
     now: DateTime<Utc>,
 ) -> AppResult<Vec<OrderOutcome>> {
-    let covering = covering(tx, platform_id, orders).await?;
-    let mut outcomes: Vec<Option<OrderOutcome>> = vec![None; orders.len()];
-    let mut rate_keys = HashSet::new();
-    for (i, order) in orders.iter().enumerate() {
-        match covering.get(&i) {
-            None => outcomes[i] = Some(OrderOutcome::NotCovered),
-            Some(c) if c.province_code != order.province_code => {
-                outcomes[i] = Some(OrderOutcome::Mismatch(format!(
-                    "the worker's enrolment is in province {}, not {}; transfer it first",
-                    c.province_code, order.province_code
-                )))
-            }
-            Some(c) if c.industry != order.industry => {
-                outcomes[i] = Some(OrderOutcome::Mismatch(format!(
-                    "the worker is enrolled for {}",
-                    c.industry
-                )))
-            }
-            Some(c) => {
-                rate_keys.insert((c.province_code.clone(), c.industry.clone(), order.day));
-            }
-        }
-    }
-    let keys: Vec<&RateKey> = rate_keys.iter().collect();
-    let rates = in_force_many(&mut **tx, platform_id, &keys).await?;
-    let mut priced: Vec<(usize, Uuid, &RateInForce)> = Vec::new();
-    for (i, order) in orders.iter().enumerate() {
-        if outcomes[i].is_some() {
-            continue;
-        }
-        let Some(c) = covering.get(&i) else { continue };
-        match rates.get(&(c.province_code.clone(), c.industry.clone(), order.day)) {
-            Some(rate) => priced.push((i, c.enrolment_id, rate)),
-            None => outcomes[i] = Some(OrderOutcome::NoRate),
-        }
-    }
-    // Sorted, so concurrent streams sending the same orders wait on each other, not deadlock.
-    priced.sort_by(|a, b| orders[a.0].order_id.cmp(&orders[b.0].order_id));
-    let premium = |rate: &RateInForce| rate.fen_per_order * i64::from(rate.tenths.unwrap_or(10));
-    let inserted: Vec<String> = sqlx::query_scalar(
-        "INSERT INTO orders (province_code, platform_id, order_id, enrolment_id, place_code, industry,
-             accepted_at, completed_at, base_rate_id, multiplier_id, premium_tenth_fen, recorded_at)
-         SELECT t.province_code, $1, t.order_id, t.enrolment_id, t.place_code, t.industry,
-                t.accepted_at, t.completed_at, t.base_rate_id, t.multiplier_id, t.premium, $11
-         FROM UNNEST($2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[],
-                     $8::timestamptz[], $9::bigint[], $10::bigint[], $12::bigint[])
-              WITH ORDINALITY AS t(province_code, order_id, enrolment_id, place_code, industry,
-                                   accepted_at, completed_at, base_rate_id, multiplier_id, premium, n)
-         ORDER BY t.n
-         ON CONFLICT (platform_id, order_id) DO NOTHING
-         RETURNING order_id",
-    )
-    .bind(platform_id)
-    .bind(priced.iter().map(|p| orders[p.0].province_code.as_str()).collect::<Vec<_>>())
-    .bind(priced.iter().map(|p| orders[p.0].order_id.as_str()).collect::<Vec<_>>())
-    .bind(priced.iter().map(|p| p.1).collect::<Vec<_>>())
-    .bind(priced.iter().map(|p| orders[p.0].place_code.as_str()).collect::<Vec<_>>())
-    .bind(priced.iter().map(|p| orders[p.0].industry).collect::<Vec<_>>())
-    .bind(priced.iter().map(|p| orders[p.0].accepted_at).collect::<Vec<_>>())
-    .bind(priced.iter().map(|p| orders[p.0].completed_at).collect::<Vec<_>>())
-    .bind(priced.iter().map(|p| p.2.base_rate_id).collect::<Vec<_>>())
-    .bind(priced.iter().map(|p| p.2.multiplier_id).collect::<Vec<_>>())
-    .bind(now)
-    .bind(priced.iter().map(|p| premium(p.2)).collect::<Vec<_>>())
-    .fetch_all(&mut **tx)
-    .await?;
-    let inserted: HashSet<String> = inserted.into_iter().collect();
-    for (i, enrolment_id, rate) in &priced {
-        let order = &orders[*i];
-        outcomes[*i] = Some(if inserted.contains(&order.order_id) {
-            OrderOutcome::Accepted {
-                enrolment_id: *enrolment_id,
-                base_rate_id: rate.base_rate_id,
-                multiplier_id: rate.multiplier_id,
-                premium_tenth_fen: premium(rate),
-            }
-        } else {
-            OrderOutcome::Duplicate
-        });
-    }
-    // Orders that failed a check may still have been recorded earlier: those are duplicates too.
-    let unresolved: Vec<&str> = (0..orders.len())
-        .filter(|&i| {
-            !matches!(
-                outcomes[i],
-                Some(OrderOutcome::Accepted { .. }) | Some(OrderOutcome::Duplicate)
-            )
-        })
-        .map(|i| orders[i].order_id.as_str())
+    // Priced by the order's own province and industry: an order whose enrolment differs in either
+    // is refused, so no other rate is ever needed.
+    let rate_keys: HashSet<RateKey> = orders
+        .iter()
+        .map(|o| (o.province_code.clone(), o.industry.to_owned(), o.day))
         .collect();
-    if !unresolved.is_empty() {
-        let seen: Vec<String> = sqlx::query_scalar(
-            "SELECT order_id FROM orders WHERE platform_id = $1 AND order_id = ANY($2)",
-        )
+    let rate_keys: Vec<&RateKey> = rate_keys.iter().collect();
+    let rates = in_force_many(&mut **tx, platform_id, &rate_keys).await?;
+    let rate_by_key: HashMap<(&str, &str, NaiveDate), &RateInForce> = rates
+        .iter()
+        .map(|((province, industry, day), rate)| {
+            ((province.as_str(), industry.as_str(), *day), rate)
+        })
+        .collect();
+    let rate_of: Vec<Option<&RateInForce>> = orders
+        .iter()
+        .map(|o| {
+            rate_by_key
+                .get(&(o.province_code.as_str(), o.industry, o.day))
+                .copied()
+        })
+        .collect();
+    let premium = |rate: &RateInForce| rate.fen_per_order * i64::from(rate.tenths.unwrap_or(10));
+    // Sent in order-id order (the insert's lock order); `n` maps rows back.
+    let mut sent: Vec<usize> = (0..orders.len()).collect();
+    sent.sort_by(|&a, &b| orders[a].order_id.cmp(&orders[b].order_id));
+    let rows: Vec<Written> = sqlx::query_as(RECORD)
         .bind(platform_id)
-        .bind(&unresolved)
+        .bind(
+            sent.iter()
+                .map(|&i| orders[i].person_key.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            sent.iter()
+                .map(|&i| orders[i].enrolment_id)
+                .collect::<Vec<_>>(),
+        )
+        .bind(sent.iter().map(|&i| orders[i].day).collect::<Vec<_>>())
+        .bind(
+            sent.iter()
+                .map(|&i| orders[i].province_code.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            sent.iter()
+                .map(|&i| orders[i].order_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            sent.iter()
+                .map(|&i| orders[i].place_code.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(sent.iter().map(|&i| orders[i].industry).collect::<Vec<_>>())
+        .bind(
+            sent.iter()
+                .map(|&i| orders[i].accepted_at)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            sent.iter()
+                .map(|&i| orders[i].completed_at)
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            sent.iter()
+                .map(|&i| rate_of[i].map(|r| r.base_rate_id))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            sent.iter()
+                .map(|&i| rate_of[i].and_then(|r| r.multiplier_id))
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            sent.iter()
+                .map(|&i| rate_of[i].map(premium))
+                .collect::<Vec<_>>(),
+        )
+        .bind(now)
         .fetch_all(&mut **tx)
         .await?;
-        let seen: HashSet<String> = seen.into_iter().collect();
-        for (i, order) in orders.iter().enumerate() {
-            if seen.contains(&order.order_id)
-                && !matches!(outcomes[i], Some(OrderOutcome::Accepted { .. }))
-            {
-                outcomes[i] = Some(OrderOutcome::Duplicate);
+    let mut found: Vec<Option<Written>> = (0..orders.len()).map(|_| None).collect();
+    let mut inserted: HashSet<String> = HashSet::new();
+    for row in rows {
+        match (row.n, &row.inserted_order_id) {
+            (_, Some(order_id)) => {
+                inserted.insert(order_id.clone());
             }
+            (Some(n), None) => {
+                let i = usize::try_from(n - 1)
+                    .ok()
+                    .and_then(|position| sent.get(position).copied())
+                    .ok_or_else(|| anyhow::anyhow!("an order row came back out of range"))?;
+                found[i] = Some(row);
+            }
+            (None, None) => return Err(anyhow::anyhow!("an order row came back unnumbered").into()),
         }
     }
-    outcomes
-        .into_iter()
-        .map(|o| o.ok_or_else(|| anyhow::anyhow!("an order was left without an outcome").into()))
+    orders
+        .iter()
+        .zip(found)
+        .zip(rate_of)
+        .map(|((order, found), rate)| {
+            let found =
+                found.ok_or_else(|| anyhow::anyhow!("an order was left without an outcome"))?;
+            Ok(outcome(order, found, rate, &inserted, premium))
+        })
         .collect()
+}
+
+/// An order's outcome from what the statement found. Refusals are checked in the order a reader
+/// would: enrolment, then its province and industry, then the rate; an order refused now but
+/// recorded before is a duplicate.
+fn outcome(
+    order: &NewOrder,
+    found: Written,
+    rate: Option<&RateInForce>,
+    inserted: &HashSet<String>,
+    premium: impl Fn(&RateInForce) -> i64,
+) -> OrderOutcome {
+    let refusal = match (found.enrolment_id, found.province_code, found.industry) {
+        (Some(enrolment_id), Some(province_code), Some(industry)) => {
+            if province_code != order.province_code {
+                OrderOutcome::Mismatch(format!(
+                    "the worker's enrolment is in province {province_code}, not {}; transfer it first",
+                    order.province_code
+                ))
+            } else if industry != order.industry {
+                OrderOutcome::Mismatch(format!("the worker is enrolled for {industry}"))
+            } else {
+                match rate {
+                    None => OrderOutcome::NoRate,
+                    Some(rate) if inserted.contains(&order.order_id) => OrderOutcome::Accepted {
+                        enrolment_id,
+                        base_rate_id: rate.base_rate_id,
+                        multiplier_id: rate.multiplier_id,
+                        premium_tenth_fen: premium(rate),
+                    },
+                    // Written by another transaction first (a conflict): never charged twice.
+                    Some(_) => OrderOutcome::Duplicate,
+                }
+            }
+        }
+        _ => OrderOutcome::NotCovered,
+    };
+    match refusal {
+        OrderOutcome::Accepted { .. } | OrderOutcome::Duplicate => refusal,
+        _ if found.recorded_before => OrderOutcome::Duplicate,
+        _ => refusal,
+    }
 }

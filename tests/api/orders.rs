@@ -202,6 +202,75 @@ async fn orders_are_recorded_once_and_priced_at_acceptance() {
     app.stop().await;
 }
 
+fn error_message(result: &pb::RecordOrdersResult) -> String {
+    match &result.outcome {
+        Some(Outcome::Error(status)) => status.message.clone(),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn refusals_say_why_and_a_refused_resend_of_a_recorded_order_is_its_duplicate() {
+    let (app, token, _) = setup().await;
+    let first = record(
+        &app,
+        &token,
+        vec![order(
+            "r1",
+            by_id(STANDARD_ID),
+            "2026-06-14T02:00:00Z",
+            None,
+        )],
+    )
+    .await;
+    assert!(matches!(first[0].outcome, Some(Outcome::Accepted(_))));
+
+    let results = record(
+        &app,
+        &token,
+        vec![
+            // Another province than the enrolment's.
+            pb::OrderRecord {
+                place_of_employment: "110105".into(),
+                ..order("r2", by_id(STANDARD_ID), "2026-06-14T03:00:00Z", None)
+            },
+            // Another industry than the enrolment's.
+            pb::OrderRecord {
+                industry: pb::Industry::RideHailing as i32,
+                ..order("r3", by_id(STANDARD_ID), "2026-06-14T03:00:00Z", None)
+            },
+            // Before the enrolment's cover.
+            order("r4", by_id(STANDARD_ID), "2026-01-04T02:00:00Z", None),
+            // Recorded above; resent with another place it would be refused, but it is the
+            // same order: acknowledged as a duplicate, not refused and not charged.
+            pb::OrderRecord {
+                place_of_employment: "110105".into(),
+                ..order("r1", by_id(STANDARD_ID), "2026-06-14T02:00:00Z", None)
+            },
+        ],
+    )
+    .await;
+    assert_eq!(
+        error_message(&results[0]),
+        "the worker's enrolment is in province 44, not 11; transfer it first"
+    );
+    assert_eq!(
+        error_message(&results[1]),
+        "the worker is enrolled for instant_delivery"
+    );
+    assert!(
+        error_message(&results[2]).contains("no enrolment of this worker active on 2026-01-04"),
+        "{:?}",
+        results[2]
+    );
+    assert_eq!(
+        results[3].outcome,
+        Some(Outcome::DuplicateOrderId("r1".into()))
+    );
+    assert_eq!(app.count("orders").await, 1);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn two_concurrent_streams_sending_the_same_orders_charge_each_once() {
     let (app, token, _) = setup().await;
