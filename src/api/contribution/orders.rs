@@ -13,9 +13,10 @@ use crate::domain::platform::PlatformId;
 use crate::domain::role::Role;
 use crate::error::{AppError, Violations, is_retryable, rpc_status};
 use crate::pb;
-use crate::store::orders::{self, NewOrder, OrderOutcome};
+use crate::store::orders::{self, NewOrder, OrderOutcome, Repeats};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Status, Streaming};
 
@@ -43,6 +44,7 @@ pub async fn start(
     };
     let prepare_state = state.clone();
     let platform = Arc::new(platform);
+    let resending = Arc::new(AtomicBool::new(false));
     Ok(streaming::pipelined(
         inbound,
         PIPELINE,
@@ -57,7 +59,8 @@ pub async fn start(
         },
         move |chunk| {
             let (state, platform) = (state.clone(), Arc::clone(&platform));
-            async move { record_chunk(&state, &platform, chunk).await }
+            let resending = Arc::clone(&resending);
+            async move { record_chunk(&state, &platform, &resending, chunk).await }
         },
     ))
 }
@@ -206,6 +209,7 @@ fn outcome_to_proto(
 async fn record_chunk(
     state: &AppState,
     platform: &PlatformId,
+    resending: &AtomicBool,
     chunk: PreparedChunk,
 ) -> Result<Vec<pb::RecordOrdersResult>, AppError> {
     let PreparedChunk {
@@ -213,7 +217,7 @@ async fn record_chunk(
         slots,
         to_write,
     } = chunk;
-    let outcomes = write(state, platform, &to_write).await?;
+    let outcomes = write(state, platform, &to_write, resending).await?;
     let results = slots
         .into_iter()
         .enumerate()
@@ -287,27 +291,53 @@ fn recorded_events<'a>(
         .collect()
 }
 
+/// Writes one chunk in one transaction. `resending` is set while this stream's chunks repeat
+/// recorded orders (a reconnect resends a run of them): its next chunks are then written expecting
+/// repeats rather than each failing on the first one and being written again.
 async fn write(
     state: &AppState,
     platform: &PlatformId,
     orders: &[NewOrder],
+    resending: &AtomicBool,
 ) -> Result<Vec<OrderOutcome>, AppError> {
     if orders.is_empty() {
         return Ok(Vec::new());
     }
-    let mut attempt = 0;
+    let mut repeats = if resending.load(Ordering::Relaxed) {
+        Repeats::Expected
+    } else {
+        Repeats::Unexpected
+    };
+    let mut deadlocks = 0;
     loop {
-        attempt += 1;
         let mut tx = state.pool.begin().await?;
-        match orders::record(&mut tx, platform.as_str(), orders, state.clock.now()).await {
-            Ok(outcomes) => {
+        match orders::record(
+            &mut tx,
+            platform.as_str(),
+            orders,
+            state.clock.now(),
+            repeats,
+        )
+        .await
+        {
+            Ok(Some(outcomes)) => {
                 let recorded = recorded_events(platform, orders, &outcomes, state.clock.now());
                 crate::store::events::append_many(&mut tx, &recorded).await?;
                 tx.commit().await?;
+                if repeats == Repeats::Expected {
+                    let repeated = outcomes.iter().any(|o| *o == OrderOutcome::Duplicate);
+                    resending.store(repeated, Ordering::Relaxed);
+                }
                 return Ok(outcomes);
             }
-            Err(error) if attempt < 3 && is_retryable(&error) => {
-                tracing::info!(attempt, "order chunk hit a deadlock; retrying");
+            Ok(None) => {
+                tx.rollback().await?;
+                resending.store(true, Ordering::Relaxed);
+                repeats = Repeats::Expected;
+            }
+            Err(error) if deadlocks < 2 && is_retryable(&error) => {
+                deadlocks += 1;
+                tracing::info!(attempt = deadlocks, "order chunk hit a deadlock; retrying");
             }
             Err(error) => return Err(error),
         }
