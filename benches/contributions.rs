@@ -127,6 +127,30 @@ async fn main() {
     let ingest_seconds = started.elapsed().as_secs_f64();
     assert_eq!(accepted, orders, "every generated order is valid and new");
 
+    // A reconnect resends what it has no answer for: the first tenth again, all duplicates.
+    let resent = orders / 10;
+    eprintln!("resending {resent} recorded orders");
+    let started = Instant::now();
+    let mut results = contributions
+        .record_orders(authed(
+            tokio_stream::iter((0..resent).map(move |n| order(n, workers))),
+            &token,
+        ))
+        .await
+        .expect("stream")
+        .into_inner();
+    let mut duplicates = 0_u64;
+    while let Some(result) = results.message().await.expect("result") {
+        if matches!(
+            result.outcome,
+            Some(pb::record_orders_result::Outcome::DuplicateOrderId(_))
+        ) {
+            duplicates += 1;
+        }
+    }
+    let resend_seconds = started.elapsed().as_secs_f64();
+    assert_eq!(duplicates, resent, "every resent order is a duplicate");
+
     eprintln!("checking coverage {checks} times, 16 at once");
     let at = prost_types::Timestamp {
         seconds: chrono::DateTime::parse_from_rfc3339("2026-10-15T04:00:00Z")
@@ -238,6 +262,10 @@ async fn main() {
     println!(
         "| RecordOrders | {orders} orders in {ingest_seconds:.1} s, {:.0} orders/s |",
         orders as f64 / ingest_seconds
+    );
+    println!(
+        "| RecordOrders resending {resent} recorded orders (all duplicates) | {resend_seconds:.1} s, {:.0} orders/s |",
+        resent as f64 / resend_seconds
     );
     println!(
         "| server RSS during ingest start / max | {} / {} MiB |",
