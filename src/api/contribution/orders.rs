@@ -325,7 +325,7 @@ async fn write(
                 crate::store::events::append_many(&mut tx, &recorded).await?;
                 tx.commit().await?;
                 if repeats == Repeats::Expected {
-                    let repeated = outcomes.iter().any(|o| *o == OrderOutcome::Duplicate);
+                    let repeated = outcomes.contains(&OrderOutcome::Duplicate);
                     resending.store(repeated, Ordering::Relaxed);
                 }
                 return Ok(outcomes);
