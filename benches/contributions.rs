@@ -236,6 +236,25 @@ async fn main() {
         .unwrap_or(0);
     let _ = std::fs::remove_dir_all(&log_dir);
 
+    // A month is declared after it ends, when autovacuum has long processed its orders; right
+    // after the ingest it is still vacuuming them, alongside the declaration's scan.
+    let vacuuming: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_progress_vacuum WHERE relid = 'orders'::regclass",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("vacuum progress");
+    let started = Instant::now();
+    sqlx::query("VACUUM (ANALYZE) orders")
+        .execute(&pool)
+        .await
+        .expect("vacuum orders");
+    eprintln!(
+        "  orders vacuumed in {:.1} s (autovacuum was {}at work on them)",
+        started.elapsed().as_secs_f64(),
+        if vacuuming > 0 { "" } else { "not " }
+    );
+
     eprintln!("declaring October from {orders} orders of {workers} workers");
     let started = Instant::now();
     let declare = pb::DeclareContributionsRequest {
