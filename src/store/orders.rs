@@ -79,6 +79,8 @@ macro_rules! record_statement {
     ($on_conflict:literal) => {
         concat!(
     "WITH t AS (
+         -- The worker is resolved to a person key first, so each lookup is an index probe (an OR of
+         -- person and enrolment id would defeat the indexes).
          SELECT u.*,
                 COALESCE(u.person_key, (SELECT x.person_key FROM enrolments x WHERE x.enrolment_id = u.enrolment_key)) AS worker_key
          FROM UNNEST($2::bytea[], $3::uuid[], $4::date[], $5::text[], $6::text[], $7::text[], $8::text[],
@@ -86,8 +88,6 @@ macro_rules! record_statement {
               WITH ORDINALITY AS u(person_key, enrolment_key, day, province_code, order_id, place_code, industry,
                                    accepted_at, completed_at, base_rate_id, multiplier_id, premium, n)),
      c AS (
-         -- The worker is resolved to a person key first, so each lookup is an index probe (an OR of
-         -- person and enrolment id would defeat the indexes).
          -- Only the columns used after: every row is materialized, as both the insert and the
          -- answer read it.
          SELECT t.n, t.order_id, t.province_code, t.place_code, t.industry, t.accepted_at, t.completed_at,
@@ -124,8 +124,8 @@ macro_rules! record_statement {
 }
 
 /// How a chunk's orders are inserted. Nearly every chunk is new orders: a plain insert checks each
-/// order's key once, as it enters the index. `ON CONFLICT` checks it a second time beforehand (7%
-/// of the machine's CPU during ingest, perf) and is used only for a chunk that turned out to repeat
+/// order's key once, as it enters the index. `ON CONFLICT` checks it a second time beforehand (about
+/// 8% of the machine's CPU during ingest, perf) and is used only for a chunk that turned out to repeat
 /// a recorded order: the plain insert then fails on the key and the chunk is written again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repeats {
@@ -171,7 +171,6 @@ pub async fn record(
                 .copied()
         })
         .collect();
-    let premium = |rate: &RateInForce| rate.fen_per_order * i64::from(rate.tenths.unwrap_or(10));
     // Sent in order-id order (the insert's lock order); `n` maps rows back.
     let mut sent: Vec<usize> = (0..orders.len()).collect();
     sent.sort_by(|&a, &b| orders[a].order_id.cmp(&orders[b].order_id));
@@ -179,60 +178,23 @@ pub async fn record(
         Repeats::Unexpected => RECORD_NEW,
         Repeats::Expected => RECORD_REPEATS,
     };
+    let rate_column = |value: fn(&RateInForce) -> Option<i64>| -> Vec<Option<i64>> {
+        sent.iter().map(|&i| rate_of[i].and_then(value)).collect()
+    };
     let rows: Result<Vec<Written>, sqlx::Error> = sqlx::query_as(statement)
         .bind(platform_id)
-        .bind(
-            sent.iter()
-                .map(|&i| orders[i].person_key.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            sent.iter()
-                .map(|&i| orders[i].enrolment_id)
-                .collect::<Vec<_>>(),
-        )
-        .bind(sent.iter().map(|&i| orders[i].day).collect::<Vec<_>>())
-        .bind(
-            sent.iter()
-                .map(|&i| orders[i].province_code.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            sent.iter()
-                .map(|&i| orders[i].order_id.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            sent.iter()
-                .map(|&i| orders[i].place_code.as_str())
-                .collect::<Vec<_>>(),
-        )
-        .bind(sent.iter().map(|&i| orders[i].industry).collect::<Vec<_>>())
-        .bind(
-            sent.iter()
-                .map(|&i| orders[i].accepted_at)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            sent.iter()
-                .map(|&i| orders[i].completed_at)
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            sent.iter()
-                .map(|&i| rate_of[i].map(|r| r.base_rate_id))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            sent.iter()
-                .map(|&i| rate_of[i].and_then(|r| r.multiplier_id))
-                .collect::<Vec<_>>(),
-        )
-        .bind(
-            sent.iter()
-                .map(|&i| rate_of[i].map(premium))
-                .collect::<Vec<_>>(),
-        )
+        .bind(column(orders, &sent, |o| o.person_key.as_deref()))
+        .bind(column(orders, &sent, |o| o.enrolment_id))
+        .bind(column(orders, &sent, |o| o.day))
+        .bind(column(orders, &sent, |o| o.province_code.as_str()))
+        .bind(column(orders, &sent, |o| o.order_id.as_str()))
+        .bind(column(orders, &sent, |o| o.place_code.as_str()))
+        .bind(column(orders, &sent, |o| o.industry))
+        .bind(column(orders, &sent, |o| o.accepted_at))
+        .bind(column(orders, &sent, |o| o.completed_at))
+        .bind(rate_column(|r| Some(r.base_rate_id)))
+        .bind(rate_column(|r| r.multiplier_id))
+        .bind(rate_column(|r| Some(premium(r))))
         .bind(now)
         .fetch_all(&mut **tx)
         .await;
@@ -248,20 +210,17 @@ pub async fn record(
     };
     let mut found: Vec<Option<Written>> = (0..orders.len()).map(|_| None).collect();
     let mut inserted: HashSet<String> = HashSet::new();
-    for row in rows {
-        match (row.n, &row.inserted_order_id) {
-            (_, Some(order_id)) => {
-                inserted.insert(order_id.clone());
-            }
-            (Some(n), None) => {
-                let i = usize::try_from(n - 1)
-                    .ok()
-                    .and_then(|position| sent.get(position).copied())
-                    .ok_or_else(|| anyhow::anyhow!("an order row came back out of range"))?;
-                found[i] = Some(row);
-            }
-            (None, None) => return Err(anyhow::anyhow!("an order row came back unnumbered").into()),
+    for mut row in rows {
+        if let Some(order_id) = row.inserted_order_id.take() {
+            inserted.insert(order_id);
+            continue;
         }
+        let i = row
+            .n
+            .and_then(|n| usize::try_from(n - 1).ok())
+            .and_then(|position| sent.get(position).copied())
+            .ok_or_else(|| anyhow::anyhow!("an order row came back without its position"))?;
+        found[i] = Some(row);
     }
     orders
         .iter()
@@ -270,10 +229,24 @@ pub async fn record(
         .map(|((order, found), rate)| {
             let found =
                 found.ok_or_else(|| anyhow::anyhow!("an order was left without an outcome"))?;
-            Ok(outcome(order, found, rate, &inserted, premium))
+            Ok(outcome(order, found, rate, &inserted))
         })
         .collect::<AppResult<_>>()
         .map(Some)
+}
+
+/// An order's premium in tenths of a fen: exact, base fen per order times the multiplier's tenths.
+fn premium(rate: &RateInForce) -> i64 {
+    rate.fen_per_order * i64::from(rate.tenths.unwrap_or(10))
+}
+
+/// One array parameter: a value of each order, in the order sent.
+fn column<'o, T>(
+    orders: &'o [NewOrder],
+    sent: &[usize],
+    value: impl Fn(&'o NewOrder) -> T,
+) -> Vec<T> {
+    sent.iter().map(|&i| value(&orders[i])).collect()
 }
 
 /// An order's outcome from what the statement found. Refusals are checked in the order a reader
@@ -284,7 +257,6 @@ fn outcome(
     found: Written,
     rate: Option<&RateInForce>,
     inserted: &HashSet<String>,
-    premium: impl Fn(&RateInForce) -> i64,
 ) -> OrderOutcome {
     let refusal = match (found.enrolment_id, found.province_code, found.industry) {
         (Some(enrolment_id), Some(province_code), Some(industry)) => {
