@@ -320,6 +320,54 @@ async fn two_concurrent_streams_sending_the_same_orders_charge_each_once() {
 }
 
 #[tokio::test]
+async fn a_reconnect_resending_recorded_orders_then_new_ones_gets_duplicates_then_acceptances() {
+    let (app, token, _) = setup().await;
+    let orders = |numbers: std::ops::Range<usize>| -> Vec<pb::OrderRecord> {
+        numbers
+            .map(|n| {
+                order(
+                    &format!("rc-{n}"),
+                    by_id(STANDARD_ID),
+                    "2026-06-14T02:00:00Z",
+                    None,
+                )
+            })
+            .collect()
+    };
+    let first = record(&app, &token, orders(0..5000)).await;
+    assert!(
+        first
+            .iter()
+            .all(|r| matches!(r.outcome, Some(Outcome::Accepted(_))))
+    );
+    // After a reconnect the platform resends the last 3,000 it had no answer for and carries on
+    // with 3,000 new ones, in one stream: whole chunks of repeats, one chunk of both, new chunks.
+    let again = record(&app, &token, orders(2000..8000)).await;
+    assert_eq!(again.len(), 6000);
+    for (result, n) in again.iter().zip(2000..) {
+        if n < 5000 {
+            assert_eq!(
+                result.outcome,
+                Some(Outcome::DuplicateOrderId(format!("rc-{n}"))),
+                "order {n}"
+            );
+        } else {
+            assert!(
+                matches!(&result.outcome, Some(Outcome::Accepted(a)) if a.order_id == format!("rc-{n}")),
+                "order {n}: {result:?}"
+            );
+        }
+    }
+    assert_eq!(app.count("orders").await, 8000);
+    let premiums: i64 = sqlx::query_scalar("SELECT sum(premium_tenth_fen)::bigint FROM orders")
+        .fetch_one(&app.pool)
+        .await
+        .expect("sum");
+    assert_eq!(premiums, 8000 * 70, "each order charged once");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_repeat_later_in_the_same_stream_is_the_duplicate_even_across_chunks_in_flight() {
     let (app, token, _) = setup().await;
     // Orders 0..3000, then the same again: the repeats land in the chunks right after the
