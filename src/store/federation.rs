@@ -50,28 +50,7 @@ pub async fn sequence_pass(tx: &mut Tx, now: DateTime<Utc>) -> AppResult<Pass> {
     )
     .fetch_one(&mut **tx)
     .await?;
-    // Bound the pass: up to MAX_EVENTS_PER_PASS events, always whole writer transactions.
-    let (at_limit, first): (Option<String>, Option<String>) = sqlx::query_as(
-        "SELECT (SELECT writer_xid::text FROM events
-                 WHERE writer_xid >= $1::xid8 AND writer_xid < $2::xid8
-                 ORDER BY writer_xid OFFSET $3 LIMIT 1),
-                (SELECT writer_xid::text FROM events
-                 WHERE writer_xid >= $1::xid8 AND writer_xid < $2::xid8
-                 ORDER BY writer_xid LIMIT 1)",
-    )
-    .bind(&old)
-    .bind(&new)
-    .bind(MAX_EVENTS_PER_PASS)
-    .fetch_one(&mut **tx)
-    .await?;
-    let parse = |xid: &str| {
-        xid.parse::<u64>()
-            .map_err(|error| anyhow::anyhow!("transaction id {xid:?}: {error}"))
-    };
-    let upper = match (at_limit, first) {
-        (Some(at_limit), Some(first)) => parse(&at_limit)?.max(parse(&first)? + 1).to_string(),
-        _ => new.clone(),
-    };
+    let upper = pass_bound(tx, &old, &new, MAX_EVENTS_PER_PASS).await?;
     let more = upper != new;
     let ready: Vec<Ready> = sqlx::query_as(
         "SELECT province_code::text AS province_code, event_id, payload FROM events
@@ -110,6 +89,35 @@ pub async fn sequence_pass(tx: &mut Tx, now: DateTime<Utc>) -> AppResult<Pass> {
         numbered: ready.len(),
         skipped: false,
         more,
+    })
+}
+
+/// Where a pass over the events of writer transactions `old..new` stops: before the transaction
+/// holding the event at position `max_events`, so a pass numbers up to `max_events` events, always
+/// whole writer transactions (and at least the first, however large).
+pub async fn pass_bound(tx: &mut Tx, old: &str, new: &str, max_events: i64) -> AppResult<String> {
+    // Ordered by the xid8 column itself: an output column of the same name (the text cast) would
+    // take precedence in ORDER BY and sort "1000" before "999".
+    let (at_limit, first): (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT (SELECT e.writer_xid::text AS xid FROM events e
+                 WHERE e.writer_xid >= $1::xid8 AND e.writer_xid < $2::xid8
+                 ORDER BY e.writer_xid OFFSET $3 LIMIT 1),
+                (SELECT e.writer_xid::text AS xid FROM events e
+                 WHERE e.writer_xid >= $1::xid8 AND e.writer_xid < $2::xid8
+                 ORDER BY e.writer_xid LIMIT 1)",
+    )
+    .bind(old)
+    .bind(new)
+    .bind(max_events)
+    .fetch_one(&mut **tx)
+    .await?;
+    let parse = |xid: &str| {
+        xid.parse::<u64>()
+            .map_err(|error| anyhow::anyhow!("transaction id {xid:?}: {error}"))
+    };
+    Ok(match (at_limit, first) {
+        (Some(at_limit), Some(first)) => parse(&at_limit)?.max(parse(&first)? + 1).to_string(),
+        _ => new.to_owned(),
     })
 }
 
