@@ -6,8 +6,8 @@
 //! scope; insert persons, enrolments, their first history entries and their events; release the
 //! claims of items that failed. Rows are written in key order, so concurrent chunks wait on each
 //! other rather than deadlock.
-use super::Tx;
 use super::idempotency::{self, BatchClaim, BatchKey};
+use super::{Tx, column};
 use crate::error::AppResult;
 use crate::pii::Sealed;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -182,10 +182,8 @@ async fn insert_enrolments(
     items: &[NewEnrolment],
     which: &[usize],
 ) -> AppResult<HashSet<Uuid>> {
-    let text =
-        |f: fn(&NewEnrolment) -> &str| which.iter().map(|&i| f(&items[i])).collect::<Vec<&str>>();
-    let bytes =
-        |f: fn(&NewEnrolment) -> &[u8]| which.iter().map(|&i| f(&items[i])).collect::<Vec<&[u8]>>();
+    let text = |f: fn(&NewEnrolment) -> &str| column(items, which, f);
+    let bytes = |f: fn(&NewEnrolment) -> &[u8]| column(items, which, f);
     let created: Vec<Uuid> = sqlx::query_scalar(
         "INSERT INTO enrolments (province_code, enrolment_id, platform_id, person_key, place_code,
              industry, status, cover_start, status_since, name_ciphertext, name_masked,
@@ -201,21 +199,11 @@ async fn insert_enrolments(
          RETURNING enrolment_id",
     )
     .bind(text(|item| &item.province_code))
-    .bind(
-        which
-            .iter()
-            .map(|&i| items[i].enrolment_id)
-            .collect::<Vec<_>>(),
-    )
+    .bind(column(items, which, |item| item.enrolment_id))
     .bind(bytes(|item| &item.person_key))
     .bind(text(|item| &item.place_code))
     .bind(text(|item| item.industry))
-    .bind(
-        which
-            .iter()
-            .map(|&i| items[i].cover_start)
-            .collect::<Vec<_>>(),
-    )
+    .bind(column(items, which, |item| item.cover_start))
     .bind(bytes(|item| &item.name.bytes))
     .bind(text(|item| &item.name_masked))
     .bind(bytes(|item| &item.phone.bytes))
@@ -239,10 +227,7 @@ async fn open_enrolments(
     if which.is_empty() {
         return Ok(Vec::new());
     }
-    let keys: Vec<&[u8]> = which
-        .iter()
-        .map(|&i| items[i].person_key.as_slice())
-        .collect();
+    let keys = column(items, which, |item| item.person_key.as_slice());
     let rows: Vec<(Vec<u8>, Uuid)> = sqlx::query_as(
         "SELECT person_key, enrolment_id FROM enrolments
          WHERE platform_id = $1 AND person_key = ANY($2) AND status IN ('active', 'suspended')",
@@ -279,9 +264,9 @@ async fn insert_first_history(
          SELECT t.province_code, t.enrolment_id, 1, 'active', t.cover_start, $4, $5, $6
          FROM UNNEST($1::text[], $2::uuid[], $3::date[]) AS t(province_code, enrolment_id, cover_start)",
     )
-    .bind(which.iter().map(|&i| items[i].province_code.as_str()).collect::<Vec<_>>())
-    .bind(which.iter().map(|&i| items[i].enrolment_id).collect::<Vec<_>>())
-    .bind(which.iter().map(|&i| items[i].cover_start).collect::<Vec<_>>())
+    .bind(column(items, which, |item| item.province_code.as_str()))
+    .bind(column(items, which, |item| item.enrolment_id))
+    .bind(column(items, which, |item| item.cover_start))
     .bind(crate::domain::lifecycle::ENROLLED)
     .bind(context.caller)
     .bind(context.now)

@@ -4,7 +4,7 @@
 //! until the first transaction ends, then sees its committed record and replays it; if the first
 //! rolled back, the second proceeds as if it were first. So two identical racing requests make one
 //! side effect.
-use super::Tx;
+use super::{Tx, column};
 use crate::error::{AppError, AppResult};
 use chrono::{DateTime, Utc};
 
@@ -88,9 +88,9 @@ pub async fn claim_many(
 ) -> AppResult<Vec<BatchClaim>> {
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by_key(|&i| keys[i].request_id);
-    let ids: Vec<&str> = order.iter().map(|&i| keys[i].request_id).collect();
-    let hashes: Vec<&[u8]> = order.iter().map(|&i| keys[i].request_hash).collect();
-    let responses: Vec<Option<&[u8]>> = order.iter().map(|&i| keys[i].response).collect();
+    let ids = column(keys, &order, |key| key.request_id);
+    let hashes = column(keys, &order, |key| key.request_hash);
+    let responses = column(keys, &order, |key| key.response);
     let fresh: Vec<String> = sqlx::query_scalar(
         "INSERT INTO idempotency_keys (caller, request_id, rpc, request_hash, response, created_at)
          SELECT $1, t.request_id, $2, t.request_hash, t.response, $3

@@ -31,6 +31,16 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
 
+/// One array parameter of a set-based statement: `value` of the items at `which`, in that order
+/// (the order rows are written in, and the order `WITH ORDINALITY` numbers them).
+pub(crate) fn column<'a, T, U>(
+    items: &'a [T],
+    which: &[usize],
+    value: impl Fn(&'a T) -> U,
+) -> Vec<U> {
+    which.iter().map(|&i| value(&items[i])).collect()
+}
+
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let options = PgConnectOptions::from_str(url)
         .context("parsing the database URL")?

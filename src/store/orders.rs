@@ -1,9 +1,9 @@
 //! Orders, priced once at the rate in force at acceptance and recorded exactly once per platform
 //! and order id; the covered days they prove are a view over them. Set-based: two statements per
 //! chunk (the rates in force, then one that finds the covering enrolments and inserts).
-use super::Tx;
 use super::enrolments::active_on;
 use super::rates::{RateInForce, RateKey, in_force_many};
+use super::{Tx, column};
 use crate::error::{AppResult, UNIQUE_VIOLATION};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
@@ -44,6 +44,7 @@ pub enum OrderOutcome {
 
 /// What the statement tells of one order: the covering enrolment found (if any), and whether the
 /// order was recorded before this chunk. Inserted orders come back as their own rows.
+#[derive(sqlx::FromRow)]
 struct Written {
     n: Option<i64>,
     enrolment_id: Option<Uuid>,
@@ -51,20 +52,6 @@ struct Written {
     industry: Option<String>,
     recorded_before: bool,
     inserted_order_id: Option<String>,
-}
-
-impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for Written {
-    fn from_row(row: &'r sqlx::postgres::PgRow) -> Result<Self, sqlx::Error> {
-        use sqlx::Row;
-        Ok(Self {
-            n: row.try_get(0)?,
-            enrolment_id: row.try_get(1)?,
-            province_code: row.try_get(2)?,
-            industry: row.try_get(3)?,
-            recorded_before: row.try_get(4)?,
-            inserted_order_id: row.try_get(5)?,
-        })
-    }
 }
 
 /// Finds each order's covering enrolment and inserts the orders it covers, in one statement: one
@@ -111,11 +98,13 @@ macro_rules! record_statement {
          ORDER BY c.n
          ", $on_conflict, "
          RETURNING order_id)
-     SELECT c.n, c.enrolment_id, c.enrolled_province, c.enrolled_industry,
+     SELECT c.n, c.enrolment_id, c.enrolled_province AS province_code,
+            c.enrolled_industry AS industry,
             -- The statement's snapshot predates its own inserts: this sees earlier recordings only.
             CASE WHEN c.to_write THEN false
-                 ELSE EXISTS (SELECT 1 FROM orders o WHERE o.platform_id = $1 AND o.order_id = c.order_id) END,
-            NULL::text
+                 ELSE EXISTS (SELECT 1 FROM orders o WHERE o.platform_id = $1 AND o.order_id = c.order_id) END
+                AS recorded_before,
+            NULL::text AS inserted_order_id
      FROM c
      UNION ALL
      SELECT NULL, NULL, NULL, NULL, false, order_id FROM ins",
@@ -151,9 +140,13 @@ pub async fn record(
 ) -> AppResult<Option<Vec<OrderOutcome>>> {
     // Priced by the order's own province and industry: an order whose enrolment differs in either
     // is refused, so no other rate is ever needed.
-    let rate_keys: HashSet<RateKey> = orders
+    let distinct: HashSet<(&str, &str, NaiveDate)> = orders
         .iter()
-        .map(|o| (o.province_code.clone(), o.industry.to_owned(), o.day))
+        .map(|o| (o.province_code.as_str(), o.industry, o.day))
+        .collect();
+    let rate_keys: Vec<RateKey> = distinct
+        .into_iter()
+        .map(|(province, industry, day)| (province.to_owned(), industry.to_owned(), day))
         .collect();
     let rate_keys: Vec<&RateKey> = rate_keys.iter().collect();
     let rates = in_force_many(&mut **tx, platform_id, &rate_keys).await?;
@@ -178,8 +171,8 @@ pub async fn record(
         Repeats::Unexpected => RECORD_NEW,
         Repeats::Expected => RECORD_REPEATS,
     };
-    let rate_column = |value: fn(&RateInForce) -> Option<i64>| -> Vec<Option<i64>> {
-        sent.iter().map(|&i| rate_of[i].and_then(value)).collect()
+    let rate_column = |value: fn(&RateInForce) -> Option<i64>| {
+        column(&rate_of, &sent, |rate| rate.and_then(value))
     };
     let rows: Result<Vec<Written>, sqlx::Error> = sqlx::query_as(statement)
         .bind(platform_id)
@@ -238,15 +231,6 @@ pub async fn record(
 /// An order's premium in tenths of a fen: exact, base fen per order times the multiplier's tenths.
 fn premium(rate: &RateInForce) -> i64 {
     rate.fen_per_order * i64::from(rate.tenths.unwrap_or(10))
-}
-
-/// One array parameter: a value of each order, in the order sent.
-fn column<'o, T>(
-    orders: &'o [NewOrder],
-    sent: &[usize],
-    value: impl Fn(&'o NewOrder) -> T,
-) -> Vec<T> {
-    sent.iter().map(|&i| value(&orders[i])).collect()
 }
 
 /// An order's outcome from what the statement found. Refusals are checked in the order a reader

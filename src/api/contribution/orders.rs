@@ -310,18 +310,11 @@ async fn write(
     };
     let mut deadlocks = 0;
     loop {
+        let now = state.clock.now();
         let mut tx = state.pool.begin().await?;
-        match orders::record(
-            &mut tx,
-            platform.as_str(),
-            orders,
-            state.clock.now(),
-            repeats,
-        )
-        .await
-        {
+        match orders::record(&mut tx, platform.as_str(), orders, now, repeats).await {
             Ok(Some(outcomes)) => {
-                let recorded = recorded_events(platform, orders, &outcomes, state.clock.now());
+                let recorded = recorded_events(platform, orders, &outcomes, now);
                 crate::store::events::append_many(&mut tx, &recorded).await?;
                 tx.commit().await?;
                 if repeats == Repeats::Expected {
