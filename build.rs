@@ -26,6 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         // google.rpc messages are tonic-types' (same prost), so no code is generated for them.
         .extern_path(".google.rpc", "::tonic_types::pb")
+        // A request that does not decode is INVALID_ARGUMENT, not tonic-prost's INTERNAL.
+        .codec_path("crate::codec::CanonicalCodec")
         .compile_fds(fds)?;
     println!("cargo:rerun-if-changed=proto");
     // sqlx::migrate!() embeds the migrations.

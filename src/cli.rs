@@ -136,6 +136,15 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
             );
         }
     };
+    let sealed = crate::store::idempotency::seal_plain_responses(&database.pool, &pii)
+        .await
+        .context("sealing stored responses written before they were sealed")?;
+    if sealed > 0 {
+        tracing::info!(
+            sealed,
+            "sealed stored responses written before they were sealed"
+        );
+    }
     let state = AppState {
         pool: database.pool.clone(),
         pii: Arc::new(pii),

@@ -128,6 +128,11 @@ impl PiiKeys {
     /// Encrypts one field. `context` (e.g. the row's key) is authenticated, so a ciphertext copied
     /// to another row does not decrypt.
     pub fn seal(&self, plaintext: &str, context: &[u8]) -> anyhow::Result<Sealed> {
+        self.seal_bytes(plaintext.as_bytes(), context)
+    }
+
+    /// `seal` for bytes (a stored response, say).
+    pub fn seal_bytes(&self, plaintext: &[u8], context: &[u8]) -> anyhow::Result<Sealed> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
         let ciphertext = self
@@ -135,7 +140,7 @@ impl PiiKeys {
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
-                    msg: plaintext.as_bytes(),
+                    msg: plaintext,
                     aad: context,
                 },
             )
@@ -149,6 +154,11 @@ impl PiiKeys {
     }
 
     pub fn open(&self, sealed: &Sealed, context: &[u8]) -> anyhow::Result<String> {
+        String::from_utf8(self.open_bytes(sealed, context)?).context("sealed field is not UTF-8")
+    }
+
+    /// `open` for bytes.
+    pub fn open_bytes(&self, sealed: &Sealed, context: &[u8]) -> anyhow::Result<Vec<u8>> {
         if sealed.key_id != self.key_id {
             bail!(
                 "field was sealed under key {}, not {}",
@@ -170,7 +180,7 @@ impl PiiKeys {
                 },
             )
             .map_err(|_| anyhow::anyhow!("AES-GCM authentication failed"))?;
-        String::from_utf8(plaintext).context("sealed field is not UTF-8")
+        Ok(plaintext)
     }
 }
 

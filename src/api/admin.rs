@@ -174,7 +174,7 @@ impl AdminApi {
         )
         .await?;
         let response = platform_to_proto(&row);
-        idempotent.commit(tx, &response).await?;
+        idempotent.commit(&self.state, tx, &response).await?;
         Ok(response)
     }
 
@@ -242,7 +242,7 @@ impl AdminApi {
             token: String::new(),
             role: issued.row.role.clone(),
         };
-        idempotent.commit(tx, &stored).await?;
+        idempotent.commit(&self.state, tx, &stored).await?;
         Ok(pb::CreateTokenResponse {
             token: issued.token,
             ..stored
@@ -344,7 +344,7 @@ impl AdminApi {
         .await?;
         scope_event(&mut tx, &row, &principal, self.state.clock.now()).await?;
         let response = scope_to_proto(&row);
-        idempotent.commit(tx, &response).await?;
+        idempotent.commit(&self.state, tx, &response).await?;
         Ok(response)
     }
 
@@ -379,7 +379,7 @@ impl AdminApi {
         let row = pilot_scope::end(&mut tx, province.as_str(), platform.as_str(), end).await?;
         scope_event(&mut tx, &row, &principal, self.state.clock.now()).await?;
         let response = scope_to_proto(&row);
-        idempotent.commit(tx, &response).await?;
+        idempotent.commit(&self.state, tx, &response).await?;
         Ok(response)
     }
 

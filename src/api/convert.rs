@@ -65,8 +65,7 @@ pub fn stored_industry_to_proto(stored: &str) -> i32 {
     Industry::from_db(stored).map_or(pb::Industry::Unspecified, industry_to_proto) as i32
 }
 
-/// An optional text filter: empty means unset.
+/// An optional text filter: empty means unset. Anything else is parsed as it is (never trimmed).
 pub fn non_empty(value: &str) -> Option<&str> {
-    let value = value.trim();
     (!value.is_empty()).then_some(value)
 }

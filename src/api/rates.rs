@@ -105,7 +105,7 @@ pub async fn set_base_rate(
     };
     let row = store::insert_base_rate(&mut *tx, &row, state.clock.now()).await?;
     let response = base_rate_to_proto(&row);
-    idempotent.commit(tx, &response).await?;
+    idempotent.commit(state, tx, &response).await?;
     Ok(response)
 }
 
@@ -168,7 +168,7 @@ pub async fn set_rate_multiplier(
     };
     let row = store::insert_multiplier(&mut *tx, &row, state.clock.now()).await?;
     let response = multiplier_to_proto(&row);
-    idempotent.commit(tx, &response).await?;
+    idempotent.commit(state, tx, &response).await?;
     Ok(response)
 }
 

@@ -28,14 +28,14 @@ pub fn check_character(first17: &[u8]) -> Option<char> {
 
 impl CreditCode {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let value = raw.trim().to_ascii_uppercase();
+        let value = raw.to_owned();
         let bytes = value.as_bytes();
         if bytes.len() != 18 {
             return Err(Invalid::new("must be 18 characters (GB 32100)"));
         }
         if !bytes.iter().all(|&b| alphabet_value(b).is_some()) {
             return Err(Invalid::new(
-                "may contain only digits and the letters A-H, J-N, P-R, T, U, W-Y",
+                "may contain only digits and the capital letters A-H, J-N, P-R, T, U, W-Y",
             ));
         }
         if !bytes[2..8].iter().all(u8::is_ascii_digit) {
@@ -68,10 +68,16 @@ mod tests {
         ] {
             assert!(CreditCode::parse(code).is_ok(), "{code}");
         }
-        assert_eq!(
-            CreditCode::parse("9144030071526726xg").map(|c| c.0),
-            Ok("9144030071526726XG".to_owned())
-        );
+        for not_canonical in [
+            "9144030071526726xg",
+            " 9144030071526726XG",
+            "9144030071526726XG ",
+        ] {
+            assert!(
+                CreditCode::parse(not_canonical).is_err(),
+                "{not_canonical:?}"
+            );
+        }
     }
 
     #[test]

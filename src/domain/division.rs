@@ -30,7 +30,6 @@ pub struct ProvinceCode(String);
 
 impl ProvinceCode {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let raw = raw.trim();
         if raw.len() != 2 || !raw.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Invalid::new(
                 "must be a 2-digit GB/T 2260 province code, e.g. 11",
@@ -68,7 +67,6 @@ pub struct PlaceOfEmployment(String);
 
 impl PlaceOfEmployment {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let raw = raw.trim();
         if raw.len() != 6 || !raw.bytes().all(|b| b.is_ascii_digit()) {
             return Err(Invalid::new(
                 "must be a 6-digit GB/T 2260 division code, e.g. 440305",
@@ -125,6 +123,14 @@ mod tests {
         assert!(PlaceOfEmployment::parse("11010").is_err());
         assert!(PlaceOfEmployment::parse("11010a").is_err());
         assert!(PlaceOfEmployment::parse("999999").is_err());
+        assert!(
+            PlaceOfEmployment::parse(" 440305").is_err(),
+            "not canonical"
+        );
+        assert!(
+            PlaceOfEmployment::parse("440305 ").is_err(),
+            "not canonical"
+        );
         // Xuanwu district of Beijing was merged into Xicheng in 2010.
         assert!(PlaceOfEmployment::parse("110104").is_err());
         assert!(is_historical_address_code("110104"));
@@ -135,6 +141,7 @@ mod tests {
         assert_eq!(ProvinceCode::parse("44").map(|p| p.name()), Ok("广东省"));
         assert!(ProvinceCode::parse("99").is_err());
         assert!(ProvinceCode::parse("4").is_err());
+        assert!(ProvinceCode::parse(" 44").is_err(), "not canonical");
     }
 
     #[test]

@@ -39,7 +39,11 @@ pub fn check_character(first17: &[u8; 17]) -> char {
 
 impl IdNumber {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let value = raw.trim().to_ascii_uppercase();
+        // The one normalisation the service makes: a lowercase x as the check character.
+        let value = match raw.strip_suffix('x') {
+            Some(first17) => format!("{first17}X"),
+            None => raw.to_owned(),
+        };
         let bytes = value.as_bytes();
         if bytes.len() == 15 && bytes.iter().all(u8::is_ascii_digit) {
             return Err(Invalid::new(
@@ -131,9 +135,16 @@ mod tests {
     }
 
     #[test]
-    fn lowercase_x_and_spaces_are_normalised() {
-        let id = IdNumber::parse(" 11010519491231002x ").expect("valid");
+    fn a_lowercase_x_is_the_one_normalisation() {
+        let id = IdNumber::parse("11010519491231002x").expect("valid");
         assert_eq!(id.as_str(), "11010519491231002X");
+        for padded in [
+            " 11010519491231002X",
+            "11010519491231002X ",
+            "11010519491231002X\n",
+        ] {
+            assert!(IdNumber::parse(padded).is_err(), "{padded:?}");
+        }
     }
 
     #[test]

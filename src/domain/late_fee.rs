@@ -11,9 +11,23 @@ pub struct Period(NaiveDate);
 impl Period {
     /// Parses `YYYY-MM`.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        NaiveDate::parse_from_str(&format!("{}-01", raw.trim()), "%Y-%m-%d")
+        let invalid = || Invalid::new("must be a month written exactly YYYY-MM, e.g. 2026-01");
+        let bytes = raw.as_bytes();
+        let shaped = bytes.len() == 7
+            && bytes[4] == b'-'
+            && bytes
+                .iter()
+                .enumerate()
+                .all(|(i, b)| i == 4 || b.is_ascii_digit());
+        if !shaped {
+            return Err(invalid());
+        }
+        let year: i32 = raw[..4].parse().map_err(|_| invalid())?;
+        let month: u32 = raw[5..].parse().map_err(|_| invalid())?;
+        NaiveDate::from_ymd_opt(year, month, 1)
+            .filter(|day| day.year() >= 2000)
             .map(Period)
-            .map_err(|_| Invalid::new("must be a month written YYYY-MM"))
+            .ok_or_else(invalid)
     }
 
     pub fn containing(day: NaiveDate) -> Self {
@@ -128,6 +142,11 @@ mod tests {
         );
         assert!(Period::parse("2026-13").is_err());
         assert!(Period::parse("2026").is_err());
+        for not_canonical in [
+            "2026-1", " 2026-01", "2026-01 ", "2026/01", "+202-01", "2026-00",
+        ] {
+            assert!(Period::parse(not_canonical).is_err(), "{not_canonical:?}");
+        }
     }
 
     #[test]

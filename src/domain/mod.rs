@@ -5,6 +5,7 @@ pub mod benefits;
 pub mod chain;
 pub mod claim;
 pub mod clock;
+pub mod code;
 pub mod credit_code;
 pub mod division;
 pub mod enrolment;
@@ -20,6 +21,7 @@ pub mod pilot;
 pub mod platform;
 pub mod rates;
 pub mod role;
+pub mod text;
 pub mod working_days;
 
 /// Why a value was refused, phrased for the caller. Never contains the refused value itself,

@@ -5,10 +5,38 @@ use super::Invalid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Fen(pub i64);
 
+/// The largest amount any one request may carry: 10¹² fen (ten billion yuan). Sums of many
+/// bounded amounts stay far inside i64 (9.2 × 10¹⁸), so a stored total can always be read back.
+pub const MAX_AMOUNT_FEN: i64 = 1_000_000_000_000;
+
 impl Fen {
+    /// A positive amount from a request, at most `MAX_AMOUNT_FEN`.
+    pub fn positive(fen: i64) -> Result<Self, Invalid> {
+        if (1..=MAX_AMOUNT_FEN).contains(&fen) {
+            Ok(Fen(fen))
+        } else {
+            Err(Invalid::new(format!("must be 1 to {MAX_AMOUNT_FEN} fen")))
+        }
+    }
+
+    /// A non-negative amount from a request, at most `MAX_AMOUNT_FEN`.
+    pub fn non_negative(fen: i64) -> Result<Self, Invalid> {
+        if (0..=MAX_AMOUNT_FEN).contains(&fen) {
+            Ok(Fen(fen))
+        } else {
+            Err(Invalid::new(format!("must be 0 to {MAX_AMOUNT_FEN} fen")))
+        }
+    }
+
+    /// The sum of `amounts`, or None if it would not fit.
+    pub fn checked_sum(amounts: impl IntoIterator<Item = Fen>) -> Option<Fen> {
+        amounts
+            .into_iter()
+            .try_fold(Fen(0), |sum, amount| sum.checked_add(amount))
+    }
+
     /// Parses yuan written with at most two decimals, e.g. `0.07`, `51821`, `1036420.00`.
     pub fn parse_yuan(raw: &str) -> Result<Self, Invalid> {
-        let raw = raw.trim();
         let invalid =
             || Invalid::new("must be an amount in yuan with at most two decimals, e.g. 0.07");
         let (negative, digits) = match raw.strip_prefix('-') {

@@ -8,7 +8,6 @@ pub struct PlatformId(String);
 
 impl PlatformId {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let raw = raw.trim();
         let well_formed = (2..=40).contains(&raw.len())
             && raw
                 .bytes()
@@ -36,12 +35,8 @@ impl std::fmt::Display for PlatformId {
 
 /// A platform's display name.
 pub fn parse_platform_name(raw: &str) -> Result<String, Invalid> {
-    let name = raw.trim();
-    let length = name.chars().count();
-    if length == 0 || length > 100 || name.chars().any(char::is_control) {
-        return Err(Invalid::new("must be 1 to 100 printable characters"));
-    }
-    Ok(name.to_owned())
+    super::text::check_line(raw, 100)?;
+    Ok(raw.to_owned())
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ pub enum Role {
 
 impl Role {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let raw = raw.trim();
         match raw.split_once(':') {
             None if raw == "national-admin" => Ok(Role::NationalAdmin),
             None if raw == "auditor" => Ok(Role::Auditor),
@@ -75,6 +74,10 @@ mod tests {
             "platform:",
             "platform:Bad",
             "x:y",
+            "national-admin ",
+            " auditor",
+            "province: 44",
+            "platform:meituan ",
         ] {
             assert!(Role::parse(raw).is_err(), "{raw}");
         }

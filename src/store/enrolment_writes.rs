@@ -31,8 +31,8 @@ pub struct NewEnrolment {
     pub name_masked: String,
     pub phone: Sealed,
     pub phone_masked: String,
-    /// Encoded response, stored for replays.
-    pub response: Vec<u8>,
+    /// The encoded response, sealed, stored for replays.
+    pub response: Sealed,
     /// Encoded event payload.
     pub event: Vec<u8>,
 }
@@ -42,7 +42,7 @@ pub struct NewEnrolment {
 pub enum Outcome {
     Created,
     /// Seen before: the stored response.
-    Replayed(Vec<u8>),
+    Replayed(idempotency::Stored),
     /// The request_id was used for a different request.
     KeyReused,
     /// The platform is not in the pilot in that province on the start date.

@@ -6,6 +6,7 @@
 //! side effect.
 use super::{Tx, column};
 use crate::error::{AppError, AppResult};
+use crate::pii::Sealed;
 use chrono::{DateTime, Utc};
 
 pub struct Key<'a> {
@@ -21,7 +22,15 @@ pub enum Claim {
     /// First time: do the work, then `complete`.
     Fresh,
     /// Seen before: return this stored response.
-    Replay(Vec<u8>),
+    Replay(Stored),
+}
+
+/// A stored response: sealed, or plain if written before responses were sealed (`serve` seals
+/// those at start-up, see `seal_plain_responses`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    Sealed(Sealed),
+    Plain(Vec<u8>),
 }
 
 pub async fn claim(tx: &mut Tx, key: &Key<'_>, now: DateTime<Utc>) -> AppResult<Claim> {
@@ -41,13 +50,17 @@ pub async fn claim(tx: &mut Tx, key: &Key<'_>, now: DateTime<Utc>) -> AppResult<
     }
 }
 
-pub async fn complete(tx: &mut Tx, key: &Key<'_>, response: &[u8]) -> AppResult<()> {
-    sqlx::query("UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND request_id = $2")
-        .bind(key.caller)
-        .bind(key.request_id)
-        .bind(response)
-        .execute(&mut **tx)
-        .await?;
+pub async fn complete(tx: &mut Tx, key: &Key<'_>, response: &Sealed) -> AppResult<()> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET response = $3, response_key_id = $4
+         WHERE caller = $1 AND request_id = $2",
+    )
+    .bind(key.caller)
+    .bind(key.request_id)
+    .bind(&response.bytes)
+    .bind(&response.key_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -55,16 +68,16 @@ pub async fn complete(tx: &mut Tx, key: &Key<'_>, response: &[u8]) -> AppResult<
 pub struct BatchKey<'a> {
     pub request_id: &'a str,
     pub request_hash: &'a [u8],
-    /// The response to store now when it is known before the work (it is released if the work
-    /// fails); None to store it later with `complete`.
-    pub response: Option<&'a [u8]>,
+    /// The sealed response to store now when it is known before the work (it is released if the
+    /// work fails); None to store it later with `complete`.
+    pub response: Option<&'a Sealed>,
 }
 
 /// What a set-based claim found for each item, in input order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BatchClaim {
     Fresh,
-    Replay(Vec<u8>),
+    Replay(Stored),
     /// The request_id was used before for a different request.
     Mismatch,
 }
@@ -75,6 +88,7 @@ struct StoredKey {
     rpc: String,
     request_hash: Vec<u8>,
     response: Option<Vec<u8>>,
+    response_key_id: Option<String>,
 }
 
 /// Claims many keys of one caller and RPC in a few statements. Keys must be distinct; they are
@@ -90,12 +104,14 @@ pub async fn claim_many(
     order.sort_by_key(|&i| keys[i].request_id);
     let ids = column(keys, &order, |key| key.request_id);
     let hashes = column(keys, &order, |key| key.request_hash);
-    let responses = column(keys, &order, |key| key.response);
+    let responses = column(keys, &order, |key| key.response.map(|r| r.bytes.as_slice()));
+    let key_ids = column(keys, &order, |key| key.response.map(|r| r.key_id.as_str()));
     let fresh: Vec<String> = sqlx::query_scalar(
-        "INSERT INTO idempotency_keys (caller, request_id, rpc, request_hash, response, created_at)
-         SELECT $1, t.request_id, $2, t.request_hash, t.response, $3
-         FROM UNNEST($4::text[], $5::bytea[], $6::bytea[])
-              WITH ORDINALITY AS t(request_id, request_hash, response, n)
+        "INSERT INTO idempotency_keys
+             (caller, request_id, rpc, request_hash, response, response_key_id, created_at)
+         SELECT $1, t.request_id, $2, t.request_hash, t.response, t.key_id, $3
+         FROM UNNEST($4::text[], $5::bytea[], $6::bytea[], $7::text[])
+              WITH ORDINALITY AS t(request_id, request_hash, response, key_id, n)
          ORDER BY t.n
          ON CONFLICT (caller, request_id) DO NOTHING
          RETURNING request_id",
@@ -106,6 +122,7 @@ pub async fn claim_many(
     .bind(&ids)
     .bind(&hashes)
     .bind(&responses)
+    .bind(&key_ids)
     .fetch_all(&mut **tx)
     .await?;
     let fresh: std::collections::HashSet<String> = fresh.into_iter().collect();
@@ -117,7 +134,7 @@ pub async fn claim_many(
     let mut earlier = std::collections::HashMap::new();
     if !seen.is_empty() {
         let rows: Vec<StoredKey> = sqlx::query_as(
-            "SELECT request_id, rpc, request_hash, response FROM idempotency_keys
+            "SELECT request_id, rpc, request_hash, response, response_key_id FROM idempotency_keys
              WHERE caller = $1 AND request_id = ANY($2)",
         )
         .bind(caller)
@@ -125,7 +142,12 @@ pub async fn claim_many(
         .fetch_all(&mut **tx)
         .await?;
         for row in rows {
-            earlier.insert(row.request_id, (row.rpc, row.request_hash, row.response));
+            let stored = match (row.response, row.response_key_id) {
+                (Some(bytes), Some(key_id)) => Some(Stored::Sealed(Sealed { key_id, bytes })),
+                (Some(bytes), None) => Some(Stored::Plain(bytes)),
+                (None, _) => None,
+            };
+            earlier.insert(row.request_id, (row.rpc, row.request_hash, stored));
         }
     }
     keys.iter()
@@ -155,4 +177,50 @@ pub async fn release_many(tx: &mut Tx, caller: &str, request_ids: &[&str]) -> Ap
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Seals responses stored before responses were sealed, a batch at a time, and returns how many
+/// it sealed. Run by `serve` at start-up; harmless to repeat.
+pub async fn seal_plain_responses(
+    pool: &sqlx::PgPool,
+    pii: &crate::pii::PiiKeys,
+) -> anyhow::Result<u64> {
+    let mut sealed = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT caller, request_id, response FROM idempotency_keys
+             WHERE response IS NOT NULL AND response_key_id IS NULL
+             LIMIT 1000 FOR UPDATE SKIP LOCKED",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(sealed);
+        }
+        for (caller, request_id, response) in &rows {
+            let seal = pii.seal_bytes(response, &response_context(caller, request_id))?;
+            sqlx::query(
+                "UPDATE idempotency_keys SET response = $3, response_key_id = $4
+                 WHERE caller = $1 AND request_id = $2",
+            )
+            .bind(caller)
+            .bind(request_id)
+            .bind(&seal.bytes)
+            .bind(&seal.key_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        sealed += rows.len() as u64;
+    }
+}
+
+/// What a stored response is sealed to: its caller and request_id, so it opens nowhere else.
+pub fn response_context(caller: &str, request_id: &str) -> Vec<u8> {
+    let mut context = Vec::with_capacity(caller.len() + request_id.len() + 1);
+    context.extend_from_slice(caller.as_bytes());
+    context.push(0);
+    context.extend_from_slice(request_id.as_bytes());
+    context
 }

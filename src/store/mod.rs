@@ -2,6 +2,7 @@
 //! so the write, its event and its idempotency record commit together or not at all.
 pub mod access_log;
 pub mod claims;
+pub mod codes;
 pub mod coverage;
 pub mod declarations;
 pub mod enrolment_writes;

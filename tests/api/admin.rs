@@ -12,12 +12,24 @@ async fn register_platform_checks_the_credit_code_and_replays() {
         request_id: "p1".into(),
         platform_id: "tencent-run".into(),
         name: "腾讯跑腿".into(),
-        credit_code: "9144030071526726xg".into(),
+        credit_code: "9144030071526726XG".into(),
         industries: vec![
             pb::Industry::InstantDelivery as i32,
             pb::Industry::InstantDelivery as i32,
         ],
     };
+    let lowercase = client
+        .register_platform(authed(
+            pb::RegisterPlatformRequest {
+                request_id: "p0".into(),
+                credit_code: "9144030071526726xg".into(),
+                ..request.clone()
+            },
+            &admin,
+        ))
+        .await
+        .expect_err("not canonical");
+    assert_field_violation(&lowercase, "credit_code");
     let platform = client
         .register_platform(authed(request.clone(), &admin))
         .await

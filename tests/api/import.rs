@@ -47,7 +47,7 @@ fn write_csv(path: &Path, rows: u32) -> u32 {
             good += 1;
         }
         text.push_str(&format!(
-            "\"王, 小明\",{id},{phone},440305,{industry},2026-01-05,row {n}\n"
+            "\"王小明\",{id},{phone},440305,{industry},2026-01-05,row {n}\n"
         ));
     }
     std::fs::write(path, text).expect("csv");
@@ -106,7 +106,7 @@ async fn a_csv_is_imported_with_rejects_reported_beside_it() {
     assert!(
         lines
             .iter()
-            .any(|l| l.contains("INVALID_ARGUMENT,worker.phone,must be 11 digits")),
+            .any(|l| l.contains("INVALID_ARGUMENT,worker.phone,\"must be exactly 11 digits")),
         "{rejects}"
     );
     assert!(lines.iter().any(|l| l.contains("taxi,2026-01-05,INVALID_ARGUMENT,industry,\"must be ride_hailing")), "{rejects}");

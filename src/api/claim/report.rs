@@ -203,6 +203,6 @@ pub async fn report(
     )
     .await?;
     let response = view::full(state, &mut tx, principal, &claim, RPC).await?;
-    idempotent.commit(tx, &response).await?;
+    idempotent.commit(state, tx, &response).await?;
     Ok(response)
 }

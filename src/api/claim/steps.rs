@@ -138,7 +138,7 @@ async fn finish(
     rpc: &str,
 ) -> AppResult<pb::Claim> {
     let response = view::full(state, &mut tx, principal, claim, rpc).await?;
-    idempotent.commit(tx, &response).await?;
+    idempotent.commit(state, tx, &response).await?;
     Ok(response)
 }
 

@@ -261,7 +261,7 @@ pub async fn declare(
         },
     )
     .await?;
-    idempotent.commit(tx, &response).await?;
+    idempotent.commit(state, tx, &response).await?;
     Ok(response)
 }
 

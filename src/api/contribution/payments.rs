@@ -223,7 +223,7 @@ pub async fn record_payment(
     )
     .await?;
     let response = statement_of(&mut tx, &declaration, period, state.clock.today()).await?;
-    idempotent.commit(tx, &response).await?;
+    idempotent.commit(state, tx, &response).await?;
     Ok(response)
 }
 

@@ -172,7 +172,7 @@ pub async fn enrol(
     )
     .await?;
     let response = to_proto(&row);
-    idempotent.commit(tx, &response).await?;
+    idempotent.commit(state, tx, &response).await?;
     Ok(response)
 }
 
@@ -262,7 +262,7 @@ pub async fn transfer(
     .await?;
     event(&mut tx, state, &new, "transferred_in", &[], &actor).await?;
     let response = to_proto(&new);
-    idempotent.commit(tx, &response).await?;
+    idempotent.commit(state, tx, &response).await?;
     Ok(response)
 }
 
@@ -361,7 +361,7 @@ pub async fn declare(
         total_fen: paid.iter().map(|m| m.total_fen).sum(),
         individual_fen: paid.iter().map(|m| m.individual_fen).sum(),
     };
-    idempotent.commit(tx, &response).await?;
+    idempotent.commit(state, tx, &response).await?;
     Ok(response)
 }
 

@@ -121,7 +121,7 @@ async fn write_chunk(
         enroller.write(state, &to_write, now).await?
     };
     let outcome_of =
-        |position: usize| enroller.response(&to_write[position], outcomes[position].clone());
+        |position: usize| enroller.response(state, &to_write[position], outcomes[position].clone());
     let results = slots
         .into_iter()
         .enumerate()

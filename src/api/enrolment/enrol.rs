@@ -163,6 +163,8 @@ impl Enroller {
         let response = pb::EnrolWorkerResponse {
             enrolment: Some(to_proto(&row)),
         };
+        let sealed_response =
+            crate::service::seal_reply(state, &self.caller, &request.request_id, &response)?;
         let row_context = enrolment_id.as_bytes();
         Ok(NewEnrolment {
             request_id: request.request_id.clone(),
@@ -180,7 +182,7 @@ impl Enroller {
             name_masked: row.name_masked,
             phone: state.pii.seal(command.phone.as_str(), row_context)?,
             phone_masked: row.phone_masked,
-            response: response.encode_to_vec(),
+            response: sealed_response,
             event: event.encode_to_vec(),
         })
     }
@@ -218,19 +220,22 @@ impl Enroller {
     /// The response of an item's outcome, or the error the caller sees.
     pub fn response(
         &self,
+        state: &AppState,
         item: &NewEnrolment,
         outcome: Outcome,
     ) -> AppResult<pb::EnrolWorkerResponse> {
-        let bytes = match outcome {
-            Outcome::Created => item.response.clone(),
-            Outcome::Replayed(bytes) => bytes,
+        let stored = match outcome {
+            Outcome::Created => crate::store::idempotency::Stored::Sealed(item.response.clone()),
+            Outcome::Replayed(stored) => stored,
             Outcome::KeyReused => {
                 return Err(AppError::reused_request_id());
             }
             Outcome::OutOfScope => {
+                let province = crate::domain::division::ProvinceCode::parse(&item.province_code)
+                    .map_err(|invalid| anyhow::anyhow!("province of an item: {invalid}"))?;
                 return Err(crate::api::not_in_pilot(
                     &self.platform_id,
-                    &item.province_code,
+                    &province,
                     item.cover_start,
                 ));
             }
@@ -241,8 +246,7 @@ impl Enroller {
                 )));
             }
         };
-        pb::EnrolWorkerResponse::decode(bytes.as_slice())
-            .map_err(|error| anyhow::anyhow!("stored EnrolWorker response: {error}").into())
+        crate::service::open_reply(state, &self.caller, &item.request_id, &stored)
     }
 }
 
@@ -260,7 +264,7 @@ pub async fn enrol_one(
         .await?
         .pop()
         .ok_or_else(|| anyhow::anyhow!("no outcome for a single enrolment"))?;
-    let response = enroller.response(&item, outcome)?;
+    let response = enroller.response(state, &item, outcome)?;
     tracing::info!(enrolment_id = %item.enrolment_id, "worker enrolled");
     Ok(response)
 }

@@ -281,7 +281,7 @@ pub async fn change_status<M: StatusChangeRequest>(
     )
     .await?;
     let response = reread(&mut tx, request.enrolment_id).await?;
-    idempotent.commit(tx, &response).await?;
+    idempotent.commit(state, tx, &response).await?;
     tracing::info!(enrolment_id = %request.enrolment_id, status = next.as_str(), "enrolment changed");
     Ok(response)
 }
@@ -346,7 +346,7 @@ pub async fn transfer(
     {
         return Err(crate::api::not_in_pilot(
             &platform,
-            new_province.as_str(),
+            &new_province,
             request.effective,
         ));
     }
@@ -427,7 +427,7 @@ pub async fn transfer(
         previous: Some(reread(&mut tx, locked.row.enrolment_id).await?),
         current: Some(reread(&mut tx, new_id).await?),
     };
-    idempotent.commit(tx, &response).await?;
+    idempotent.commit(state, tx, &response).await?;
     tracing::info!(from = %locked.row.enrolment_id, to = %new_id, "enrolment transferred");
     Ok(response)
 }
