@@ -4,6 +4,7 @@ mod declarations;
 mod orders;
 mod payments;
 mod pension;
+pub mod wages;
 
 use super::AppState;
 use crate::auth::principal;

@@ -3,6 +3,7 @@ mod batch;
 mod enrol;
 mod lifecycle;
 mod query;
+pub mod settings;
 
 use super::AppState;
 use super::convert::{self, date_to_proto, timestamp};
