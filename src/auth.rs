@@ -115,10 +115,43 @@ fn is_open(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
 }
 
-fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
-    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+/// Why a request carries no usable credentials; each says what is wrong with what was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BadCredentials {
+    Missing,
+    NotBearer,
+    Malformed,
+}
+
+impl BadCredentials {
+    fn message(self) -> &'static str {
+        match self {
+            BadCredentials::Missing => "missing `authorization: Bearer <token>` metadata",
+            BadCredentials::NotBearer => {
+                "the authorization metadata must be `Bearer <token>` (the Bearer scheme, one space, the token)"
+            }
+            BadCredentials::Malformed => {
+                "the bearer token is malformed: it must be the token exactly as issued, with no spaces"
+            }
+        }
+    }
+}
+
+/// The token of `authorization: Bearer <token>`. The scheme is case-insensitive (RFC 7235);
+/// the token is taken exactly as sent, never trimmed.
+fn bearer_token(headers: &http::HeaderMap) -> Result<&str, BadCredentials> {
+    let value = headers
+        .get(http::header::AUTHORIZATION)
+        .ok_or(BadCredentials::Missing)?;
+    let value = value.to_str().map_err(|_| BadCredentials::Malformed)?;
+    let (scheme, token) = value.split_once(' ').ok_or(BadCredentials::NotBearer)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(BadCredentials::NotBearer);
+    }
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(BadCredentials::Malformed);
+    }
+    Ok(token)
 }
 
 #[derive(Clone)]
@@ -175,11 +208,9 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let pool = self.pool.clone();
         Box::pin(async move {
-            let Some(token) = bearer_token(request.headers()) else {
-                return Ok(Status::unauthenticated(
-                    "missing `authorization: Bearer <token>` metadata",
-                )
-                .into_http());
+            let token = match bearer_token(request.headers()) {
+                Ok(token) => token,
+                Err(bad) => return Ok(Status::unauthenticated(bad.message()).into_http()),
             };
             match authenticate(&pool, token).await {
                 Ok(principal) => {
@@ -230,11 +261,27 @@ mod tests {
             http::header::AUTHORIZATION,
             "bearer abc".parse().expect("header"),
         );
-        assert_eq!(bearer_token(&headers), Some("abc"));
+        assert_eq!(bearer_token(&headers), Ok("abc"));
         headers.insert(
             http::header::AUTHORIZATION,
             "Basic abc".parse().expect("header"),
         );
-        assert_eq!(bearer_token(&headers), None);
+        assert_eq!(bearer_token(&headers), Err(BadCredentials::NotBearer));
+    }
+
+    #[test]
+    fn each_credential_problem_is_named() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(bearer_token(&headers), Err(BadCredentials::Missing));
+        for (value, expected) in [
+            ("fc_abc", BadCredentials::NotBearer),
+            ("Bearer", BadCredentials::NotBearer),
+            ("Bearer ", BadCredentials::Malformed),
+            ("Bearer  fc_abc", BadCredentials::Malformed),
+            ("Bearer fc_abc ", BadCredentials::Malformed),
+        ] {
+            headers.insert(http::header::AUTHORIZATION, value.parse().expect("header"));
+            assert_eq!(bearer_token(&headers), Err(expected), "{value:?}");
+        }
     }
 }

@@ -207,3 +207,62 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
     }
     Ok(())
 }
+
+/// An error and its causes on one line, each said once: transport errors repeat their source in
+/// their own text ("tcp connect error: tcp connect error: …"), which `{:#}` would print twice.
+pub fn describe(error: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        let said = parts.iter().any(|part| part.contains(&text));
+        if !said && !text.is_empty() {
+            // A cause that repeats the previous part's text in full replaces it.
+            if parts
+                .last()
+                .is_some_and(|last| text.contains(last.as_str()))
+            {
+                parts.pop();
+            }
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[derive(Debug)]
+    struct Inner;
+    impl std::fmt::Display for Inner {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("tcp connect error")
+        }
+    }
+    impl std::error::Error for Inner {}
+
+    #[derive(Debug)]
+    struct Outer(Inner);
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("tcp connect error")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let error = anyhow::Error::new(Outer(Inner)).context("connecting to http://127.0.0.1:1");
+        assert_eq!(
+            describe(&error),
+            "connecting to http://127.0.0.1:1: tcp connect error"
+        );
+        let plain = anyhow::anyhow!("root").context("middle").context("top");
+        assert_eq!(describe(&plain), "top: middle: root");
+    }
+}

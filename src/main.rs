@@ -10,14 +10,14 @@ async fn main() -> std::process::ExitCode {
     let _telemetry = match flexcover::telemetry::init(cli.telemetry.log_format) {
         Ok(guard) => guard,
         Err(error) => {
-            eprintln!("flexcover: {error:#}");
+            eprintln!("flexcover: {}", flexcover::cli::describe(&error));
             return std::process::ExitCode::FAILURE;
         }
     };
     match run(cli).await {
         Ok(code) => std::process::ExitCode::from(code),
         Err(error) => {
-            eprintln!("flexcover: {error:#}");
+            eprintln!("flexcover: {}", flexcover::cli::describe(&error));
             std::process::ExitCode::FAILURE
         }
     }
