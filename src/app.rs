@@ -95,9 +95,7 @@ pub async fn serve(
 
     let layers = tower::ServiceBuilder::new()
         .layer(RpcSpanLayer)
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-            settings.max_concurrent_requests,
-        ))
+        .layer(crate::admission::AdmissionLayer::new(settings.admission()))
         .layer(AuthLayer::new(state.pool.clone()))
         .into_inner();
 

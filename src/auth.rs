@@ -110,11 +110,6 @@ pub async fn authenticate(pool: &PgPool, token: &str) -> AppResult<Principal> {
     })
 }
 
-/// Paths that need no token: health checks and server reflection.
-fn is_open(path: &str) -> bool {
-    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
-}
-
 /// Why a request carries no usable credentials; each says what is wrong with what was sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum BadCredentials {
@@ -200,7 +195,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        if is_open(request.uri().path()) {
+        if crate::admission::is_infrastructure(request.uri().path()) {
             return Box::pin(self.inner.call(request));
         }
         // The clone that was made ready is the one to call.

@@ -73,13 +73,17 @@ pub struct ServerSettings {
     /// Deadline for one call, in seconds (a shorter client deadline wins).
     #[arg(long, env = "FLEXCOVER_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
-    /// Calls served at once across all connections; more wait.
-    #[arg(
-        long,
-        env = "FLEXCOVER_MAX_CONCURRENT_REQUESTS",
-        default_value_t = 1024
-    )]
+    /// Calls served at once across all connections; more wait in the admission queue.
+    #[arg(long, env = "FLEXCOVER_MAX_CONCURRENT_REQUESTS", default_value_t = 256)]
     pub max_concurrent_requests: usize,
+    /// Calls that may wait for a place beyond the concurrent ones; more are refused at once
+    /// with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "FLEXCOVER_ADMISSION_QUEUE", default_value_t = 1024)]
+    pub admission_queue: usize,
+    /// How long a call waits for a place before it is refused with RESOURCE_EXHAUSTED, in
+    /// milliseconds.
+    #[arg(long, env = "FLEXCOVER_ADMISSION_WAIT_MS", default_value_t = 1000)]
+    pub admission_wait_ms: u64,
     /// Largest request or response message, in bytes.
     #[arg(long, env = "FLEXCOVER_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_message_bytes: usize,
@@ -95,7 +99,9 @@ impl Default for ServerSettings {
     fn default() -> Self {
         Self {
             request_timeout_secs: 30,
-            max_concurrent_requests: 1024,
+            max_concurrent_requests: 256,
+            admission_queue: 1024,
+            admission_wait_ms: 1000,
             max_message_bytes: 4 * 1024 * 1024,
             health_interval_ms: 2000,
             shutdown_grace_secs: 30,
@@ -106,6 +112,14 @@ impl Default for ServerSettings {
 impl ServerSettings {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn admission(&self) -> crate::admission::Limits {
+        crate::admission::Limits {
+            limit: self.max_concurrent_requests,
+            queue: self.admission_queue,
+            wait: Duration::from_millis(self.admission_wait_ms),
+        }
     }
 
     pub fn health_interval(&self) -> Duration {
