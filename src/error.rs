@@ -46,6 +46,15 @@ impl AppError {
         )
     }
 
+    /// UNAVAILABLE for a lost database. The call may or may not have committed; its idempotency
+    /// record commits with it, so a retry with the same request_id either replays the answer or
+    /// does the work once.
+    pub fn connection_lost() -> Self {
+        AppError::Unavailable(
+            "the database is unreachable or the connection broke; retry with the same request_id (a call that was recorded replays its answer)".into(),
+        )
+    }
+
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         AppError::InvalidArgument(vec![FieldViolation {
             field: field.into(),
@@ -56,10 +65,30 @@ impl AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
-        if matches!(error, sqlx::Error::PoolTimedOut) {
-            return AppError::Unavailable("the database is not answering; retry later".into());
+        if is_connection_loss(&error) {
+            tracing::warn!(%error, "database unreachable or connection lost");
+            return AppError::connection_lost();
         }
         AppError::Internal(anyhow::Error::new(error).context("database"))
+    }
+}
+
+/// Whether `error` means the database could not be reached or the connection broke, rather than
+/// that the statement was wrong: I/O and TLS failures, a closed or exhausted pool, a protocol
+/// stream cut short, and the server's connection-exception (08…), shutdown and crash (57P…) and
+/// too-many-connections (53300) codes.
+pub fn is_connection_loss(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+        }),
+        _ => false,
     }
 }
 
@@ -135,14 +164,34 @@ impl From<AppError> for Status {
             AppError::AlreadyExists(message) => Status::already_exists(message),
             AppError::PermissionDenied(message) => Status::permission_denied(message),
             AppError::Unauthenticated(message) => Status::unauthenticated(message),
-            AppError::Unavailable(message) => Status::unavailable(message),
+            AppError::Unavailable(message) => {
+                let mut details = ErrorDetails::new();
+                details.set_retry_info(Some(std::time::Duration::from_secs(1)));
+                Status::with_error_details(Code::Unavailable, message, details)
+            }
             AppError::OutOfRange(message) => Status::out_of_range(message),
+            AppError::Internal(cause) if lost_connection_in(&cause) => {
+                tracing::warn!(
+                    error = format!("{cause:#}"),
+                    "database unreachable or connection lost"
+                );
+                Status::from(AppError::connection_lost())
+            }
             AppError::Internal(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "internal error");
                 Status::internal("internal error; it has been logged")
             }
         }
     }
+}
+
+/// Whether a connection loss hides somewhere in an internal error's causes (an error that went
+/// through `anyhow` context on its way up).
+fn lost_connection_in(cause: &anyhow::Error) -> bool {
+    cause
+        .chain()
+        .filter_map(|e| e.downcast_ref::<sqlx::Error>())
+        .any(is_connection_loss)
 }
 
 /// PostgreSQL's SQLSTATE of a database error, if it is one.
@@ -190,3 +239,28 @@ pub const DEADLOCK_DETECTED: &str = "40P01";
 pub const SERIALIZATION_FAILURE: &str = "40001";
 pub const FOREIGN_KEY_VIOLATION: &str = "23503";
 pub const EXCLUSION_VIOLATION: &str = "23P01";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_database_is_unavailable_with_a_retry_hint_never_internal() {
+        let io = sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "expected to read 5 bytes, got 0 bytes at EOF",
+        ));
+        for error in [io, sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed] {
+            let status = Status::from(AppError::from(error));
+            assert_eq!(status.code(), Code::Unavailable);
+            assert!(status.get_details_retry_info().is_some(), "{status:?}");
+        }
+        let wrapped = anyhow::Error::new(sqlx::Error::PoolClosed).context("reading a claim");
+        assert_eq!(
+            Status::from(AppError::Internal(wrapped)).code(),
+            Code::Unavailable
+        );
+        let other = AppError::from(sqlx::Error::RowNotFound);
+        assert_eq!(Status::from(other).code(), Code::Internal);
+    }
+}
