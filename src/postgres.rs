@@ -7,6 +7,10 @@
 //! signal, so it shuts down even if flexcover is killed. Processes on the same data directory take
 //! turns under a file lock: a command run while `serve` runs (e.g. `flexcover admin …`) uses serve's
 //! cluster; otherwise each waits for the current owner's cluster to stop and starts its own.
+//!
+//! The server is supervised: if the postmaster dies (killed, crashed), it is started again at once
+//! — PostgreSQL runs crash recovery from its WAL — with a short backoff while the dead server's
+//! last backends let go of their shared memory. The pool reconnects by itself.
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 use sqlx::Connection;
@@ -15,6 +19,8 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
@@ -43,15 +49,43 @@ struct OsUser {
     gid: libc::gid_t,
 }
 
+#[derive(Clone)]
 struct Running {
     pid: i32,
     exited: watch::Receiver<bool>,
 }
 
+/// What it takes to start the server again.
+struct ServerCommand {
+    bin_dir: PathBuf,
+    data_dir: PathBuf,
+    socket_dir: PathBuf,
+    log_path: PathBuf,
+    run_as: Option<OsUser>,
+    durable: bool,
+}
+
+/// The server this process runs, restarted whenever it dies until `stop`.
+struct Supervised {
+    current: std::sync::Mutex<Running>,
+    stopping: AtomicBool,
+    command: ServerCommand,
+}
+
+impl Supervised {
+    fn current(&self) -> Running {
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+}
+
 pub struct EmbeddedPostgres {
     socket_dir: PathBuf,
     /// None when attached to a server that another flexcover process started.
-    running: Option<Running>,
+    server: Option<Arc<Supervised>>,
+    supervisor: Option<tokio::task::JoinHandle<()>>,
     /// Says who runs the cluster (`serve` or `command`, and the pid) while this process does.
     owner_file: Option<PathBuf>,
 }
@@ -86,7 +120,8 @@ impl EmbeddedPostgres {
             }
             let attached = Self {
                 socket_dir: socket_dir.clone(),
-                running: None,
+                server: None,
+                supervisor: None,
                 owner_file: None,
             };
             let owner_file = data_dir.with_extension("owner");
@@ -112,21 +147,28 @@ impl EmbeddedPostgres {
                 tokio::time::sleep(Duration::from_millis(250)).await;
                 continue;
             }
-            let log_path = data_dir.with_extension("log");
-            let running = spawn_server(
-                &bin_dir,
-                &data_dir,
-                &socket_dir,
-                &log_path,
+            let command = ServerCommand {
+                bin_dir: bin_dir.clone(),
+                data_dir: data_dir.clone(),
+                socket_dir: socket_dir.clone(),
+                log_path: data_dir.with_extension("log"),
                 run_as,
-                options.durable,
-            )?;
+                durable: options.durable,
+            };
+            let running = spawn_server(&command)?;
+            let url = attached.database_url("postgres");
+            wait_ready(&url, &running, &command.log_path).await?;
+            let supervised = Arc::new(Supervised {
+                current: std::sync::Mutex::new(running),
+                stopping: AtomicBool::new(false),
+                command,
+            });
             let server = Self {
                 socket_dir: socket_dir.clone(),
-                running: Some(running),
+                supervisor: Some(tokio::spawn(supervise(Arc::clone(&supervised), url))),
+                server: Some(supervised),
                 owner_file: Some(owner_file.clone()),
             };
-            server.wait_ready(&log_path).await?;
             let kind = if options.serving { "serve" } else { "command" };
             std::fs::write(&owner_file, format!("{kind}\n{}\n", std::process::id()))
                 .with_context(|| format!("writing {}", owner_file.display()))?;
@@ -150,50 +192,22 @@ impl EmbeddedPostgres {
     }
 
     async fn answers(&self) -> bool {
-        let url = self.database_url("postgres");
-        match tokio::time::timeout(Duration::from_secs(2), sqlx::PgConnection::connect(&url)).await
-        {
-            Ok(Ok(connection)) => {
-                let _ = connection.close().await;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    async fn wait_ready(&self, log_path: &Path) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(running) = &self.running
-                && *running.exited.borrow()
-            {
-                bail!(
-                    "the embedded PostgreSQL exited during start-up; its log {} ends:\n{}",
-                    log_path.display(),
-                    log_tail(log_path)
-                );
-            }
-            if self.answers().await {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "the embedded PostgreSQL did not accept connections within 60 s; see {}",
-                    log_path.display()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        answers(&self.database_url("postgres")).await
     }
 
     /// Fast shutdown: disconnects clients, checkpoints and exits. A no-op when attached.
     pub async fn stop(mut self) -> anyhow::Result<()> {
-        let Some(mut running) = self.running.take() else {
+        let Some(server) = self.server.take() else {
             return Ok(());
         };
+        server.stopping.store(true, Ordering::SeqCst);
+        if let Some(supervisor) = self.supervisor.take() {
+            supervisor.abort();
+        }
         if let Some(owner_file) = self.owner_file.take() {
             let _ = std::fs::remove_file(owner_file);
         }
+        let mut running = server.current();
         for (signal, grace) in [(libc::SIGINT, 30), (libc::SIGQUIT, 5)] {
             // SAFETY: kill has no memory-safety preconditions; the pid is our child's.
             unsafe { libc::kill(running.pid, signal) };
@@ -212,10 +226,97 @@ impl EmbeddedPostgres {
 
 impl Drop for EmbeddedPostgres {
     fn drop(&mut self) {
-        if let Some(running) = &self.running {
+        if let Some(supervisor) = self.supervisor.take() {
+            supervisor.abort();
+        }
+        if let Some(server) = &self.server {
+            server.stopping.store(true, Ordering::SeqCst);
             // Best effort on paths that did not call stop(); the parent-death signal is the backstop.
             // SAFETY: as in stop().
-            unsafe { libc::kill(running.pid, libc::SIGINT) };
+            unsafe { libc::kill(server.current().pid, libc::SIGINT) };
+        }
+    }
+}
+
+/// Whether the server accepts a connection within two seconds.
+async fn answers(url: &str) -> bool {
+    match tokio::time::timeout(Duration::from_secs(2), sqlx::PgConnection::connect(url)).await {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Waits until `running` accepts connections at `url`; fails if it exits or takes a minute.
+async fn wait_ready(url: &str, running: &Running, log_path: &Path) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if *running.exited.borrow() {
+            bail!(
+                "the embedded PostgreSQL exited during start-up; its log {} ends:\n{}",
+                log_path.display(),
+                log_tail(log_path)
+            );
+        }
+        if answers(url).await {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "the embedded PostgreSQL did not accept connections within 60 s; see {}",
+                log_path.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Restarts the server whenever it exits, until `stopping` is set.
+async fn supervise(server: Arc<Supervised>, url: String) {
+    loop {
+        let mut exited = server.current().exited;
+        let _ = exited.wait_for(|exited| *exited).await;
+        if server.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        tracing::error!("the embedded PostgreSQL exited unexpectedly; restarting it");
+        let started = Instant::now();
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            if server.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            // A killed postmaster's backends hold its shared memory for a moment; the new server
+            // refuses to start until they are gone, so retry with a short backoff.
+            let restarted = match spawn_server(&server.command) {
+                Ok(running) => wait_ready(&url, &running, &server.command.log_path)
+                    .await
+                    .map(|()| running),
+                Err(error) => Err(error),
+            };
+            match restarted {
+                Ok(running) => {
+                    *server
+                        .current
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = running;
+                    tracing::warn!(
+                        seconds = started.elapsed().as_secs_f64(),
+                        "the embedded PostgreSQL is back (crash recovery done)"
+                    );
+                    break;
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "restarting the embedded PostgreSQL failed; retrying"
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
         }
     }
 }
@@ -411,14 +512,16 @@ fn init_cluster(
     Ok(())
 }
 
-fn spawn_server(
-    bin_dir: &Path,
-    data_dir: &Path,
-    socket_dir: &Path,
-    log_path: &Path,
-    user: Option<OsUser>,
-    durable: bool,
-) -> anyhow::Result<Running> {
+fn spawn_server(server: &ServerCommand) -> anyhow::Result<Running> {
+    let ServerCommand {
+        bin_dir,
+        data_dir,
+        socket_dir,
+        log_path,
+        run_as: user,
+        durable,
+    } = server;
+    let (user, durable) = (*user, *durable);
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -118,6 +118,52 @@ async fn serve_with_the_embedded_database_from_scratch_and_stop_on_sigterm() {
         .into_inner();
     assert_eq!(read.id_number_masked, "110105********002X");
 
+    // kill -9 of the embedded postmaster: serve restarts it, and calls come back by themselves.
+    let postmaster: i32 = std::fs::read_to_string(data_dir.join("postgres/postmaster.pid"))
+        .expect("postmaster.pid")
+        .lines()
+        .next()
+        .and_then(|line| line.trim().parse().ok())
+        .expect("postmaster pid");
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(postmaster, libc::SIGKILL) };
+    let killed_at = tokio::time::Instant::now();
+    let mut codes_seen = Vec::new();
+    loop {
+        let answer = client
+            .get_enrolment(authed(
+                pb::GetEnrolmentRequest {
+                    enrolment_id: read.enrolment_id.clone(),
+                },
+                &token,
+            ))
+            .await;
+        match answer {
+            Ok(_) if killed_at.elapsed() > Duration::from_millis(300) => break,
+            Ok(_) => {}
+            Err(status) => codes_seen.push(status.code()),
+        }
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(30),
+            "calls did not come back within 30 s of the postmaster's death (codes: {codes_seen:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!(
+        "back after {:?}; codes meanwhile: {codes_seen:?}",
+        killed_at.elapsed()
+    );
+    assert!(
+        codes_seen
+            .iter()
+            .all(|code| *code == tonic::Code::Unavailable),
+        "a lost database is UNAVAILABLE, never anything else: {codes_seen:?}"
+    );
+    assert!(
+        server.try_wait().expect("poll").is_none(),
+        "serve survives its database's death"
+    );
+
     // SIGTERM: drain, stop the embedded PostgreSQL, exit 0.
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
