@@ -636,3 +636,17 @@ mod tests {
         assert_eq!(own.platform, Some(platform("meituan")));
     }
 }
+
+#[cfg(test)]
+mod readme {
+    /// The README states the policy as a table rendered from `ACTIONS`; they must agree.
+    #[test]
+    fn the_readme_table_is_the_policy() {
+        let readme = include_str!("../README.md");
+        let table = super::markdown_table();
+        assert!(
+            readme.contains(&table),
+            "README.md's who-may-do-what table differs from src/policy.rs; replace it with:\n\n{table}"
+        );
+    }
+}
