@@ -32,6 +32,9 @@ const SERVICES: [&str; 5] = [
     "flexcover.v1.FederationService",
 ];
 
+/// The HTTP/2 flow-control window of one stream.
+const STREAM_WINDOW_BYTES: u32 = 1 << 20;
+
 /// Serves until `shutdown` resolves, then drains in-flight calls (bounded by the grace period).
 pub async fn serve(
     listener: TcpListener,
@@ -108,6 +111,14 @@ pub async fn serve(
     };
     let server = tonic::transport::Server::builder()
         .timeout(settings.request_timeout())
+        // h2 closes a connection (GOAWAY ENHANCE_YOUR_CALM "too_many_data_frames") once the small
+        // DATA frames it holds unread cost more than half the connection window in framing
+        // overhead. gRPC clients such as grpcio send one small frame per message, so a stream that
+        // outpaces the database filled a 1 MiB connection window with ~130-byte frames and tripped
+        // it. Each stream may still buffer only its own 1 MiB window; the connection window (and
+        // with it the budget) is 16 streams' worth.
+        .initial_stream_window_size(STREAM_WINDOW_BYTES)
+        .initial_connection_window_size(16 * STREAM_WINDOW_BYTES)
         .layer(layers)
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod idempotency;
 mod import;
+mod interop;
 mod lifecycle;
 mod lookup;
 mod orders;
