@@ -98,6 +98,7 @@ pub async fn serve(
 
     let layers = tower::ServiceBuilder::new()
         .layer(RpcSpanLayer)
+        .layer(crate::oversize::OversizeLayer)
         .layer(crate::admission::AdmissionLayer::new(settings.admission()))
         .layer(AuthLayer::new(state.pool.clone()))
         .into_inner();

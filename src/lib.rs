@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod follow;
 pub mod import;
+pub mod oversize;
 pub mod pii;
 pub mod policy;
 pub mod postgres;

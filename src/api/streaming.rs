@@ -194,6 +194,7 @@ async fn emit<R>(
         Err(error) => Some(Err(Status::from(error))),
     };
     if let Some(Err(status)) = end {
+        let status = crate::oversize::resource_exhausted_if_oversize(status);
         let _ = results.send(Err(status)).await;
         return false;
     }

@@ -218,7 +218,7 @@ async fn oversized_messages_are_refused() {
         .enrol_worker(authed(request, &meituan))
         .await
         .expect_err("too big");
-    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
     assert_eq!(app.count("enrolments").await, 0);
     app.stop().await;
 }
