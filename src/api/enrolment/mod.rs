@@ -2,7 +2,7 @@
 //! `service::enrolment`, and encodes the answer (`encode`). Who may do what is decided there, by
 //! the policy.
 mod batch;
-pub mod decode;
+mod decode;
 pub mod encode;
 pub mod settings;
 
