@@ -3,15 +3,24 @@
 //! The file is UTF-8 with a header row naming the columns `id_number, name, phone,
 //! place_of_employment, industry, cover_start_date` (any order; other columns are ignored).
 //! `industry` is `ride_hailing`, `instant_delivery` or `same_city_freight`; `cover_start_date` is
-//! `YYYY-MM-DD`. Each row's request_id is derived from the row's own content, so a rerun after an
-//! interruption replays the rows already enrolled instead of creating duplicates. Rejected rows are
-//! written with their line number and reason to `FILE.rejects.csv`.
+//! `YYYY-MM-DD`. Fields are sent exactly as written: nothing is trimmed, so a padded value comes
+//! back as a reject with the server's reason. Each row's request_id is derived from the row's own
+//! content, so a rerun after an interruption replays the rows already enrolled instead of creating
+//! duplicates.
+//!
+//! Rejected rows go to `FILE.rejects.csv` beside the input, created with mode 0600 (an existing
+//! one is truncated and set to 0600), with the columns `line, id_number, name, phone,
+//! place_of_employment, industry, cover_start_date, code, field, reason`: the row's line number
+//! in the input, the row's six fields as written (personal data in plain text, so that the row can
+//! be corrected and imported again), the gRPC code, the refused field and the reason.
 use crate::pb;
 use crate::pb::enrolment_service_client::EnrolmentServiceClient;
 use crate::progress::Progress;
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
+use std::fs::{File, OpenOptions, Permissions};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
@@ -84,12 +93,9 @@ pub fn request_id(fields: &[String]) -> String {
     format!("import-{}", &hex::encode(hasher.finalize())[..32])
 }
 
+/// The industry as the service stores it, exactly.
 fn parse_industry(raw: &str) -> Option<pb::Industry> {
-    match raw
-        .trim()
-        .to_ascii_lowercase()
-        .trim_start_matches("industry_")
-    {
+    match raw {
         "ride_hailing" => Some(pb::Industry::RideHailing),
         "instant_delivery" => Some(pb::Industry::InstantDelivery),
         "same_city_freight" => Some(pb::Industry::SameCityFreight),
@@ -97,9 +103,10 @@ fn parse_industry(raw: &str) -> Option<pb::Industry> {
     }
 }
 
+/// A date written exactly `YYYY-MM-DD` (zero-padded, nothing around it).
 fn parse_date(raw: &str) -> Option<pb::Date> {
-    let date = chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").ok()?;
-    Some(crate::api::convert::date_to_proto(date))
+    let date = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
+    (date.format("%Y-%m-%d").to_string() == raw).then(|| crate::api::convert::date_to_proto(date))
 }
 
 /// A CSV row (in COLUMNS order) as a request, or the column and reason it cannot be one.
@@ -115,11 +122,11 @@ pub fn to_request(fields: &[String]) -> Result<pb::EnrolWorkerRequest, (&'static
     Ok(pb::EnrolWorkerRequest {
         request_id: request_id(fields),
         worker: Some(pb::Worker {
-            id_number: fields[0].trim().to_owned(),
-            name: fields[1].trim().to_owned(),
-            phone: fields[2].trim().to_owned(),
+            id_number: fields[0].clone(),
+            name: fields[1].clone(),
+            phone: fields[2].clone(),
         }),
-        place_of_employment: fields[3].trim().to_owned(),
+        place_of_employment: fields[3].clone(),
         industry: industry as i32,
         cover_start_date: Some(date),
     })
@@ -141,7 +148,7 @@ fn read_rows(
         .map(|column| {
             headers
                 .iter()
-                .position(|h| h.trim().trim_start_matches('\u{feff}') == *column)
+                .position(|h| h.trim_start_matches('\u{feff}') == *column)
                 .with_context(|| {
                     format!(
                         "the header row has no column {column:?} (need {})",
@@ -235,14 +242,30 @@ fn screaming_snake(camel: &str) -> String {
     out
 }
 
+/// Creates (or truncates) the rejects file, readable by its owner only: it holds personal data.
+/// Mode 0600 from the start; an existing file is set to 0600 too. A symbolic link is refused
+/// rather than followed.
+pub fn create_rejects_file(path: &Path) -> anyhow::Result<File> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.set_permissions(Permissions::from_mode(0o600))
+        .with_context(|| format!("making {} private", path.display()))?;
+    Ok(file)
+}
+
 pub async fn import_enrolments(args: &ImportArgs) -> anyhow::Result<Summary> {
     let size = std::fs::metadata(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?
         .len()
         .max(1);
     let rejects_file = rejects_path(&args.file);
-    let mut rejects = csv::Writer::from_path(&rejects_file)
-        .with_context(|| format!("creating {}", rejects_file.display()))?;
+    let mut rejects = csv::Writer::from_writer(create_rejects_file(&rejects_file)?);
     let mut header = vec!["line"];
     header.extend(COLUMNS);
     header.extend(["code", "field", "reason"]);
@@ -271,15 +294,14 @@ pub async fn import_enrolments(args: &ImportArgs) -> anyhow::Result<Summary> {
         ..Summary::default()
     };
     let mut progress = Progress::new();
-    let write_reject =
-        |reject: Reject, rejects: &mut csv::Writer<std::fs::File>| -> anyhow::Result<()> {
-            let mut row = vec![reject.line.to_string()];
-            row.extend(reject.fields.iter().cloned());
-            row.resize(1 + COLUMNS.len(), String::new());
-            row.extend([reject.code, reject.field, reject.reason]);
-            rejects.write_record(&row)?;
-            Ok(())
-        };
+    let write_reject = |reject: Reject, rejects: &mut csv::Writer<File>| -> anyhow::Result<()> {
+        let mut row = vec![reject.line.to_string()];
+        row.extend(reject.fields.iter().cloned());
+        row.resize(1 + COLUMNS.len(), String::new());
+        row.extend([reject.code, reject.field, reject.reason]);
+        rejects.write_record(&row)?;
+        Ok(())
+    };
     while let Some(result) = results
         .message()
         .await
@@ -397,11 +419,69 @@ mod tests {
             to_request(&bad_industry).map(drop).map_err(|e| e.0),
             Err("industry")
         );
-        let bad_date = row(["x", "y", "z", "440305", "ride_hailing", "2026/01/05"]);
-        assert_eq!(
-            to_request(&bad_date).map(drop).map_err(|e| e.0),
-            Err("cover_start_date")
+        for industry in [" ride_hailing", "RIDE_HAILING", "industry_ride_hailing"] {
+            let padded = row(["x", "y", "z", "440305", industry, "2026-01-05"]);
+            assert_eq!(
+                to_request(&padded).map(drop).map_err(|e| e.0),
+                Err("industry"),
+                "{industry:?}"
+            );
+        }
+        for date in ["2026/01/05", " 2026-01-05", "2026-1-5", "2026-01-05 "] {
+            let bad_date = row(["x", "y", "z", "440305", "ride_hailing", date]);
+            assert_eq!(
+                to_request(&bad_date).map(drop).map_err(|e| e.0),
+                Err("cover_start_date"),
+                "{date:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fields_are_sent_as_written() {
+        let fields = row([
+            " 11010519491231002X",
+            "张三 ",
+            "+8613812345678",
+            "440305 ",
+            "instant_delivery",
+            "2026-01-05",
+        ]);
+        let request = to_request(&fields).expect("the server judges these");
+        let worker = request.worker.expect("worker");
+        assert_eq!(worker.id_number, " 11010519491231002X");
+        assert_eq!(worker.name, "张三 ");
+        assert_eq!(worker.phone, "+8613812345678");
+        assert_eq!(request.place_of_employment, "440305 ");
+    }
+
+    #[test]
+    fn the_rejects_file_is_private_even_if_it_existed() {
+        let dir = std::env::temp_dir().join(format!("flexcover-rejects-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let fresh = dir.join("fresh.rejects.csv");
+        create_rejects_file(&fresh).expect("created");
+        let mode = |path: &Path| {
+            std::fs::metadata(path)
+                .expect("metadata")
+                .permissions()
+                .mode()
+                & 0o777
+        };
+        assert_eq!(mode(&fresh), 0o600);
+        let old = dir.join("old.rejects.csv");
+        std::fs::write(&old, "left from an earlier run").expect("old file");
+        std::fs::set_permissions(&old, Permissions::from_mode(0o644)).expect("chmod");
+        create_rejects_file(&old).expect("reused");
+        assert_eq!(mode(&old), 0o600);
+        assert_eq!(std::fs::read(&old).expect("read").len(), 0, "truncated");
+        let link = dir.join("link.rejects.csv");
+        std::os::unix::fs::symlink(&old, &link).expect("symlink");
+        assert!(
+            create_rejects_file(&link).is_err(),
+            "a link is not followed"
         );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

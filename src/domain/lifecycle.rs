@@ -69,9 +69,11 @@ pub fn apply(current: EnrolmentStatus, change: Change) -> Result<EnrolmentStatus
     }
 }
 
-/// Why an enrolment changed. Stored by name.
+/// Why an enrolment changed. Stored by name. `Enrolled` is recorded by the service for the first
+/// state of every enrolment; callers give one of the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
+    Enrolled,
     WorkerRequest,
     Inactivity,
     LeftPlatform,
@@ -83,8 +85,21 @@ pub enum Reason {
 }
 
 impl Reason {
+    pub const ALL: [Reason; 9] = [
+        Reason::Enrolled,
+        Reason::WorkerRequest,
+        Reason::Inactivity,
+        Reason::LeftPlatform,
+        Reason::SuspendedByPlatform,
+        Reason::Moved,
+        Reason::Deceased,
+        Reason::DataCorrection,
+        Reason::Other,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
+            Reason::Enrolled => "enrolled",
             Reason::WorkerRequest => "worker_request",
             Reason::Inactivity => "inactivity",
             Reason::LeftPlatform => "left_platform",
@@ -97,11 +112,10 @@ impl Reason {
     }
 }
 
-/// The province key of the national default backdating window.
-pub const NATIONAL_DEFAULT: &str = "00";
+crate::code_from_as_str!(Reason, "change reason");
 
-/// The reason recorded for the first state of every enrolment.
-pub const ENROLLED: &str = "enrolled";
+/// The province key of the national defaults of the enrolment windows (backdating, cover start).
+pub const NATIONAL_DEFAULT: &str = "00";
 
 /// When a change may take effect: not before the cover started, not before the last recorded
 /// change (history stays in order), not in the future, and not more than `max_backdate_days`
@@ -172,6 +186,20 @@ mod tests {
             assert!(message.contains(state.as_str()), "{message}");
             assert!(message.contains(change.verb()), "{message}");
         }
+    }
+
+    #[test]
+    fn reasons_are_stored_by_distinct_names() {
+        use crate::domain::code::Code;
+        for reason in Reason::ALL {
+            assert_eq!(Reason::from_code(reason.code()), Some(reason));
+        }
+        let mut names: Vec<&str> = Reason::ALL.iter().map(|r| r.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Reason::ALL.len());
+        assert_eq!(Reason::from_code("enrolled"), Some(Reason::Enrolled));
+        assert_eq!(Reason::from_code("Moved"), None);
     }
 
     #[test]

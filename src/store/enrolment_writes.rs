@@ -8,6 +8,10 @@
 //! other rather than deadlock.
 use super::idempotency::{self, BatchClaim, BatchKey};
 use super::{Tx, column};
+use crate::domain::division::{PlaceOfEmployment, ProvinceCode};
+use crate::domain::enrolment::EnrolmentStatus;
+use crate::domain::industry::Industry;
+use crate::domain::lifecycle::Reason;
 use crate::error::AppResult;
 use crate::pii::Sealed;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -19,19 +23,19 @@ pub struct NewEnrolment {
     pub request_id: String,
     pub request_hash: Vec<u8>,
     pub enrolment_id: Uuid,
-    pub province_code: String,
+    pub province: ProvinceCode,
     pub person_key: Vec<u8>,
     pub id_number: Sealed,
     pub id_masked: String,
     pub birth_date: NaiveDate,
-    pub place_code: String,
-    pub industry: &'static str,
+    pub place: PlaceOfEmployment,
+    pub industry: Industry,
     pub cover_start: NaiveDate,
     pub name: Sealed,
     pub name_masked: String,
     pub phone: Sealed,
     pub phone_masked: String,
-    /// The encoded response, sealed, stored for replays.
+    /// The encoded reply, sealed, stored for replays.
     pub response: Sealed,
     /// Encoded event payload.
     pub event: Vec<u8>,
@@ -150,7 +154,7 @@ async fn out_of_scope(
 ) -> AppResult<Vec<usize>> {
     let mut pairs: Vec<(&str, NaiveDate)> = which
         .iter()
-        .map(|&i| (items[i].province_code.as_str(), items[i].cover_start))
+        .map(|&i| (items[i].province.as_str(), items[i].cover_start))
         .collect();
     pairs.sort();
     pairs.dedup();
@@ -171,7 +175,9 @@ async fn out_of_scope(
     Ok(which
         .iter()
         .copied()
-        .filter(|&i| !covered.contains(&(items[i].province_code.clone(), items[i].cover_start)))
+        .filter(|&i| {
+            !covered.contains(&(items[i].province.as_str().to_owned(), items[i].cover_start))
+        })
         .collect())
 }
 
@@ -189,7 +195,7 @@ async fn insert_enrolments(
              industry, status, cover_start, status_since, name_ciphertext, name_masked,
              phone_ciphertext, phone_masked, pii_key_id, created_at, created_by)
          SELECT t.province_code, t.enrolment_id, $12, t.person_key, t.place_code, t.industry,
-                'active', t.cover_start, t.cover_start, t.name_ciphertext, t.name_masked, t.phone_ciphertext,
+                $15, t.cover_start, t.cover_start, t.name_ciphertext, t.name_masked, t.phone_ciphertext,
                 t.phone_masked, t.pii_key_id, $13, $14
          FROM UNNEST($1::text[], $2::uuid[], $3::bytea[], $4::text[], $5::text[], $6::date[],
                      $7::bytea[], $8::text[], $9::bytea[], $10::text[], $11::text[])
@@ -198,11 +204,11 @@ async fn insert_enrolments(
          ON CONFLICT (platform_id, person_key) WHERE status IN ('active', 'suspended') DO NOTHING
          RETURNING enrolment_id",
     )
-    .bind(text(|item| &item.province_code))
+    .bind(text(|item| item.province.as_str()))
     .bind(column(items, which, |item| item.enrolment_id))
     .bind(bytes(|item| &item.person_key))
-    .bind(text(|item| &item.place_code))
-    .bind(text(|item| item.industry))
+    .bind(text(|item| item.place.as_str()))
+    .bind(column(items, which, |item| item.industry))
     .bind(column(items, which, |item| item.cover_start))
     .bind(bytes(|item| &item.name.bytes))
     .bind(text(|item| &item.name_masked))
@@ -212,6 +218,7 @@ async fn insert_enrolments(
     .bind(context.platform_id)
     .bind(context.now)
     .bind(context.caller)
+    .bind(EnrolmentStatus::Active)
     .fetch_all(&mut **tx)
     .await?;
     Ok(created.into_iter().collect())
@@ -261,15 +268,16 @@ async fn insert_first_history(
     sqlx::query(
         "INSERT INTO enrolment_history (province_code, enrolment_id, seq, status, effective_date,
              reason, actor, recorded_at)
-         SELECT t.province_code, t.enrolment_id, 1, 'active', t.cover_start, $4, $5, $6
+         SELECT t.province_code, t.enrolment_id, 1, $7, t.cover_start, $4, $5, $6
          FROM UNNEST($1::text[], $2::uuid[], $3::date[]) AS t(province_code, enrolment_id, cover_start)",
     )
-    .bind(column(items, which, |item| item.province_code.as_str()))
+    .bind(column(items, which, |item| item.province.as_str()))
     .bind(column(items, which, |item| item.enrolment_id))
     .bind(column(items, which, |item| item.cover_start))
-    .bind(crate::domain::lifecycle::ENROLLED)
+    .bind(Reason::Enrolled)
     .bind(context.caller)
     .bind(context.now)
+    .bind(EnrolmentStatus::Active)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -287,7 +295,7 @@ async fn insert_events(
     let events: Vec<super::events::NewEvent> = which
         .iter()
         .map(|&i| super::events::NewEvent {
-            province_code: &items[i].province_code,
+            province_code: items[i].province.as_str(),
             event_type: super::events::ENROLMENT_OPENED,
             aggregate_id: items[i].enrolment_id,
             payload: items[i].event.clone(),

@@ -1,4 +1,8 @@
 //! Enrolments of workers by platforms.
+use crate::domain::division::ProvinceCode;
+use crate::domain::enrolment::EnrolmentStatus;
+use crate::domain::industry::Industry;
+use crate::domain::platform::PlatformId;
 use crate::error::AppResult;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
@@ -11,8 +15,8 @@ pub struct EnrolmentRow {
     pub enrolment_id: Uuid,
     pub platform_id: String,
     pub place_code: String,
-    pub industry: String,
-    pub status: String,
+    pub industry: Industry,
+    pub status: EnrolmentStatus,
     pub cover_start: NaiveDate,
     pub id_masked: String,
     pub name_masked: String,
@@ -62,12 +66,13 @@ pub async fn get(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> AppResult<Optio
 }
 
 /// Filters of a listing; `None` means any.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListFilter {
-    pub province_code: Option<String>,
-    pub platform_id: Option<String>,
+    pub province: Option<ProvinceCode>,
+    pub platform: Option<PlatformId>,
+    /// A 6-digit division code (also one no longer in force: old enrolments keep theirs).
     pub place_code: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<EnrolmentStatus>,
 }
 
 /// Enrolments newest first (ids are time-ordered UUIDv7), strictly before `before` when given.
@@ -87,10 +92,10 @@ pub async fn list(
          ORDER BY e.enrolment_id DESC
          LIMIT $6"
     ))
-    .bind(&filter.province_code)
-    .bind(&filter.platform_id)
+    .bind(filter.province.as_ref().map(ProvinceCode::as_str))
+    .bind(filter.platform.as_ref().map(PlatformId::as_str))
     .bind(&filter.place_code)
-    .bind(&filter.status)
+    .bind(filter.status)
     .bind(before)
     .bind(limit)
     .fetch_all(db)
@@ -102,8 +107,8 @@ pub async fn list(
 pub async fn find_by_person(
     db: impl PgExecutor<'_>,
     person_key: &[u8],
-    platform_id: Option<&str>,
-    province_code: Option<&str>,
+    platform: Option<&PlatformId>,
+    province: Option<&ProvinceCode>,
 ) -> AppResult<Vec<EnrolmentRow>> {
     Ok(sqlx::query_as(concat!(
         select_enrolments!(),
@@ -113,8 +118,8 @@ pub async fn find_by_person(
          ORDER BY e.enrolment_id DESC"
     ))
     .bind(person_key)
-    .bind(platform_id)
-    .bind(province_code)
+    .bind(platform.map(PlatformId::as_str))
+    .bind(province.map(ProvinceCode::as_str))
     .fetch_all(db)
     .await?)
 }

@@ -1,12 +1,17 @@
 //! Lifecycle changes of one enrolment: lock it, change its status, record history, and insert the
-//! continuation of a transfer.
+//! continuation of a transfer; and the enrolment windows (backdating, cover start) per province.
 use super::Tx;
 use super::enrolments::EnrolmentRow;
+use crate::domain::division::{PlaceOfEmployment, ProvinceCode};
+use crate::domain::enrolment::{CoverStartWindows, EnrolmentStatus};
+use crate::domain::lifecycle::{NATIONAL_DEFAULT, Reason};
 use crate::error::AppResult;
 use crate::pii::Sealed;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
+
+crate::stored_as_text!(Reason);
 
 /// An enrolment locked for a change, with what a change needs beyond the read model.
 pub struct Locked {
@@ -73,19 +78,15 @@ pub async fn lock(tx: &mut Tx, enrolment_id: Uuid) -> AppResult<Option<Locked>> 
     }))
 }
 
-pub struct StatusChange<'a> {
-    pub status: &'a str,
+pub struct StatusChange {
+    pub status: EnrolmentStatus,
     /// The first day without cover, for terminations and transfers.
     pub cover_end: Option<NaiveDate>,
     pub transferred_to: Option<Uuid>,
     pub at: DateTime<Utc>,
 }
 
-pub async fn change_status(
-    tx: &mut Tx,
-    locked: &Locked,
-    change: &StatusChange<'_>,
-) -> AppResult<()> {
+pub async fn change_status(tx: &mut Tx, locked: &Locked, change: &StatusChange) -> AppResult<()> {
     sqlx::query(
         "UPDATE enrolments SET status = $3, cover_end = $4, transferred_to = $5, updated_at = $6
          WHERE province_code = $1 AND enrolment_id = $2",
@@ -106,9 +107,9 @@ pub struct HistoryRow {
     pub province_code: String,
     pub enrolment_id: Uuid,
     pub seq: i32,
-    pub status: String,
+    pub status: EnrolmentStatus,
     pub effective_date: NaiveDate,
-    pub reason: String,
+    pub reason: Reason,
     pub actor: String,
     pub recorded_at: DateTime<Utc>,
     pub related_enrolment_id: Option<Uuid>,
@@ -130,9 +131,9 @@ pub async fn append_history(tx: &mut Tx, entry: &HistoryRow) -> AppResult<()> {
     .bind(&entry.province_code)
     .bind(entry.enrolment_id)
     .bind(entry.seq)
-    .bind(&entry.status)
+    .bind(entry.status)
     .bind(entry.effective_date)
-    .bind(&entry.reason)
+    .bind(entry.reason)
     .bind(&entry.actor)
     .bind(entry.recorded_at)
     .bind(entry.related_enrolment_id)
@@ -154,9 +155,8 @@ pub async fn history(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> AppResult<V
 
 /// The new enrolment a transfer opens: same platform, person and industry, new place.
 pub struct Continuation<'a> {
-    pub province_code: &'a str,
     pub enrolment_id: Uuid,
-    pub place_code: &'a str,
+    pub place: &'a PlaceOfEmployment,
     pub cover_start: NaiveDate,
     pub name: &'a Sealed,
     pub phone: &'a Sealed,
@@ -173,14 +173,14 @@ pub async fn insert_continuation(
         "INSERT INTO enrolments (province_code, enrolment_id, platform_id, person_key, place_code,
              industry, status, cover_start, status_since, name_ciphertext, name_masked,
              phone_ciphertext, phone_masked, pii_key_id, created_at, created_by, transferred_from)
-         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         VALUES ($1, $2, $3, $4, $5, $6, $16, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
-    .bind(next.province_code)
+    .bind(next.place.province().as_str())
     .bind(next.enrolment_id)
     .bind(&previous.row.platform_id)
     .bind(&previous.person_key)
-    .bind(next.place_code)
-    .bind(&previous.row.industry)
+    .bind(next.place.as_str())
+    .bind(previous.row.industry)
     .bind(next.cover_start)
     .bind(&next.name.bytes)
     .bind(&previous.row.name_masked)
@@ -190,38 +190,69 @@ pub async fn insert_continuation(
     .bind(next.at)
     .bind(next.created_by)
     .bind(previous.row.enrolment_id)
+    .bind(EnrolmentStatus::Active)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-/// The backdating window for a province: its own setting, else the national default ('00').
-pub async fn max_backdate_days(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<i64> {
+/// The backdating window for a province: its own setting, else the national default.
+pub async fn max_backdate_days(db: impl PgExecutor<'_>, province: &ProvinceCode) -> AppResult<i64> {
     let days: Option<i32> = sqlx::query_scalar(
         "SELECT max_backdate_days FROM enrolment_policy
-         WHERE province_code IN ($1, '00') ORDER BY province_code = '00' LIMIT 1",
+         WHERE province_code IN ($1, $2) ORDER BY province_code = $2 LIMIT 1",
     )
-    .bind(province_code)
+    .bind(province.as_str())
+    .bind(NATIONAL_DEFAULT)
     .fetch_optional(db)
     .await?;
     Ok(days.map_or(0, i64::from))
 }
 
-/// Sets the window for a province, or the national default with `'00'`.
-pub async fn set_max_backdate_days(
-    db: impl PgExecutor<'_>,
-    province_code: &str,
-    days: i32,
-    at: DateTime<Utc>,
-) -> AppResult<()> {
-    sqlx::query(
-        "INSERT INTO enrolment_policy (province_code, max_backdate_days, updated_at) VALUES ($1, $2, $3)
-         ON CONFLICT (province_code) DO UPDATE SET max_backdate_days = $2, updated_at = $3",
+/// Every cover-start window set: the national default and the provinces with their own. The table
+/// holds at most one row per province, so this is read whole.
+pub async fn cover_start_windows(db: impl PgExecutor<'_>) -> AppResult<CoverStartWindows> {
+    let rows: Vec<(String, i32)> = sqlx::query_as(
+        "SELECT province_code::text, max_cover_start_days_ahead FROM enrolment_policy
+         WHERE max_cover_start_days_ahead IS NOT NULL",
     )
-    .bind(province_code)
-    .bind(days)
-    .bind(at)
-    .execute(db)
+    .fetch_all(db)
+    .await?;
+    let mut national = None;
+    let mut provinces = Vec::with_capacity(rows.len());
+    for (province, days) in rows {
+        if province == NATIONAL_DEFAULT {
+            national = Some(i64::from(days));
+        } else {
+            provinces.push((province, i64::from(days)));
+        }
+    }
+    Ok(CoverStartWindows::new(national, provinces))
+}
+
+/// The windows to set for a province, or for the national default with `None`.
+pub struct Windows<'a> {
+    pub province: Option<&'a ProvinceCode>,
+    pub max_backdate_days: i32,
+    /// `None` leaves the stored value as it is (for a province without one: the national default).
+    pub max_cover_start_days_ahead: Option<i32>,
+    pub at: DateTime<Utc>,
+}
+
+pub async fn set_windows(tx: &mut Tx, windows: &Windows<'_>) -> AppResult<()> {
+    sqlx::query(
+        "INSERT INTO enrolment_policy (province_code, max_backdate_days, max_cover_start_days_ahead,
+             updated_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (province_code) DO UPDATE SET max_backdate_days = $2,
+             max_cover_start_days_ahead = COALESCE($3, enrolment_policy.max_cover_start_days_ahead),
+             updated_at = $4",
+    )
+    .bind(windows.province.map_or(NATIONAL_DEFAULT, ProvinceCode::as_str))
+    .bind(windows.max_backdate_days)
+    .bind(windows.max_cover_start_days_ahead)
+    .bind(windows.at)
+    .execute(&mut **tx)
     .await?;
     Ok(())
 }

@@ -256,3 +256,79 @@ async fn an_interactive_client_gets_each_result_before_sending_the_next_item() {
     assert_eq!(app.count("enrolments").await, 5);
     app.stop().await;
 }
+
+/// The field a refused item names, from its google.rpc.BadRequest details.
+fn violated_fields(status: &tonic_types::pb::Status) -> Vec<String> {
+    use prost::Message;
+    status
+        .details
+        .iter()
+        .find_map(|any| tonic_types::pb::BadRequest::decode(any.value.as_slice()).ok())
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// Non-canonical items are refused one by one, by name; their neighbours are enrolled.
+#[tokio::test]
+async fn invalid_items_never_fail_their_neighbours() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let token = app.token("platform:meituan").await;
+    type Change = fn(&mut pb::EnrolWorkerRequest);
+    let items: Vec<(Option<&str>, Change)> = vec![
+        (None, |_| {}),
+        (Some("worker.id_number"), |r| {
+            let worker = r.worker.as_mut().expect("worker");
+            worker.id_number = format!(" {}", worker.id_number)
+        }),
+        (None, |_| {}),
+        (Some("place_of_employment"), |r| {
+            r.place_of_employment = "440305 ".into()
+        }),
+        (Some("worker.phone"), |r| {
+            r.worker.as_mut().expect("worker").phone = "+8613812345678".into()
+        }),
+        (None, |_| {}),
+        (Some("worker.name"), |r| {
+            r.worker.as_mut().expect("worker").name = "Robert'); DROP TABLE enrolments;--".into()
+        }),
+        (Some("worker.name"), |r| {
+            r.worker.as_mut().expect("worker").name = "张\u{202E}三".into()
+        }),
+        (Some("cover_start_date"), |r| {
+            r.cover_start_date = Some(date(2099, 12, 31))
+        }),
+        (Some("request_id"), |r| r.request_id = String::new()),
+        (None, |_| {}),
+    ];
+    let rows: Vec<pb::EnrolWorkerRequest> = items
+        .iter()
+        .enumerate()
+        .map(|(n, (_, change))| {
+            let mut request = enrol_request(&format!("mixed-{n}"), &person(n as u32));
+            change(&mut request);
+            request
+        })
+        .collect();
+    let results = run_batch(&app, &token, rows).await;
+    assert_eq!(results.len(), items.len());
+    for (n, (result, (refused, _))) in results.iter().zip(&items).enumerate() {
+        assert_eq!(result.index, n as i64);
+        match (&result.outcome, refused) {
+            (Some(Outcome::Enrolment(_)), None) => {}
+            (Some(Outcome::Error(status)), Some(field)) => {
+                assert_eq!(status.code, Code::InvalidArgument as i32, "item {n}");
+                assert_eq!(violated_fields(status), vec![field.to_string()], "item {n}");
+            }
+            (outcome, expected) => panic!("item {n}: expected {expected:?}, got {outcome:?}"),
+        }
+    }
+    let good = items
+        .iter()
+        .filter(|(refused, _)| refused.is_none())
+        .count() as i64;
+    assert_eq!(app.count("enrolments").await, good);
+    assert_eq!(app.count("persons").await, good);
+    assert_eq!(app.count("idempotency_keys").await, good);
+    app.stop().await;
+}

@@ -588,3 +588,292 @@ async fn a_caller_cannot_see_enrolments_outside_its_tenancy() {
     );
     app.stop().await;
 }
+
+/// Issue 12: what is not canonical is refused by name and stores nothing; nothing is trimmed.
+#[tokio::test]
+async fn non_canonical_worker_fields_are_refused_by_name_and_store_nothing() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let meituan = app.token("platform:meituan").await;
+    let mut client = app.enrolment_client().await;
+    type Change = fn(&mut pb::EnrolWorkerRequest);
+    let cases: Vec<(&str, &str, Change)> = vec![
+        ("leading space in the ID number", "worker.id_number", |r| {
+            r.worker.as_mut().expect("worker").id_number = format!(" {STANDARD_ID}")
+        }),
+        ("trailing space in the ID number", "worker.id_number", |r| {
+            r.worker.as_mut().expect("worker").id_number = format!("{STANDARD_ID} ")
+        }),
+        ("leading space in the place", "place_of_employment", |r| {
+            r.place_of_employment = " 440305".into()
+        }),
+        ("trailing space in the place", "place_of_employment", |r| {
+            r.place_of_employment = "440305 ".into()
+        }),
+        ("+86 phone", "worker.phone", |r| {
+            r.worker.as_mut().expect("worker").phone = "+8613812345678".into()
+        }),
+        ("spaced phone", "worker.phone", |r| {
+            r.worker.as_mut().expect("worker").phone = "138 1234 5678".into()
+        }),
+        ("emoji name", "worker.name", |r| {
+            r.worker.as_mut().expect("worker").name = "张三😀".into()
+        }),
+        ("right-to-left override", "worker.name", |r| {
+            r.worker.as_mut().expect("worker").name = "张\u{202E}三".into()
+        }),
+        ("SQL in the name", "worker.name", |r| {
+            r.worker.as_mut().expect("worker").name = "Robert'); DROP TABLE enrolments;--".into()
+        }),
+        ("double inner space", "worker.name", |r| {
+            r.worker.as_mut().expect("worker").name = "Ann  Lee".into()
+        }),
+        ("padded name", "worker.name", |r| {
+            r.worker.as_mut().expect("worker").name = " 张三".into()
+        }),
+        ("padded request id", "request_id", |r| {
+            r.request_id = " r".into()
+        }),
+    ];
+    for (what, field, change) in cases {
+        let mut request = enrol_request("r", STANDARD_ID);
+        change(&mut request);
+        let status = client
+            .enrol_worker(authed(request, &meituan))
+            .await
+            .expect_err(what);
+        assert_field_violation(&status, field);
+        for personal in ["1949", "Robert", "张", "DROP"] {
+            assert!(
+                !status.message().contains(personal),
+                "{what}: the value is not echoed: {}",
+                status.message()
+            );
+        }
+    }
+    for table in ["enrolments", "persons", "events", "idempotency_keys"] {
+        assert_eq!(app.count(table).await, 0, "{table} untouched");
+    }
+    // The canonical forms of the same worker are taken.
+    let mut good = enrol_request("ok", STANDARD_ID);
+    good.worker.as_mut().expect("worker").name = "Ann Lee".into();
+    client
+        .enrol_worker(authed(good, &meituan))
+        .await
+        .expect("canonical");
+    app.stop().await;
+}
+
+/// Ids the service issued are taken only as it writes them.
+#[tokio::test]
+async fn non_canonical_enrolment_ids_are_invalid_arguments() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let meituan = app.token("platform:meituan").await;
+    let mut client = app.enrolment_client().await;
+    let id = enrol_at(&mut client, &meituan, 1, "440305")
+        .await
+        .enrolment_id;
+    for bad in [
+        id.to_uppercase(),
+        format!("{{{id}}}"),
+        format!(" {id}"),
+        format!("{id} "),
+        id.replace('-', ""),
+        format!("urn:uuid:{id}"),
+    ] {
+        let get = pb::GetEnrolmentRequest {
+            enrolment_id: bad.clone(),
+        };
+        assert_field_violation(
+            &client
+                .get_enrolment(authed(get, &meituan))
+                .await
+                .expect_err(&bad),
+            "enrolment_id",
+        );
+        let history = pb::GetEnrolmentHistoryRequest {
+            enrolment_id: bad.clone(),
+        };
+        assert_field_violation(
+            &client
+                .get_enrolment_history(authed(history, &meituan))
+                .await
+                .expect_err(&bad),
+            "enrolment_id",
+        );
+        let suspend = pb::SuspendEnrolmentRequest {
+            request_id: "s".into(),
+            enrolment_id: bad.clone(),
+            effective_date: Some(date(2026, 6, 1)),
+            reason: pb::ChangeReason::WorkerRequest as i32,
+        };
+        assert_field_violation(
+            &client
+                .suspend_enrolment(authed(suspend, &meituan))
+                .await
+                .expect_err(&bad),
+            "enrolment_id",
+        );
+    }
+    assert_eq!(app.count("enrolment_history").await, 1, "nothing changed");
+    app.stop().await;
+}
+
+fn starting(request_id: &str, seq: u32, place: &str, day: pb::Date) -> pb::EnrolWorkerRequest {
+    let mut request = enrol_request(request_id, &id_number("110105", "19900101", seq));
+    request.place_of_employment = place.into();
+    request.cover_start_date = Some(day);
+    request
+}
+
+fn window(
+    request_id: &str,
+    province: &str,
+    backdate: i32,
+    ahead: Option<i32>,
+) -> pb::SetBackdatingWindowRequest {
+    pb::SetBackdatingWindowRequest {
+        request_id: request_id.into(),
+        province_code: province.into(),
+        max_backdate_days: backdate,
+        max_cover_start_days_ahead: ahead,
+    }
+}
+
+/// A cover starts at most N days ahead of today (China Standard Time); N is data, 30 by default,
+/// per province with a national default.
+#[tokio::test]
+async fn a_cover_start_beyond_the_window_is_refused_and_the_window_is_data() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let meituan = app.token("platform:meituan").await;
+    let admin = app.token("national-admin").await;
+    let mut client = app.enrolment_client().await;
+    let mut admin_client = app.admin_client().await;
+
+    // Today is 2026-06-15 in Beijing: 30 days ahead is 2026-07-15.
+    for (n, day) in [(1, date(2026, 7, 16)), (2, date(2099, 12, 31))] {
+        let status = client
+            .enrol_worker(authed(
+                starting(&format!("far-{n}"), n, "440305", day),
+                &meituan,
+            ))
+            .await
+            .expect_err("too far ahead");
+        assert_field_violation(&status, "cover_start_date");
+        assert!(status.message().contains("30 days"), "{}", status.message());
+    }
+    assert_eq!(app.count("enrolments").await, 0);
+    client
+        .enrol_worker(authed(
+            starting("edge", 3, "440305", date(2026, 7, 15)),
+            &meituan,
+        ))
+        .await
+        .expect("exactly 30 days ahead");
+
+    // Guangdong's own window: 90 days. Beijing keeps the national default.
+    let set = admin_client
+        .set_backdating_window(authed(window("w1", "44", 30, Some(90)), &admin))
+        .await
+        .expect("set")
+        .into_inner();
+    assert_eq!(
+        set,
+        pb::BackdatingWindow {
+            province_code: "44".into(),
+            max_backdate_days: 30,
+            max_cover_start_days_ahead: 90,
+        }
+    );
+    client
+        .enrol_worker(authed(
+            starting("gd-90", 4, "440305", date(2026, 9, 13)),
+            &meituan,
+        ))
+        .await
+        .expect("90 days ahead in Guangdong");
+    let status = client
+        .enrol_worker(authed(
+            starting("bj-31", 5, "110105", date(2026, 7, 16)),
+            &meituan,
+        ))
+        .await
+        .expect_err("Beijing follows the national 30");
+    assert!(status.message().contains("30 days"), "{}", status.message());
+
+    // The national default moves every province without its own; Guangdong keeps 90, also when
+    // only its backdating window is set again.
+    let national = admin_client
+        .set_backdating_window(authed(window("w2", "", 30, Some(5)), &admin))
+        .await
+        .expect("national")
+        .into_inner();
+    assert_eq!(national.max_cover_start_days_ahead, 5);
+    assert_eq!(national.province_code, "");
+    let status = client
+        .enrol_worker(authed(
+            starting("bj-6", 6, "110105", date(2026, 6, 21)),
+            &meituan,
+        ))
+        .await
+        .expect_err("6 days ahead is beyond 5");
+    assert!(status.message().contains("5 days"), "{}", status.message());
+    client
+        .enrol_worker(authed(
+            starting("bj-5", 7, "110105", date(2026, 6, 20)),
+            &meituan,
+        ))
+        .await
+        .expect("5 days ahead");
+    let guangdong = admin_client
+        .set_backdating_window(authed(window("w3", "44", 60, None), &admin))
+        .await
+        .expect("backdating only")
+        .into_inner();
+    assert_eq!(
+        (
+            guangdong.max_backdate_days,
+            guangdong.max_cover_start_days_ahead
+        ),
+        (60, 90)
+    );
+
+    // Bounds, by name; only national admins set windows.
+    for (request, field) in [
+        (
+            window("b1", "44", 30, Some(-1)),
+            "max_cover_start_days_ahead",
+        ),
+        (
+            window("b2", "44", 30, Some(3651)),
+            "max_cover_start_days_ahead",
+        ),
+        (window("b3", " 44", 30, Some(10)), "province_code"),
+    ] {
+        assert_field_violation(
+            &admin_client
+                .set_backdating_window(authed(request, &admin))
+                .await
+                .expect_err(field),
+            field,
+        );
+    }
+    for role in ["auditor", "province:44", "platform:meituan"] {
+        let token = app.token(role).await;
+        let status = admin_client
+            .set_backdating_window(authed(window("x", "44", 30, Some(1)), &token))
+            .await
+            .expect_err(role);
+        assert_eq!(status.code(), Code::PermissionDenied, "{role}");
+    }
+    let ahead: Option<i32> = sqlx::query_scalar(
+        "SELECT max_cover_start_days_ahead FROM enrolment_policy WHERE province_code = '44'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("row");
+    assert_eq!(ahead, Some(90), "refusals changed nothing");
+    app.stop().await;
+}

@@ -320,6 +320,7 @@ async fn effective_dates_are_bounded_and_the_window_is_data() {
         request_id: "w".into(),
         province_code: "44".into(),
         max_backdate_days: 90,
+        max_cover_start_days_ahead: None,
     };
     admin_client
         .set_backdating_window(authed(set, &admin))
@@ -333,6 +334,7 @@ async fn effective_dates_are_bounded_and_the_window_is_data() {
         request_id: "w2".into(),
         province_code: "44".into(),
         max_backdate_days: -1,
+        max_cover_start_days_ahead: None,
     };
     assert_field_violation(
         &admin_client
@@ -566,5 +568,138 @@ async fn lifecycle_changes_are_idempotent_and_suspended_still_counts_as_open() {
         .expect_err("suspended is open");
     assert_eq!(status.code(), Code::AlreadyExists);
     assert!(status.message().contains(&id));
+    f.app.stop().await;
+}
+
+/// What a caller gets for `enrolment_id` through Get, History, Suspend and Transfer: (code,
+/// message) of each.
+async fn answers(
+    client: &mut EnrolmentServiceClient<Channel>,
+    token: &str,
+    enrolment_id: &str,
+) -> Vec<(Code, String)> {
+    let id = || enrolment_id.to_owned();
+    let mut out = Vec::new();
+    let mut note = |result: Result<(), tonic::Status>| {
+        let status = result.expect_err("refused");
+        out.push((status.code(), status.message().to_owned()));
+    };
+    note(
+        client
+            .get_enrolment(authed(
+                pb::GetEnrolmentRequest { enrolment_id: id() },
+                token,
+            ))
+            .await
+            .map(drop),
+    );
+    note(
+        client
+            .get_enrolment_history(authed(
+                pb::GetEnrolmentHistoryRequest { enrolment_id: id() },
+                token,
+            ))
+            .await
+            .map(drop),
+    );
+    note(
+        client
+            .suspend_enrolment(authed(
+                pb::SuspendEnrolmentRequest {
+                    request_id: format!("s-{enrolment_id}"),
+                    enrolment_id: id(),
+                    effective_date: Some(date(2026, 6, 10)),
+                    reason: REASON,
+                },
+                token,
+            ))
+            .await
+            .map(drop),
+    );
+    note(
+        client
+            .transfer_enrolment(authed(
+                pb::TransferEnrolmentRequest {
+                    request_id: format!("x-{enrolment_id}"),
+                    enrolment_id: id(),
+                    new_place_of_employment: "110105".into(),
+                    effective_date: Some(date(2026, 6, 10)),
+                    reason: pb::ChangeReason::Moved as i32,
+                },
+                token,
+            ))
+            .await
+            .map(drop),
+    );
+    out
+}
+
+/// Another tenant's enrolment answers exactly as an id that does not exist: same code, same
+/// message with the id in its place. An agency that can see the enrolment may not change it.
+#[tokio::test]
+async fn another_tenants_enrolment_is_indistinguishable_from_a_random_id() {
+    let mut f = fixture().await;
+    let theirs = f.enrol(1).await.enrolment_id;
+    let random = uuid::Uuid::now_v7().to_string();
+    let not_found = |id: &str| vec![(Code::NotFound, format!("no enrolment {id}")); 4];
+    for role in ["platform:eleme", "province:11"] {
+        let token = f.app.token(role).await;
+        assert_eq!(
+            answers(&mut f.client, &token, &theirs).await,
+            not_found(&theirs),
+            "{role} on another tenant's enrolment"
+        );
+        assert_eq!(
+            answers(&mut f.client, &token, &random).await,
+            not_found(&random),
+            "{role} on a random id"
+        );
+    }
+
+    // Guangdong's agency sees it (Get, History) but may not change it.
+    let guangdong = f.app.token("province:44").await;
+    f.client
+        .get_enrolment(authed(
+            pb::GetEnrolmentRequest {
+                enrolment_id: theirs.clone(),
+            },
+            &guangdong,
+        ))
+        .await
+        .expect("the agency of its province reads it");
+    let suspend = pb::SuspendEnrolmentRequest {
+        request_id: "agency".into(),
+        enrolment_id: theirs.clone(),
+        effective_date: Some(date(2026, 6, 10)),
+        reason: REASON,
+    };
+    let status = f
+        .client
+        .suspend_enrolment(authed(suspend.clone(), &guangdong))
+        .await
+        .expect_err("seen, not changed");
+    assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    let beijing = f.app.token("province:11").await;
+    let status = f
+        .client
+        .suspend_enrolment(authed(suspend, &beijing))
+        .await
+        .expect_err("unseen");
+    assert_eq!(
+        (status.code(), status.message()),
+        (Code::NotFound, format!("no enrolment {theirs}").as_str())
+    );
+
+    // Nothing was written by any refusal, and the owner can still act.
+    assert_eq!(f.history(&theirs).await.len(), 1);
+    assert_eq!(f.app.count("events").await, 1);
+    assert_eq!(
+        f.app.count("idempotency_keys").await,
+        1,
+        "the enrolment's own"
+    );
+    f.suspend(&theirs, date(2026, 6, 10))
+        .await
+        .expect("the platform changes its own");
     f.app.stop().await;
 }

@@ -92,7 +92,7 @@ pub async fn check(
         PlatformId::parse(&row.platform_id),
     ) {
         (Ok(province), Ok(platform)) => {
-            match rate_in_force(&mut *tx, &province, &platform, &row.industry, day).await {
+            match rate_in_force(&mut *tx, &province, &platform, row.industry.as_str(), day).await {
                 Ok(rate) => Some(rate),
                 Err(AppError::NotFound(_)) => None,
                 Err(error) => return Err(error),
