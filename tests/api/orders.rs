@@ -793,3 +793,90 @@ async fn orders_take_canonical_ids_facts_from_the_pilot_start_and_only_own_enrol
     assert_eq!(app.count("orders").await, 1, "only c5 was recorded");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn recorded_premiums_are_the_domain_formula_for_a_spread_of_rates() {
+    use flexcover::domain::industry::Industry;
+    use flexcover::domain::rates::{BaseRate, Multiplier, RateClass, order_premium_tenth_fen};
+    let (app, token, _) = setup().await;
+    let now = chrono::Utc::now();
+    let day = |m: u32| chrono::NaiveDate::from_ymd_opt(2026, m, 1).expect("date");
+    let tenths = Multiplier::from_tenths(15).expect("1.5");
+    flexcover::store::rates::insert_multiplier(
+        &app.pool,
+        &flexcover::store::rates::NewMultiplier {
+            province_code: "44",
+            platform_id: "meituan",
+            industry: Industry::InstantDelivery,
+            valid_from: day(1),
+            multiplier: tenths,
+        },
+        now,
+    )
+    .await
+    .expect("multiplier");
+    // January keeps the published 7 fen; then a new version each month, up to the largest rate.
+    let spread = [(2, 0), (3, 1), (4, 25), (5, 100_000)];
+    for (month, fen_per_order) in spread {
+        let rate = BaseRate {
+            industry: Industry::InstantDelivery,
+            class: RateClass::Standard,
+            valid_from: day(month),
+            fen_per_order,
+        };
+        flexcover::store::rates::insert_base_rate(&app.pool, &rate, now)
+            .await
+            .expect("base rate");
+    }
+    let months = ["01", "02", "03", "04", "05"];
+    let orders = months
+        .iter()
+        .map(|m| {
+            order(
+                &format!("p-{m}"),
+                by_id(STANDARD_ID),
+                &format!("2026-{m}-20T02:00:00Z"),
+                None,
+            )
+        })
+        .collect();
+    let results = record(&app, &token, orders).await;
+    let premiums: Vec<i64> = results
+        .iter()
+        .map(|r| match &r.outcome {
+            Some(Outcome::Accepted(accepted)) => accepted.premium_tenth_fen,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let expected: Vec<i64> = [7, 0, 1, 25, 100_000]
+        .into_iter()
+        .map(|fen| order_premium_tenth_fen(fen, tenths))
+        .collect();
+    assert_eq!(premiums, expected);
+    assert_eq!(premiums, vec![105, 0, 15, 375, 1_500_000]);
+    let stored: Vec<i64> =
+        sqlx::query_scalar("SELECT premium_tenth_fen FROM orders ORDER BY accepted_at")
+            .fetch_all(&app.pool)
+            .await
+            .expect("stored premiums");
+    assert_eq!(stored, expected, "what is stored is what was answered");
+    // The rate in force says the same per order.
+    let mut client = app.contribution_client().await;
+    for (m, want) in months.iter().zip(&expected) {
+        let rate = client
+            .get_rate(authed(
+                pb::GetRateRequest {
+                    province_code: "44".into(),
+                    platform_id: String::new(),
+                    industry: pb::Industry::InstantDelivery as i32,
+                    at: Some(at(&format!("2026-{m}-20T02:00:00Z"))),
+                },
+                &token,
+            ))
+            .await
+            .expect("rate")
+            .into_inner();
+        assert_eq!(rate.premium_tenth_fen_per_order, *want, "2026-{m}");
+    }
+    app.stop().await;
+}

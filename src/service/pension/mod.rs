@@ -1,17 +1,22 @@
 //! Employee pension insurance of flexible workers: enrolment, transfer, contributions, the
 //! account, and the provincial average wages that bound the contribution base.
+mod commands;
 mod events;
+
+pub use commands::{
+    AverageWage, DeclarePensionContribution, EnrolPension, PensionAccount, PensionContribution,
+    PensionLookup, SetAverageWage, TransferPension,
+};
 
 use crate::auth::Principal;
 use crate::domain::clock::china_date;
-use crate::domain::division::{PlaceOfEmployment, ProvinceCode};
-use crate::domain::id_number::IdNumber;
+use crate::domain::division::ProvinceCode;
 use crate::domain::money::Fen;
 use crate::domain::pension::{self, PaidMonth, PensionStatus};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Action, Decision, Owner, Resource};
 use crate::service::contribution::stored_province;
-use crate::service::{AppState, Idempotent, RequestKey, person_access, record_province};
+use crate::service::{AppState, Idempotent, person_access, record_province};
 use crate::store::Tx;
 use crate::store::pension::{self as store, PensionRow};
 use chrono::{Datelike, NaiveDate};
@@ -19,79 +24,8 @@ use events::Change;
 use prost::Message;
 use uuid::Uuid;
 
+/// A pension enrolment as stored and shown.
 pub use crate::store::pension::PensionRow as PensionEnrolment;
-
-/// EnrolPension: a person's pension enrolment at a place of employment.
-#[derive(Debug, Clone)]
-pub struct EnrolPension {
-    pub key: RequestKey,
-    pub id_number: IdNumber,
-    pub place: PlaceOfEmployment,
-    /// 1 to `MAX_AMOUNT_FEN`, and within the province's range.
-    pub monthly_base: Fen,
-}
-
-/// TransferPension: the enrolment moves to a new place (and province).
-#[derive(Debug, Clone)]
-pub struct TransferPension {
-    pub key: RequestKey,
-    pub pension_id: Uuid,
-    pub new_place: PlaceOfEmployment,
-    /// Unset: the current base (it must fit the new province's range).
-    pub monthly_base: Option<Fen>,
-}
-
-/// DeclarePensionContribution: months of one year paid under an enrolment.
-#[derive(Debug, Clone)]
-pub struct DeclarePensionContribution {
-    pub key: RequestKey,
-    pub pension_id: Uuid,
-    /// From `domain::pension::months_covered`.
-    pub months: Vec<NaiveDate>,
-}
-
-/// GetPensionAccount: by enrolment, or the person's current enrolment by ID number.
-#[derive(Debug, Clone)]
-pub enum PensionLookup {
-    PensionId(Uuid),
-    IdNumber(IdNumber),
-}
-
-/// SetAverageWage: a province's average wage of a year.
-#[derive(Debug, Clone)]
-pub struct SetAverageWage {
-    pub key: RequestKey,
-    pub province: ProvinceCode,
-    pub year: i32,
-    /// 1 to `MAX_AMOUNT_FEN`.
-    pub annual: Fen,
-}
-
-/// A payment's months, each at 20% of the base.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PensionContribution {
-    pub pension_id: Uuid,
-    pub months: Vec<PaidMonth>,
-    pub total: Fen,
-    pub individual: Fen,
-}
-
-/// The person's account: their current (or latest) enrolment, months paid, gaps, balance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PensionAccount {
-    pub enrolment: PensionRow,
-    pub months_paid: Vec<PaidMonth>,
-    pub gaps: Vec<NaiveDate>,
-    pub individual_balance: Fen,
-}
-
-/// A province's average wage of a year.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AverageWage {
-    pub province: ProvinceCode,
-    pub year: i32,
-    pub annual: Fen,
-}
 
 /// NOT_FOUND for a pension enrolment that does not exist or that the caller may not see.
 fn no_pension(pension_id: Uuid) -> AppError {
