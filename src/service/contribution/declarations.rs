@@ -290,7 +290,10 @@ pub(crate) fn platform_asked(
 ) -> AppResult<PlatformId> {
     asked
         .or_else(|| own_platform(principal).cloned())
-        .ok_or_else(|| AppError::invalid("platform_id", "required: the platform whose month"))
+        .ok_or_else(|| AppError::invalid(
+                "platform_id",
+                "required: the platform whose month to read (a platform may leave it empty for its own)",
+            ))
 }
 
 pub async fn get(

@@ -115,7 +115,10 @@ pub async fn get_rate(
     } = command;
     let platform = platform
         .or_else(|| own_platform(principal).cloned())
-        .ok_or_else(|| AppError::invalid("platform_id", "required: the platform whose rate"))?;
+        .ok_or_else(|| AppError::invalid(
+            "platform_id",
+            "required: the platform whose rate to read (a platform may leave it empty for its own)",
+        ))?;
     policy::authorize_scope(
         &principal.role,
         Action::ReadRate,
