@@ -1,8 +1,85 @@
-//! Declaration periods, due dates and late fees (DOMAIN.md: 0.05% a day of the overdue amount,
-//! as configurable data).
+//! Declaration periods, due dates, statements and late fees (DOMAIN.md: 0.05% a day of the
+//! overdue amount, as configurable data).
 use super::Invalid;
-use super::money::{Fen, div_round_half_up};
+use super::money::{Fen, MAX_AMOUNT_FEN, div_round_half_up};
 use chrono::{Datelike, NaiveDate};
+
+/// Where a declaration's lines come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeclarationSource {
+    /// The orders recorded through RecordOrders.
+    Orders,
+    /// Order counts the platform declared.
+    DeclaredCounts,
+}
+
+impl DeclarationSource {
+    pub const ALL: [DeclarationSource; 2] =
+        [DeclarationSource::Orders, DeclarationSource::DeclaredCounts];
+
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeclarationSource::Orders => "orders",
+            DeclarationSource::DeclaredCounts => "declared_counts",
+        }
+    }
+}
+
+crate::code_from_as_str!(DeclarationSource, "declaration source");
+
+/// The most the payments of one declaration series (platform, province, month) may add up to:
+/// 1,000 payments of the largest amount. Partial and over-payments are fine; this bound only keeps
+/// every sum a statement shows (paid, balance) far inside a 64-bit integer, so no accepted payment
+/// can make a later statement or arrears listing fail.
+pub const MAX_SERIES_PAID_FEN: i64 = 1_000 * MAX_AMOUNT_FEN;
+
+/// Whether a payment of `amount` may be added to a series that has received `paid` so far.
+pub fn check_series_payment(paid: i128, amount: Fen) -> Result<(), String> {
+    if paid + i128::from(amount.0) > i128::from(MAX_SERIES_PAID_FEN) {
+        return Err(format!(
+            "the payments of one declared month may total at most {} yuan; {} yuan are recorded",
+            Fen(MAX_SERIES_PAID_FEN),
+            Fen(i64::try_from(paid).unwrap_or(i64::MAX))
+        ));
+    }
+    Ok(())
+}
+
+/// What a statement says of a declared month as of a day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatementFigures {
+    pub paid: Fen,
+    /// Due minus paid; negative when over-paid.
+    pub balance: Fen,
+    /// Days late while something is owed; 0 once paid in full.
+    pub days_late: i64,
+    pub late_fee: Fen,
+}
+
+/// The statement of `due` (due on `due_date`) with `payments` received by `as_of`. None when a
+/// sum does not fit, which the bounds on amounts ([`MAX_AMOUNT_FEN`], [`MAX_SERIES_PAID_FEN`])
+/// rule out for anything accepted.
+pub fn statement(
+    due: Fen,
+    due_date: NaiveDate,
+    payments: &[(NaiveDate, Fen)],
+    as_of: NaiveDate,
+    ppm_per_day: i64,
+) -> Option<StatementFigures> {
+    let paid = Fen::checked_sum(payments.iter().map(|(_, amount)| *amount))?;
+    let balance = due.checked_sub(paid)?;
+    Some(StatementFigures {
+        paid,
+        balance,
+        days_late: if balance.0 > 0 {
+            days_late(due_date, as_of)
+        } else {
+            0
+        },
+        late_fee: late_fee_with_payments(due, due_date, payments, as_of, ppm_per_day),
+    })
+}
 
 /// A month, held as its first day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -55,6 +132,17 @@ impl Period {
             .map_or(28, |d| d.day());
         next.with_day(due_day.clamp(1, last)).unwrap_or(next)
     }
+}
+
+/// A month may be declared once it has ended (China Standard Time).
+pub fn check_declarable(period: Period, today: NaiveDate) -> Result<(), Invalid> {
+    let current = Period::containing(today);
+    if period >= current {
+        return Err(Invalid::new(format!(
+            "must be a month that has ended (before {current})"
+        )));
+    }
+    Ok(())
 }
 
 impl std::fmt::Display for Period {
@@ -110,7 +198,9 @@ pub fn late_fee_with_payments(
     if as_of > charged_until {
         fen_days += balance.max(0) * i128::from((as_of - charged_until).num_days());
     }
-    let fee = div_round_half_up(fen_days * i128::from(ppm_per_day), 1_000_000);
+    // Bounded: a balance of at most 10¹² fen, fewer than 70,000 days (dates end in 2200) and at
+    // most 100,000 ppm a day give at most 7 × 10¹⁵ fen; saturating is never reached.
+    let fee = div_round_half_up(fen_days.saturating_mul(i128::from(ppm_per_day)), 1_000_000);
     Fen(i64::try_from(fee).unwrap_or(i64::MAX))
 }
 
@@ -147,6 +237,13 @@ mod tests {
         ] {
             assert!(Period::parse(not_canonical).is_err(), "{not_canonical:?}");
         }
+    }
+
+    #[test]
+    fn only_ended_months_are_declared() {
+        let june = Period::parse("2026-06").expect("period");
+        assert!(check_declarable(june, day(2026, 6, 30)).is_err());
+        assert!(check_declarable(june, day(2026, 7, 1)).is_ok());
     }
 
     #[test]
@@ -238,6 +335,62 @@ mod tests {
             ),
             late_fee(Fen(100_000), due, day(2026, 2, 1), STATUTORY_PPM_PER_DAY)
         );
+    }
+
+    #[test]
+    fn statements_add_payments_without_wrapping() {
+        let due = day(2026, 7, 15);
+        let paid = [
+            (day(2026, 7, 17), Fen(4_000_000)),
+            (day(2026, 7, 20), Fen(3_500_000)),
+        ];
+        let figures = statement(
+            Fen(7_000_000),
+            due,
+            &paid,
+            day(2026, 7, 25),
+            STATUTORY_PPM_PER_DAY,
+        )
+        .expect("figures");
+        assert_eq!(
+            (figures.paid, figures.balance, figures.days_late),
+            (Fen(7_500_000), Fen(-500_000), 0)
+        );
+        // 16th-17th on 70,000 (2 x 35.00) + 18th-20th on 30,000 (3 x 15.00) = 115.00 yuan.
+        assert_eq!(figures.late_fee, Fen(11_500));
+        let owing = statement(Fen(100), due, &[], day(2026, 7, 18), 500).expect("figures");
+        assert_eq!((owing.balance, owing.days_late), (Fen(100), 3));
+        // Sums that do not fit are None, never wrapped.
+        let huge = [(due, Fen(i64::MAX)), (due, Fen(i64::MAX))];
+        assert_eq!(statement(Fen(0), due, &huge, due, 500), None);
+        // The largest series the bounds allow still has a statement.
+        let most: Vec<(NaiveDate, Fen)> = (0..1_000).map(|_| (due, Fen(MAX_AMOUNT_FEN))).collect();
+        let figures = statement(Fen(MAX_AMOUNT_FEN), due, &most, day(2200, 12, 31), 100_000)
+            .expect("bounded sums fit");
+        assert_eq!(figures.paid, Fen(MAX_SERIES_PAID_FEN));
+    }
+
+    #[test]
+    fn a_series_receives_at_most_its_bound() {
+        assert!(check_series_payment(0, Fen(MAX_AMOUNT_FEN)).is_ok());
+        assert!(
+            check_series_payment(
+                i128::from(MAX_SERIES_PAID_FEN - MAX_AMOUNT_FEN),
+                Fen(MAX_AMOUNT_FEN)
+            )
+            .is_ok()
+        );
+        assert!(check_series_payment(i128::from(MAX_SERIES_PAID_FEN), Fen(1)).is_err());
+    }
+
+    #[test]
+    fn declaration_sources_are_codes() {
+        use crate::domain::code::Code;
+        assert_eq!(
+            DeclarationSource::from_code("declared_counts"),
+            Some(DeclarationSource::DeclaredCounts)
+        );
+        assert_eq!(DeclarationSource::from_code("Orders"), None);
     }
 
     #[test]

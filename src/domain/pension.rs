@@ -8,6 +8,43 @@ use super::Invalid;
 use super::money::{Fen, div_round_half_up};
 use chrono::{Datelike, NaiveDate};
 
+/// Where a pension enrolment stands. One active enrolment per person, nationally; a move leaves
+/// the old one transferred, pointing at the new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PensionStatus {
+    Active,
+    Transferred,
+}
+
+impl PensionStatus {
+    pub const ALL: [PensionStatus; 2] = [PensionStatus::Active, PensionStatus::Transferred];
+
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PensionStatus::Active => "active",
+            PensionStatus::Transferred => "transferred",
+        }
+    }
+}
+
+crate::code_from_as_str!(PensionStatus, "pension status");
+
+/// Only an active enrolment takes payments or moves; a transferred one is acted on through the
+/// enrolment it moved to (`instead` says how).
+pub fn check_active(status: PensionStatus, instead: &str) -> Result<(), String> {
+    match status {
+        PensionStatus::Active => Ok(()),
+        PensionStatus::Transferred => {
+            Err(format!("the pension enrolment is transferred; {instead}"))
+        }
+    }
+}
+
+/// The latest year a payment may cover. Months of coming years may be paid ahead; the calendar
+/// ends somewhere.
+pub const LAST_PAYABLE_YEAR: i32 = 9999;
+
 pub const MIN_BASE_PERCENT: i128 = 60;
 pub const MAX_BASE_PERCENT: i128 = 300;
 pub const CONTRIBUTION_PERCENT: i128 = 20;
@@ -57,23 +94,36 @@ impl Frequency {
     }
 }
 
+/// Why the months of a payment were refused: its year or its first month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MonthsRefused {
+    Year(Invalid),
+    FirstMonth(Invalid),
+}
+
 /// The months a payment covers: `first_month` of `year` and the following ones of its frequency,
 /// aligned to the calendar (quarters start in January, April, July, October) and inside the year.
 /// Months of a year before `today`'s are refused.
 pub fn months_covered(
     year: i32,
-    first_month: u32,
+    first_month: i32,
     frequency: Frequency,
     today: NaiveDate,
-) -> Result<Vec<NaiveDate>, Invalid> {
+) -> Result<Vec<NaiveDate>, MonthsRefused> {
     if year < today.year() {
-        return Err(Invalid::new(format!(
+        return Err(MonthsRefused::Year(Invalid::new(format!(
             "months of {year} can no longer be paid: no payment reaches back into an earlier year"
-        )));
+        ))));
+    }
+    if year > LAST_PAYABLE_YEAR {
+        return Err(MonthsRefused::Year(Invalid::new(format!(
+            "must be at most {LAST_PAYABLE_YEAR}"
+        ))));
     }
     let n = frequency.months();
+    let first_month = u32::try_from(first_month).unwrap_or(0);
     if !(1..=12).contains(&first_month) || !(first_month - 1).is_multiple_of(n) {
-        return Err(Invalid::new(format!(
+        return Err(MonthsRefused::FirstMonth(Invalid::new(format!(
             "a {}-month payment starts in month {} of the year",
             n,
             (1..=12)
@@ -81,11 +131,12 @@ pub fn months_covered(
                 .map(|m| m.to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
-        )));
+        ))));
     }
     (first_month..first_month + n)
         .map(|month| {
-            NaiveDate::from_ymd_opt(year, month, 1).ok_or_else(|| Invalid::new("not a real month"))
+            NaiveDate::from_ymd_opt(year, month, 1)
+                .ok_or_else(|| MonthsRefused::FirstMonth(Invalid::new("not a real month")))
         })
         .collect()
 }
@@ -97,6 +148,58 @@ pub fn monthly_contribution(base: Fen) -> (Fen, Fen) {
     let total = div_round_half_up(base * CONTRIBUTION_PERCENT, 100);
     let individual = div_round_half_up(base * INDIVIDUAL_ACCOUNT_PERCENT, 100);
     (Fen(total as i64), Fen(individual as i64))
+}
+
+/// One paid month: the base it was paid on, the total and the individual account's part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaidMonth {
+    pub month: NaiveDate,
+    pub base: Fen,
+    pub total: Fen,
+    pub individual: Fen,
+}
+
+/// The months a payment covers, each at 20% of `base` with 8% to the individual account.
+pub fn contributions(base: Fen, months: &[NaiveDate]) -> Vec<PaidMonth> {
+    let (total, individual) = monthly_contribution(base);
+    months
+        .iter()
+        .map(|month| PaidMonth {
+            month: *month,
+            base,
+            total,
+            individual,
+        })
+        .collect()
+}
+
+/// The sums of months' totals and individual parts. None if they do not fit, which bounded bases
+/// (at most 300% of an average wage of at most 10¹² fen a year) rule out: a month pays at most
+/// 5 × 10¹⁰ fen, and a person has fewer than 10⁵ months to pay.
+pub fn sums(months: &[PaidMonth]) -> Option<(Fen, Fen)> {
+    Some((
+        Fen::checked_sum(months.iter().map(|m| m.total))?,
+        Fen::checked_sum(months.iter().map(|m| m.individual))?,
+    ))
+}
+
+/// The months from the first enrolment's month up to (not including) the current month that
+/// were not paid.
+pub fn gaps(first_enrolled: NaiveDate, today: NaiveDate, paid: &[NaiveDate]) -> Vec<NaiveDate> {
+    let first_of = |day: NaiveDate| day.with_day(1).unwrap_or(day);
+    let current = first_of(today);
+    let mut month = first_of(first_enrolled);
+    let mut gaps = Vec::new();
+    while month < current {
+        if !paid.contains(&month) {
+            gaps.push(month);
+        }
+        match month.checked_add_months(chrono::Months::new(1)) {
+            Some(next) => month = next,
+            None => break,
+        }
+    }
+    gaps
 }
 
 #[cfg(test)]
@@ -152,7 +255,18 @@ mod tests {
             Ok(1)
         );
         let earlier = months_covered(2025, 12, Frequency::Monthly, today).expect_err("2025");
-        assert!(earlier.0.contains("earlier year"), "{earlier}");
+        assert!(
+            matches!(&earlier, MonthsRefused::Year(why) if why.0.contains("earlier year")),
+            "{earlier:?}"
+        );
+        assert!(matches!(
+            months_covered(i32::MAX, 1, Frequency::Monthly, today),
+            Err(MonthsRefused::Year(_))
+        ));
+        assert!(matches!(
+            months_covered(2026, -1, Frequency::Monthly, today),
+            Err(MonthsRefused::FirstMonth(_))
+        ));
         assert!(
             months_covered(2026, 2, Frequency::Quarterly, today).is_err(),
             "quarters start in 1, 4, 7, 10"
@@ -162,6 +276,25 @@ mod tests {
             "would cross into 2027"
         );
         assert!(months_covered(2026, 13, Frequency::Monthly, today).is_err());
+    }
+
+    #[test]
+    fn gaps_are_unpaid_months_before_the_current_one() {
+        let paid = [day(2026, 4, 1), day(2026, 5, 1), day(2026, 6, 1)];
+        assert_eq!(
+            gaps(day(2026, 4, 20), day(2026, 9, 10), &paid),
+            vec![day(2026, 7, 1), day(2026, 8, 1)]
+        );
+        assert!(gaps(day(2026, 9, 1), day(2026, 9, 10), &[]).is_empty());
+    }
+
+    #[test]
+    fn months_and_their_sums() {
+        let paid = contributions(Fen(600_000), &[day(2026, 4, 1), day(2026, 5, 1)]);
+        assert_eq!(paid.len(), 2);
+        assert_eq!(sums(&paid), Some((Fen(240_000), Fen(96_000))));
+        assert_eq!(check_active(PensionStatus::Active, "pay"), Ok(()));
+        assert!(check_active(PensionStatus::Transferred, "pay").is_err());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! to the fen, once.
 use super::Invalid;
 use super::industry::Industry;
-use super::money::{Fen, div_round_half_up};
+use super::money::{Fen, MAX_AMOUNT_FEN, div_round_half_up};
 use chrono::{Datelike, NaiveDate};
 
 /// Which base rate of an industry applies to a platform.
@@ -19,19 +19,46 @@ pub enum RateClass {
 }
 
 impl RateClass {
+    pub const ALL: [RateClass; 2] = [RateClass::Standard, RateClass::EarlyPilot];
+
+    /// The name stored in the database.
     pub fn as_str(self) -> &'static str {
         match self {
             RateClass::Standard => "standard",
             RateClass::EarlyPilot => "early_pilot",
         }
     }
+}
 
-    pub fn from_db(value: &str) -> Result<Self, Invalid> {
-        match value {
-            "standard" => Ok(RateClass::Standard),
-            "early_pilot" => Ok(RateClass::EarlyPilot),
-            other => Err(Invalid::new(format!("unknown rate class {other:?}"))),
-        }
+crate::code_from_as_str!(RateClass, "rate class");
+
+/// The largest base rate: 100,000 fen (1,000 yuan) per order. With the largest multiplier (1.5)
+/// one order's premium is at most 1,500,000 tenths of a fen.
+pub const MAX_FEN_PER_ORDER: i64 = 100_000;
+
+/// A base rate from a request: 0 to [`MAX_FEN_PER_ORDER`] fen per order.
+pub fn check_fen_per_order(fen_per_order: i64) -> Result<i64, Invalid> {
+    if (0..=MAX_FEN_PER_ORDER).contains(&fen_per_order) {
+        Ok(fen_per_order)
+    } else {
+        Err(Invalid::new(format!(
+            "must be 0 to {MAX_FEN_PER_ORDER} fen (1,000 yuan) per order"
+        )))
+    }
+}
+
+/// The most orders one declared line may count: 10¹² (its amount is bounded too, by
+/// [`MAX_AMOUNT_FEN`]).
+pub const MAX_DECLARED_ORDERS: i64 = 1_000_000_000_000;
+
+/// A declared order count: 0 to [`MAX_DECLARED_ORDERS`].
+pub fn check_declared_orders(orders: i64) -> Result<i64, Invalid> {
+    if (0..=MAX_DECLARED_ORDERS).contains(&orders) {
+        Ok(orders)
+    } else {
+        Err(Invalid::new(format!(
+            "must be 0 to {MAX_DECLARED_ORDERS} orders"
+        )))
     }
 }
 
@@ -82,10 +109,10 @@ impl Multiplier {
         }
     }
 
-    /// Parses `0.5` … `1.5` with one decimal.
+    /// Parses `0.5` … `1.5` with one decimal (or a whole `1`), exactly as written.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let invalid = || Invalid::new("must be 0.5 to 1.5 in steps of 0.1, e.g. 1.2");
-        let (whole, tenth) = raw.trim().split_once('.').unwrap_or((raw.trim(), "0"));
+        let (whole, tenth) = raw.split_once('.').unwrap_or((raw, "0"));
         if whole.len() != 1 || tenth.len() != 1 {
             return Err(invalid());
         }
@@ -142,20 +169,85 @@ pub fn in_force<T>(
         .max_by_key(|v| valid_from(v))
 }
 
-/// One order's premium, exact, in tenths of a fen.
+/// One order's premium, exact, in tenths of a fen: the base fen per order times the multiplier's
+/// tenths. THE definition of the premium: order ingest, the rate in force and declarations all
+/// call this. Saturates instead of wrapping, though stored rates (at most [`MAX_FEN_PER_ORDER`])
+/// give at most 1,500,000.
 pub fn order_premium_tenth_fen(fen_per_order: i64, multiplier: Multiplier) -> i64 {
-    fen_per_order * multiplier.tenths()
+    fen_per_order.saturating_mul(multiplier.tenths())
 }
 
-/// A declaration line: `orders` at one rate, rounded half-up to the fen once. None on overflow or
-/// a negative order count.
+/// A declaration line's amount from its orders' exact premiums (in tenths of a fen), rounded
+/// half-up to the fen once. None when negative or above [`MAX_AMOUNT_FEN`].
+pub fn line_amount_from_tenths(tenth_fen: i128) -> Option<Fen> {
+    if tenth_fen < 0 {
+        return None;
+    }
+    i64::try_from(div_round_half_up(tenth_fen, 10))
+        .ok()
+        .filter(|fen| *fen <= MAX_AMOUNT_FEN)
+        .map(Fen)
+}
+
+/// A declaration line: `orders` at one rate, rounded half-up to the fen once. None on a negative
+/// order count or rate, or an amount above [`MAX_AMOUNT_FEN`].
 pub fn line_amount(orders: i64, fen_per_order: i64, multiplier: Multiplier) -> Option<Fen> {
     if orders < 0 || fen_per_order < 0 {
         return None;
     }
-    let tenths =
-        i128::from(orders) * i128::from(order_premium_tenth_fen(fen_per_order, multiplier));
-    i64::try_from(div_round_half_up(tenths, 10)).ok().map(Fen)
+    line_amount_from_tenths(
+        i128::from(orders) * i128::from(order_premium_tenth_fen(fen_per_order, multiplier)),
+    )
+}
+
+/// A declaration's total: the sum of its lines, at most [`MAX_AMOUNT_FEN`].
+pub fn declaration_total(lines: impl IntoIterator<Item = Fen>) -> Option<Fen> {
+    Fen::checked_sum(lines).filter(|total| total.0 <= MAX_AMOUNT_FEN)
+}
+
+/// Per industry, this version's amount minus the previous version's, for every industry in
+/// either, ordered by the industry's name. Amounts are bounded, so the differences cannot
+/// overflow; None if they somehow would.
+pub fn industry_deltas(
+    now: &[(Industry, Fen)],
+    before: &[(Industry, Fen)],
+) -> Option<Vec<(Industry, Fen)>> {
+    use std::collections::BTreeMap;
+    let mut deltas: BTreeMap<&'static str, (Industry, i64)> = BTreeMap::new();
+    for (industry, amount) in now {
+        let entry = &mut deltas.entry(industry.as_str()).or_insert((*industry, 0)).1;
+        *entry = entry.checked_add(amount.0)?;
+    }
+    for (industry, amount) in before {
+        let entry = &mut deltas.entry(industry.as_str()).or_insert((*industry, 0)).1;
+        *entry = entry.checked_sub(amount.0)?;
+    }
+    Some(
+        deltas
+            .into_values()
+            .map(|(industry, delta)| (industry, Fen(delta)))
+            .collect(),
+    )
+}
+
+/// Orders may be reported late, but not from the future beyond a little clock skew.
+pub const MAX_CLOCK_SKEW_MINUTES: i64 = 5;
+
+/// An order's acceptance, the instant that prices it: a fact like any other (not before the pilot
+/// began), allowing the platform's clock to run up to [`MAX_CLOCK_SKEW_MINUTES`] ahead.
+pub fn check_accepted_at(
+    accepted_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Invalid> {
+    super::clock::check_fact_instant(
+        accepted_at,
+        now + chrono::Duration::minutes(MAX_CLOCK_SKEW_MINUTES),
+    )
+}
+
+/// Names the versions an amount was computed with: `b<base rate id>-m<multiplier id or 0>`.
+pub fn rate_version(base_rate_id: i64, multiplier_id: Option<i64>) -> String {
+    format!("b{base_rate_id}-m{}", multiplier_id.unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -221,6 +313,85 @@ mod tests {
             line_amount(i64::MAX, 25, m("1.5")),
             None,
             "overflow is refused, not wrapped"
+        );
+        // The bound: 10¹² fen exactly is a line; a tenth of a fen more rounds to 10¹² too, half a
+        // fen more does not fit.
+        assert_eq!(
+            line_amount_from_tenths(i128::from(MAX_AMOUNT_FEN) * 10 + 4),
+            Some(Fen(MAX_AMOUNT_FEN))
+        );
+        assert_eq!(
+            line_amount_from_tenths(i128::from(MAX_AMOUNT_FEN) * 10 + 5),
+            None
+        );
+        assert_eq!(line_amount_from_tenths(-1), None);
+    }
+
+    #[test]
+    fn the_premium_is_base_fen_times_multiplier_tenths() {
+        let m = |tenths| Multiplier::from_tenths(tenths).expect("multiplier");
+        assert_eq!(order_premium_tenth_fen(7, Multiplier::ONE), 70);
+        assert_eq!(order_premium_tenth_fen(7, m(13)), 91);
+        assert_eq!(order_premium_tenth_fen(25, m(5)), 125);
+        assert_eq!(
+            order_premium_tenth_fen(MAX_FEN_PER_ORDER, m(15)),
+            1_500_000,
+            "the largest premium"
+        );
+        assert_eq!(rate_version(3, None), "b3-m0");
+        assert_eq!(rate_version(3, Some(9)), "b3-m9");
+    }
+
+    #[test]
+    fn orders_are_accepted_from_the_pilot_start_to_a_little_ahead_of_now() {
+        let instant = |rfc3339: &str| {
+            chrono::DateTime::parse_from_rfc3339(rfc3339)
+                .expect("instant")
+                .to_utc()
+        };
+        let now = instant("2026-06-15T08:00:00Z");
+        assert!(check_accepted_at(instant("2026-06-15T08:05:00Z"), now).is_ok());
+        assert!(check_accepted_at(instant("2026-06-15T08:05:01Z"), now).is_err());
+        assert!(check_accepted_at(instant("2022-06-30T16:00:00Z"), now).is_ok());
+        assert!(check_accepted_at(instant("2022-06-30T15:59:59Z"), now).is_err());
+    }
+
+    #[test]
+    fn request_bounds() {
+        assert_eq!(check_fen_per_order(0), Ok(0));
+        assert_eq!(check_fen_per_order(100_000), Ok(100_000));
+        assert!(check_fen_per_order(100_001).is_err());
+        assert!(check_fen_per_order(-1).is_err());
+        assert!(check_declared_orders(MAX_DECLARED_ORDERS).is_ok());
+        assert!(check_declared_orders(MAX_DECLARED_ORDERS + 1).is_err());
+        assert!(check_declared_orders(-1).is_err());
+    }
+
+    #[test]
+    fn totals_and_deltas() {
+        assert_eq!(declaration_total([Fen(1), Fen(2)]), Some(Fen(3)));
+        assert_eq!(
+            declaration_total([Fen(MAX_AMOUNT_FEN), Fen(1)]),
+            None,
+            "a total is bounded like any amount"
+        );
+        let deltas = industry_deltas(
+            &[
+                (Industry::InstantDelivery, Fen(182)),
+                (Industry::RideHailing, Fen(5)),
+            ],
+            &[
+                (Industry::InstantDelivery, Fen(137)),
+                (Industry::SameCityFreight, Fen(9)),
+            ],
+        );
+        assert_eq!(
+            deltas,
+            Some(vec![
+                (Industry::InstantDelivery, Fen(45)),
+                (Industry::RideHailing, Fen(5)),
+                (Industry::SameCityFreight, Fen(-9)),
+            ])
         );
     }
 

@@ -3,6 +3,7 @@
 //! a lookup by ID number) the access-log row, committed with the answer.
 use super::access_log::Access;
 use super::enrolments::{EnrolmentRow, active_on, select_enrolments};
+use crate::domain::industry::Industry;
 use crate::error::AppResult;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
@@ -35,10 +36,43 @@ pub struct OrderInProgress {
     pub premium_tenth_fen: i64,
 }
 
+/// Who owns an enrolment: its province and platform.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct EnrolmentOwner {
+    pub province_code: String,
+    pub platform_id: String,
+}
+
+/// The owner of an enrolment, if it exists.
+pub async fn enrolment_owner(
+    db: impl PgExecutor<'_>,
+    enrolment_id: Uuid,
+) -> AppResult<Option<EnrolmentOwner>> {
+    Ok(sqlx::query_as(
+        "SELECT province_code::text AS province_code, platform_id FROM enrolments
+         WHERE enrolment_id = $1",
+    )
+    .bind(enrolment_id)
+    .fetch_optional(db)
+    .await?)
+}
+
+/// The covering enrolment: the row as the enrolment API shows it, and what pricing needs.
+#[derive(Debug, Clone)]
+pub struct Covering {
+    pub enrolment: EnrolmentRow,
+    pub province_code: String,
+    pub platform_id: String,
+    pub industry: Industry,
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     #[sqlx(flatten)]
     enrolment: EnrolmentRow,
+    covered_province: String,
+    covered_platform: String,
+    covered_industry: Industry,
     order_id: Option<String>,
     order_accepted_at: Option<DateTime<Utc>>,
     order_completed_at: Option<DateTime<Utc>>,
@@ -54,6 +88,17 @@ pub async fn coverage_at(
     query: &CoverageQuery<'_>,
     access: Option<&Access<'_>>,
 ) -> AppResult<Option<(EnrolmentRow, Option<OrderInProgress>)>> {
+    Ok(covering_at(db, query, access)
+        .await?
+        .map(|(covering, order)| (covering.enrolment, order)))
+}
+
+/// [`coverage_at`], with the covering enrolment's owner and industry typed for pricing.
+pub async fn covering_at(
+    db: impl PgExecutor<'_>,
+    query: &CoverageQuery<'_>,
+    access: Option<&Access<'_>>,
+) -> AppResult<Option<(Covering, Option<OrderInProgress>)>> {
     let row: Option<Row> = sqlx::query_as(concat!(
         "WITH candidates AS (
              SELECT e.enrolment_id FROM enrolments e
@@ -79,7 +124,8 @@ pub async fn coverage_at(
              INSERT INTO person_access_log (access_id, accessed_at, actor, token_id, person_key, rpc, results)
              SELECT $8, $9, $10, $11, $12, $13, (SELECT count(*) FROM candidates)
              WHERE $12::bytea IS NOT NULL)
-         SELECT r.*, c.order_id, c.order_accepted_at, c.order_completed_at, c.order_base_rate_id,
+         SELECT r.*, r.province_code::text AS covered_province, r.platform_id AS covered_platform,
+                r.industry AS covered_industry, c.order_id, c.order_accepted_at, c.order_completed_at, c.order_base_rate_id,
                 c.order_multiplier_id, c.order_premium_tenth_fen
          FROM chosen c CROSS JOIN LATERAL (",
         select_enrolments!(),
@@ -119,6 +165,12 @@ pub async fn coverage_at(
             }
             _ => None,
         };
-        (row.enrolment, order)
+        let covering = Covering {
+            enrolment: row.enrolment,
+            province_code: row.covered_province,
+            platform_id: row.covered_platform,
+            industry: row.covered_industry,
+        };
+        (covering, order)
     }))
 }

@@ -1,8 +1,23 @@
 //! Monthly declarations and their lines, versioned: a correction is a new version.
 use super::Tx;
+use crate::domain::industry::Industry;
+use crate::domain::late_fee::DeclarationSource;
 use crate::error::AppResult;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
+
+crate::stored_as_text!(DeclarationSource);
+
+/// A `numeric` sum read as text (sqlx decodes `numeric` only with an extra crate): sums are taken
+/// as `numeric` so that no amount of data can overflow them in SQL; Rust decides what fits.
+pub(crate) fn numeric_sum(text: Option<&str>) -> AppResult<i128> {
+    match text {
+        None => Ok(0),
+        Some(text) => text
+            .parse::<i128>()
+            .map_err(|_| anyhow::anyhow!("a sum of whole amounts is not a whole number").into()),
+    }
+}
 
 /// The key of a declaration series.
 pub struct Key<'a> {
@@ -13,7 +28,7 @@ pub struct Key<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct LineRow {
-    pub industry: String,
+    pub industry: Industry,
     pub base_rate_id: i64,
     pub multiplier_id: Option<i64>,
     pub orders: i64,
@@ -26,7 +41,7 @@ pub struct DeclarationRow {
     pub platform_id: String,
     pub period: NaiveDate,
     pub version: i32,
-    pub source: String,
+    pub source: DeclarationSource,
     pub total_fen: i64,
     pub due_date: NaiveDate,
     pub declared_at: DateTime<Utc>,
@@ -34,24 +49,24 @@ pub struct DeclarationRow {
 }
 
 /// Orders of the period grouped by industry and rate versions: (line without amount, exact sum in
-/// tenths of a fen).
+/// tenths of a fen). The sum is taken as `numeric`, so it cannot overflow however many orders.
 pub async fn order_totals(
     tx: &mut Tx,
     key: &Key<'_>,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
-) -> AppResult<Vec<(LineRow, i64)>> {
+) -> AppResult<Vec<(LineRow, i128)>> {
     #[derive(sqlx::FromRow)]
     struct Total {
-        industry: String,
+        industry: Industry,
         base_rate_id: i64,
         multiplier_id: Option<i64>,
         orders: i64,
-        tenth_fen: i64,
+        tenth_fen: Option<String>,
     }
     let totals: Vec<Total> = sqlx::query_as(
         "SELECT industry, base_rate_id, multiplier_id, count(*) AS orders,
-                sum(premium_tenth_fen)::bigint AS tenth_fen
+                sum(premium_tenth_fen)::text AS tenth_fen
          FROM orders
          WHERE province_code = $1 AND platform_id = $2 AND accepted_at >= $3 AND accepted_at < $4
          GROUP BY industry, base_rate_id, multiplier_id
@@ -63,9 +78,10 @@ pub async fn order_totals(
     .bind(until)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(totals
+    totals
         .into_iter()
         .map(|t| {
+            let tenth_fen = numeric_sum(t.tenth_fen.as_deref())?;
             let line = LineRow {
                 industry: t.industry,
                 base_rate_id: t.base_rate_id,
@@ -73,9 +89,9 @@ pub async fn order_totals(
                 orders: t.orders,
                 amount_fen: 0,
             };
-            (line, t.tenth_fen)
+            Ok((line, tenth_fen))
         })
-        .collect())
+        .collect()
 }
 
 /// Serialises declarations of one series until the transaction ends, so versions stay gapless.
@@ -138,7 +154,7 @@ pub async fn insert(tx: &mut Tx, declaration: &DeclarationRow, lines: &[LineRow]
     .bind(&declaration.platform_id)
     .bind(declaration.period)
     .bind(declaration.version)
-    .bind(&declaration.source)
+    .bind(declaration.source)
     .bind(declaration.total_fen)
     .bind(declaration.due_date)
     .bind(declaration.declared_at)
@@ -159,7 +175,7 @@ pub async fn insert(tx: &mut Tx, declaration: &DeclarationRow, lines: &[LineRow]
     .bind(&declaration.platform_id)
     .bind(declaration.period)
     .bind(declaration.version)
-    .bind(lines.iter().map(|l| l.industry.as_str()).collect::<Vec<_>>())
+    .bind(lines.iter().map(|l| l.industry).collect::<Vec<_>>())
     .bind(lines.iter().map(|l| l.base_rate_id).collect::<Vec<_>>())
     .bind(lines.iter().map(|l| l.multiplier_id).collect::<Vec<_>>())
     .bind(lines.iter().map(|l| l.orders).collect::<Vec<_>>())

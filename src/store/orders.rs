@@ -4,6 +4,7 @@
 use super::enrolments::active_on;
 use super::rates::{RateInForce, RateKey, in_force_many};
 use super::{Tx, column};
+use crate::domain::industry::Industry;
 use crate::error::{AppResult, UNIQUE_VIOLATION};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{HashMap, HashSet};
@@ -17,7 +18,7 @@ pub struct NewOrder {
     pub enrolment_id: Option<Uuid>,
     pub place_code: String,
     pub province_code: String,
-    pub industry: &'static str,
+    pub industry: Industry,
     pub accepted_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     /// The day of acceptance in China Standard Time.
@@ -49,7 +50,7 @@ struct Written {
     n: Option<i64>,
     enrolment_id: Option<Uuid>,
     province_code: Option<String>,
-    industry: Option<String>,
+    industry: Option<Industry>,
     recorded_before: bool,
     inserted_order_id: Option<String>,
 }
@@ -67,9 +68,11 @@ macro_rules! record_statement {
         concat!(
     "WITH t AS (
          -- The worker is resolved to a person key first, so each lookup is an index probe (an OR of
-         -- person and enrolment id would defeat the indexes).
+         -- person and enrolment id would defeat the indexes). A platform names only its own
+         -- enrolments: another platform's enrolment id finds no worker.
          SELECT u.*,
-                COALESCE(u.person_key, (SELECT x.person_key FROM enrolments x WHERE x.enrolment_id = u.enrolment_key)) AS worker_key
+                COALESCE(u.person_key, (SELECT x.person_key FROM enrolments x
+                                        WHERE x.enrolment_id = u.enrolment_key AND x.platform_id = $1)) AS worker_key
          FROM UNNEST($2::bytea[], $3::uuid[], $4::date[], $5::text[], $6::text[], $7::text[], $8::text[],
                      $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bigint[])
               WITH ORDINALITY AS u(person_key, enrolment_key, day, province_code, order_id, place_code, industry,
@@ -140,21 +143,19 @@ pub async fn record(
 ) -> AppResult<Option<Vec<OrderOutcome>>> {
     // Priced by the order's own province and industry: an order whose enrolment differs in either
     // is refused, so no other rate is ever needed.
-    let distinct: HashSet<(&str, &str, NaiveDate)> = orders
+    let distinct: HashSet<(&str, Industry, NaiveDate)> = orders
         .iter()
         .map(|o| (o.province_code.as_str(), o.industry, o.day))
         .collect();
     let rate_keys: Vec<RateKey> = distinct
         .into_iter()
-        .map(|(province, industry, day)| (province.to_owned(), industry.to_owned(), day))
+        .map(|(province, industry, day)| (province.to_owned(), industry, day))
         .collect();
     let rate_keys: Vec<&RateKey> = rate_keys.iter().collect();
     let rates = in_force_many(&mut **tx, platform_id, &rate_keys).await?;
-    let rate_by_key: HashMap<(&str, &str, NaiveDate), &RateInForce> = rates
+    let rate_by_key: HashMap<(&str, Industry, NaiveDate), &RateInForce> = rates
         .iter()
-        .map(|((province, industry, day), rate)| {
-            ((province.as_str(), industry.as_str(), *day), rate)
-        })
+        .map(|((province, industry, day), rate)| ((province.as_str(), *industry, *day), rate))
         .collect();
     let rate_of: Vec<Option<&RateInForce>> = orders
         .iter()
@@ -187,7 +188,9 @@ pub async fn record(
         .bind(column(orders, &sent, |o| o.completed_at))
         .bind(rate_column(|r| Some(r.base_rate_id)))
         .bind(rate_column(|r| r.multiplier_id))
-        .bind(rate_column(|r| Some(premium(r))))
+        // Priced here, by `domain::rates::order_premium_tenth_fen` (through `premium_tenth_fen`),
+        // and sent as a column: the statement only stores it, so the formula has one definition.
+        .bind(rate_column(|r| Some(r.premium_tenth_fen())))
         .bind(now)
         .fetch_all(&mut **tx)
         .await;
@@ -228,11 +231,6 @@ pub async fn record(
         .map(Some)
 }
 
-/// An order's premium in tenths of a fen: exact, base fen per order times the multiplier's tenths.
-fn premium(rate: &RateInForce) -> i64 {
-    rate.fen_per_order * i64::from(rate.tenths.unwrap_or(10))
-}
-
 /// An order's outcome from what the statement found. Refusals are checked in the order a reader
 /// would: enrolment, then its province and industry, then the rate; an order refused now but
 /// recorded before is a duplicate.
@@ -250,7 +248,7 @@ fn outcome(
                     order.province_code
                 ))
             } else if industry != order.industry {
-                OrderOutcome::Mismatch(format!("the worker is enrolled for {industry}"))
+                OrderOutcome::Mismatch(format!("the worker is enrolled for {}", industry.as_str()))
             } else {
                 match rate {
                     None => OrderOutcome::NoRate,
@@ -258,7 +256,7 @@ fn outcome(
                         enrolment_id,
                         base_rate_id: rate.base_rate_id,
                         multiplier_id: rate.multiplier_id,
-                        premium_tenth_fen: premium(rate),
+                        premium_tenth_fen: rate.premium_tenth_fen(),
                     },
                     // Written by another transaction first (a conflict): never charged twice.
                     Some(_) => OrderOutcome::Duplicate,

@@ -44,6 +44,25 @@ pub async fn insert(db: impl PgExecutor<'_>, payment: &NewPayment<'_>) -> AppRes
     Ok(payment_id)
 }
 
+/// What a series has received so far, on any day, summed as `numeric` (cannot overflow).
+pub async fn paid_total(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    platform_id: &str,
+    period: NaiveDate,
+) -> AppResult<i128> {
+    let total: Option<String> = sqlx::query_scalar(
+        "SELECT sum(amount_fen)::text FROM contribution_payments
+         WHERE province_code = $1 AND platform_id = $2 AND period = $3",
+    )
+    .bind(province_code)
+    .bind(platform_id)
+    .bind(period)
+    .fetch_one(db)
+    .await?;
+    super::declarations::numeric_sum(total.as_deref())
+}
+
 /// Payments of the given (platform, period) series of a province received on or before `as_of`.
 pub async fn for_series(
     db: impl PgExecutor<'_>,
@@ -75,10 +94,10 @@ pub struct ArrearsRow {
     pub version: i32,
     pub total_fen: i64,
     pub due_date: NaiveDate,
-    pub paid_fen: i64,
 }
 
-/// A province's overdue series as of a day, by platform and period, after a keyset cursor.
+/// A province's overdue series as of a day, by platform and period, after a keyset cursor. Sums
+/// stay `numeric` (compared, never cast back), so no stored payments can make this fail.
 pub async fn arrears(
     db: impl PgExecutor<'_>,
     province_code: &str,
@@ -93,9 +112,9 @@ pub async fn arrears(
              FROM declarations WHERE province_code = $1
              ORDER BY platform_id, period, version DESC),
          paid AS (
-             SELECT platform_id, period, sum(amount_fen)::bigint AS paid_fen FROM contribution_payments
+             SELECT platform_id, period, sum(amount_fen) AS paid_fen FROM contribution_payments
              WHERE province_code = $1 AND paid_on <= $2 GROUP BY platform_id, period)
-         SELECT l.platform_id, l.period, l.version, l.total_fen, l.due_date, COALESCE(p.paid_fen, 0) AS paid_fen
+         SELECT l.platform_id, l.period, l.version, l.total_fen, l.due_date
          FROM latest l LEFT JOIN paid p USING (platform_id, period)
          WHERE l.due_date < $2 AND l.total_fen > COALESCE(p.paid_fen, 0)
            AND ($3::text IS NULL OR (l.platform_id, l.period) > ($3, $4::date))

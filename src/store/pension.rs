@@ -1,9 +1,12 @@
 //! Pension: average wages, enrolments (one active per person), months paid.
 use super::Tx;
+use crate::domain::pension::PensionStatus;
 use crate::error::{AppResult, UNIQUE_VIOLATION, sqlstate};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
+
+crate::stored_as_text!(PensionStatus);
 
 pub async fn set_average_wage(
     db: impl PgExecutor<'_>,
@@ -47,21 +50,29 @@ pub struct PensionRow {
     pub id_masked: String,
     pub place_code: String,
     pub monthly_base_fen: i64,
-    pub status: String,
+    pub status: PensionStatus,
     pub transferred_to: Option<Uuid>,
     pub created_at: DateTime<Utc>,
 }
 
-/// Inserts an active pension enrolment; Err(existing id) when the person already has one.
+/// The person's active enrolment that stood in the way of another: its id and province.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ActiveElsewhere {
+    pub pension_id: Uuid,
+    pub province_code: String,
+}
+
+/// Inserts an active pension enrolment; Err(the active one) when the person already has one.
+/// (`'active'` is written out where it names the partial unique index's predicate.)
 pub async fn insert(
     tx: &mut Tx,
     row: &PensionRow,
     created_by: &str,
-) -> AppResult<Result<(), Uuid>> {
+) -> AppResult<Result<(), ActiveElsewhere>> {
     let inserted = sqlx::query(
         "INSERT INTO pension_enrolments (province_code, pension_id, person_key, place_code,
              monthly_base_fen, status, created_at, created_by)
-         VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)
+         VALUES ($1, $2, $3, $4, $5, $8, $6, $7)
          ON CONFLICT (person_key) WHERE status = 'active' DO NOTHING",
     )
     .bind(&row.province_code)
@@ -71,15 +82,18 @@ pub async fn insert(
     .bind(row.monthly_base_fen)
     .bind(row.created_at)
     .bind(created_by)
+    .bind(PensionStatus::Active)
     .execute(&mut **tx)
     .await?;
     if inserted.rows_affected() == 1 {
         return Ok(Ok(()));
     }
-    let existing: Uuid = sqlx::query_scalar(
-        "SELECT pension_id FROM pension_enrolments WHERE person_key = $1 AND status = 'active'",
+    let existing = sqlx::query_as(
+        "SELECT pension_id, province_code::text AS province_code FROM pension_enrolments
+         WHERE person_key = $1 AND status = $2",
     )
     .bind(&row.person_key)
+    .bind(PensionStatus::Active)
     .fetch_one(&mut **tx)
     .await?;
     Ok(Err(existing))
@@ -106,10 +120,11 @@ pub async fn lock(tx: &mut Tx, pension_id: Uuid) -> AppResult<Option<PensionRow>
 }
 
 pub async fn mark_transferred(tx: &mut Tx, row: &PensionRow, to: Uuid) -> AppResult<()> {
-    sqlx::query("UPDATE pension_enrolments SET status = 'transferred', transferred_to = $3 WHERE province_code = $1 AND pension_id = $2")
+    sqlx::query("UPDATE pension_enrolments SET status = $4, transferred_to = $3 WHERE province_code = $1 AND pension_id = $2")
         .bind(&row.province_code)
         .bind(row.pension_id)
         .bind(to)
+        .bind(PensionStatus::Transferred)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -123,11 +138,23 @@ pub struct MonthRow {
     pub individual_fen: i64,
 }
 
+impl MonthRow {
+    pub fn paid(&self) -> crate::domain::pension::PaidMonth {
+        use crate::domain::money::Fen;
+        crate::domain::pension::PaidMonth {
+            month: self.month,
+            base: Fen(self.base_fen),
+            total: Fen(self.total_fen),
+            individual: Fen(self.individual_fen),
+        }
+    }
+}
+
 /// Records paid months; Err(month) when one of them was paid before (for this person).
 pub async fn insert_months(
     tx: &mut Tx,
     row: &PensionRow,
-    months: &[MonthRow],
+    months: &[crate::domain::pension::PaidMonth],
     at: DateTime<Utc>,
 ) -> AppResult<Result<(), ()>> {
     let inserted = sqlx::query(
@@ -140,9 +167,9 @@ pub async fn insert_months(
     .bind(&row.person_key)
     .bind(at)
     .bind(months.iter().map(|m| m.month).collect::<Vec<_>>())
-    .bind(months.iter().map(|m| m.base_fen).collect::<Vec<_>>())
-    .bind(months.iter().map(|m| m.total_fen).collect::<Vec<_>>())
-    .bind(months.iter().map(|m| m.individual_fen).collect::<Vec<_>>())
+    .bind(months.iter().map(|m| m.base.0).collect::<Vec<_>>())
+    .bind(months.iter().map(|m| m.total.0).collect::<Vec<_>>())
+    .bind(months.iter().map(|m| m.individual.0).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await;
     match inserted {
@@ -170,9 +197,10 @@ pub async fn current_of_person(
 ) -> AppResult<Option<Uuid>> {
     Ok(sqlx::query_scalar(
         "SELECT pension_id FROM pension_enrolments WHERE person_key = $1
-         ORDER BY status = 'active' DESC, created_at DESC LIMIT 1",
+         ORDER BY status = $2 DESC, created_at DESC LIMIT 1",
     )
     .bind(person_key)
+    .bind(PensionStatus::Active)
     .fetch_optional(db)
     .await?)
 }

@@ -1,10 +1,64 @@
 //! Rate versions: base rates, platform rate classes, multipliers, and the rate in force.
+use crate::domain::industry::Industry;
+use crate::domain::rates::{Multiplier, RateClass, order_premium_tenth_fen};
 use crate::error::{AppError, AppResult, UNIQUE_VIOLATION, sqlstate};
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
 use std::collections::HashMap;
 
+crate::stored_as_text!(RateClass);
+
+/// A multiplier is stored as its tenths (`smallint`, 5 to 15 by a check constraint); a stored
+/// value outside that range is a decoding error, never a wrong premium.
+impl sqlx::Type<sqlx::Postgres> for Multiplier {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <i16 as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Postgres> for Multiplier {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        // 5 to 15: always fits.
+        let tenths = i16::try_from(self.tenths()).unwrap_or(i16::MAX);
+        <i16 as sqlx::Encode<sqlx::Postgres>>::encode(tenths, buf)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for Multiplier {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let tenths = <i16 as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Multiplier::from_tenths(i32::from(tenths))
+            .map_err(|invalid| format!("stored multiplier: {invalid}").into())
+    }
+}
+
+/// A base rate version as stored.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct BaseRateVersion {
+    pub base_rate_id: i64,
+    pub industry: Industry,
+    pub rate_class: RateClass,
+    pub valid_from: NaiveDate,
+    pub fen_per_order: i64,
+}
+
+/// A multiplier version as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MultiplierVersion {
+    pub multiplier_id: i64,
+    pub province_code: String,
+    pub platform_id: String,
+    pub industry: Industry,
+    pub valid_from: NaiveDate,
+    pub tenths: Multiplier,
+}
+
+/// The shape `seed::seed_rates` writes base rates in (names as text). Kept so the seed compiles
+/// unchanged; new code uses [`BaseRateVersion`] and [`ensure_published`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseRateRow {
     pub base_rate_id: i64,
     pub industry: String,
@@ -13,29 +67,19 @@ pub struct BaseRateRow {
     pub fen_per_order: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct MultiplierRow {
-    pub multiplier_id: i64,
-    pub province_code: String,
-    pub platform_id: String,
-    pub industry: String,
-    pub valid_from: NaiveDate,
-    pub tenths: i16,
-}
-
 /// Adds a base rate version; the same industry, class and start twice is ALREADY_EXISTS.
 pub async fn insert_base_rate(
     db: impl PgExecutor<'_>,
-    rate: &BaseRateRow,
+    rate: &crate::domain::rates::BaseRate,
     now: DateTime<Utc>,
-) -> AppResult<BaseRateRow> {
+) -> AppResult<BaseRateVersion> {
     let inserted = sqlx::query_as(
         "INSERT INTO base_rates (industry, rate_class, valid_from, fen_per_order, created_at)
          VALUES ($1, $2, $3, $4, $5)
          RETURNING base_rate_id, industry, rate_class, valid_from, fen_per_order",
     )
-    .bind(&rate.industry)
-    .bind(&rate.rate_class)
+    .bind(rate.industry)
+    .bind(rate.class)
     .bind(rate.valid_from)
     .bind(rate.fen_per_order)
     .bind(now)
@@ -46,25 +90,28 @@ pub async fn insert_base_rate(
         Err(error) if sqlstate(&error).as_deref() == Some(UNIQUE_VIOLATION) => {
             Err(AppError::AlreadyExists(format!(
                 "a {} {} base rate from {} already exists; rate versions are never overwritten",
-                rate.industry, rate.rate_class, rate.valid_from
+                rate.industry.as_str(),
+                rate.class.as_str(),
+                rate.valid_from
             )))
         }
         Err(error) => Err(error.into()),
     }
 }
 
-/// Adds a base rate unless that version exists; for seeding. Returns whether it was added.
-pub async fn ensure_base_rate(
+/// Adds a published base rate unless that version exists; for seeding. Returns whether it was
+/// added.
+pub async fn ensure_published(
     db: impl PgExecutor<'_>,
-    rate: &BaseRateRow,
+    rate: &crate::domain::rates::BaseRate,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     let added = sqlx::query(
         "INSERT INTO base_rates (industry, rate_class, valid_from, fen_per_order, created_at)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
-    .bind(&rate.industry)
-    .bind(&rate.rate_class)
+    .bind(rate.industry)
+    .bind(rate.class)
     .bind(rate.valid_from)
     .bind(rate.fen_per_order)
     .bind(now)
@@ -73,14 +120,34 @@ pub async fn ensure_base_rate(
     Ok(added.rows_affected() == 1)
 }
 
+/// [`ensure_published`] for the seed's text shape; an unknown name is an error, not a row.
+pub async fn ensure_base_rate(
+    db: impl PgExecutor<'_>,
+    rate: &BaseRateRow,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    use crate::domain::code::Code;
+    let industry = Industry::from_code(&rate.industry)
+        .ok_or_else(|| anyhow::anyhow!("unknown industry {:?}", rate.industry))?;
+    let class = RateClass::from_code(&rate.rate_class)
+        .ok_or_else(|| anyhow::anyhow!("unknown rate class {:?}", rate.rate_class))?;
+    let published = crate::domain::rates::BaseRate {
+        industry,
+        class,
+        valid_from: rate.valid_from,
+        fen_per_order: rate.fen_per_order,
+    };
+    ensure_published(db, &published, now).await
+}
+
 pub async fn set_platform_class(
     db: impl PgExecutor<'_>,
     platform_id: &str,
-    industry: &str,
-    rate_class: &str,
+    industry: Industry,
+    rate_class: RateClass,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    sqlx::query(
+    let written = sqlx::query(
         "INSERT INTO platform_rate_classes (platform_id, industry, rate_class, updated_at)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (platform_id, industry) DO UPDATE SET rate_class = $3, updated_at = $4",
@@ -90,8 +157,19 @@ pub async fn set_platform_class(
     .bind(rate_class)
     .bind(now)
     .execute(db)
-    .await?;
-    Ok(())
+    .await;
+    match written {
+        Ok(_) => Ok(()),
+        Err(error) if sqlstate(&error).as_deref() == Some(crate::error::FOREIGN_KEY_VIOLATION) => {
+            Err(no_platform(platform_id))
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// NOT_FOUND for a platform that is not registered.
+pub fn no_platform(platform_id: &str) -> AppError {
+    AppError::NotFound(format!("no platform {platform_id}"))
 }
 
 /// The start dates of the multipliers of one province, platform and industry.
@@ -99,7 +177,7 @@ pub async fn multiplier_dates(
     db: impl PgExecutor<'_>,
     province_code: &str,
     platform_id: &str,
-    industry: &str,
+    industry: Industry,
 ) -> AppResult<Vec<NaiveDate>> {
     Ok(sqlx::query_scalar(
         "SELECT valid_from FROM rate_multipliers
@@ -112,21 +190,31 @@ pub async fn multiplier_dates(
     .await?)
 }
 
+/// A multiplier version to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMultiplier<'a> {
+    pub province_code: &'a str,
+    pub platform_id: &'a str,
+    pub industry: Industry,
+    pub valid_from: NaiveDate,
+    pub multiplier: Multiplier,
+}
+
 pub async fn insert_multiplier(
     db: impl PgExecutor<'_>,
-    multiplier: &MultiplierRow,
+    multiplier: &NewMultiplier<'_>,
     now: DateTime<Utc>,
-) -> AppResult<MultiplierRow> {
+) -> AppResult<MultiplierVersion> {
     let inserted = sqlx::query_as(
         "INSERT INTO rate_multipliers (province_code, platform_id, industry, valid_from, tenths, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)
          RETURNING multiplier_id, province_code::text AS province_code, platform_id, industry, valid_from, tenths",
     )
-    .bind(&multiplier.province_code)
-    .bind(&multiplier.platform_id)
-    .bind(&multiplier.industry)
+    .bind(multiplier.province_code)
+    .bind(multiplier.platform_id)
+    .bind(multiplier.industry)
     .bind(multiplier.valid_from)
-    .bind(multiplier.tenths)
+    .bind(multiplier.multiplier)
     .bind(now)
     .fetch_one(db)
     .await;
@@ -139,10 +227,7 @@ pub async fn insert_multiplier(
             )))
         }
         Err(error) if sqlstate(&error).as_deref() == Some(crate::error::FOREIGN_KEY_VIOLATION) => {
-            Err(AppError::NotFound(format!(
-                "no platform {}",
-                multiplier.platform_id
-            )))
+            Err(no_platform(multiplier.platform_id))
         }
         Err(error) => Err(error.into()),
     }
@@ -154,17 +239,29 @@ pub struct RateInForce {
     pub province_code: String,
     pub day: NaiveDate,
     pub base_rate_id: i64,
-    pub industry: String,
-    pub rate_class: String,
+    pub industry: Industry,
+    pub rate_class: RateClass,
     pub base_valid_from: NaiveDate,
     pub fen_per_order: i64,
     pub multiplier_id: Option<i64>,
-    pub tenths: Option<i16>,
+    pub tenths: Option<Multiplier>,
     pub multiplier_valid_from: Option<NaiveDate>,
 }
 
+impl RateInForce {
+    /// The multiplier in force: 1.0 while the province has set none.
+    pub fn multiplier(&self) -> Multiplier {
+        self.tenths.unwrap_or(Multiplier::ONE)
+    }
+
+    /// One order's premium at this rate, in tenths of a fen (`domain::rates`' definition).
+    pub fn premium_tenth_fen(&self) -> i64 {
+        order_premium_tenth_fen(self.fen_per_order, self.multiplier())
+    }
+}
+
 /// A (province, industry, day) to price.
-pub type RateKey = (String, String, NaiveDate);
+pub type RateKey = (String, Industry, NaiveDate);
 
 /// The rates in force for one platform at many (province, industry, day) keys, in one statement.
 /// A key with no base rate in force yet (for the platform's class) is absent from the answer.
@@ -181,7 +278,7 @@ pub async fn in_force_many(
          JOIN LATERAL (SELECT b.* FROM base_rates b
                        WHERE b.industry = t.industry AND b.valid_from <= t.day
                          AND b.rate_class = COALESCE((SELECT c.rate_class FROM platform_rate_classes c
-                                                      WHERE c.platform_id = $1 AND c.industry = t.industry), 'standard')
+                                                      WHERE c.platform_id = $1 AND c.industry = t.industry), $5)
                        ORDER BY b.valid_from DESC LIMIT 1) b ON true
          LEFT JOIN LATERAL (SELECT m.* FROM rate_multipliers m
                             WHERE m.province_code = t.province_code AND m.platform_id = $1
@@ -190,13 +287,15 @@ pub async fn in_force_many(
     )
     .bind(platform_id)
     .bind(keys.iter().map(|k| k.0.as_str()).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.1.as_str()).collect::<Vec<_>>())
+    .bind(keys.iter().map(|k| k.1).collect::<Vec<_>>())
     .bind(keys.iter().map(|k| k.2).collect::<Vec<_>>())
+    // A platform without a class of its own pays the standard rate.
+    .bind(RateClass::Standard)
     .fetch_all(db)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|r| ((r.province_code.clone(), r.industry.clone(), r.day), r))
+        .map(|r| ((r.province_code.clone(), r.industry, r.day), r))
         .collect())
 }
 
@@ -205,9 +304,9 @@ pub async fn in_force(
     db: impl PgExecutor<'_>,
     province_code: &str,
     platform_id: &str,
-    industry: &str,
+    industry: Industry,
     day: NaiveDate,
 ) -> AppResult<Option<RateInForce>> {
-    let key: RateKey = (province_code.to_owned(), industry.to_owned(), day);
+    let key: RateKey = (province_code.to_owned(), industry, day);
     Ok(in_force_many(db, platform_id, &[&key]).await?.remove(&key))
 }

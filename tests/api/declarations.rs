@@ -56,13 +56,12 @@ async fn declarations_from_orders_are_versioned_with_deltas() {
         .await
         .expect("rates");
     // Guangdong has set Meituan's instant-delivery multiplier to 1.3 for 2026.
-    let multiplier = flexcover::store::rates::MultiplierRow {
-        multiplier_id: 0,
-        province_code: "44".into(),
-        platform_id: "meituan".into(),
-        industry: "instant_delivery".into(),
+    let multiplier = flexcover::store::rates::NewMultiplier {
+        province_code: "44",
+        platform_id: "meituan",
+        industry: flexcover::domain::industry::Industry::InstantDelivery,
         valid_from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).expect("date"),
-        tenths: 13,
+        multiplier: flexcover::domain::rates::Multiplier::from_tenths(13).expect("1.3"),
     };
     flexcover::store::rates::insert_multiplier(&app.pool, &multiplier, chrono::Utc::now())
         .await
@@ -141,7 +140,7 @@ async fn declarations_from_orders_are_versioned_with_deltas() {
     );
 
     // Reading: the platform, Guangdong with the platform named, not Beijing, not another platform.
-    let get = |version| pb::GetDeclarationRequest {
+    let get = |version: Option<i32>| pb::GetDeclarationRequest {
         province_code: "44".into(),
         platform_id: String::new(),
         period: "2026-06".into(),
@@ -149,7 +148,7 @@ async fn declarations_from_orders_are_versioned_with_deltas() {
     };
     assert_eq!(
         client
-            .get_declaration(authed(get(0), &token))
+            .get_declaration(authed(get(None), &token))
             .await
             .expect("latest")
             .into_inner(),
@@ -157,7 +156,7 @@ async fn declarations_from_orders_are_versioned_with_deltas() {
     );
     assert_eq!(
         client
-            .get_declaration(authed(get(1), &token))
+            .get_declaration(authed(get(Some(1)), &token))
             .await
             .expect("v1")
             .into_inner(),
@@ -166,7 +165,7 @@ async fn declarations_from_orders_are_versioned_with_deltas() {
     let guangdong = app.token("province:44").await;
     let named = pb::GetDeclarationRequest {
         platform_id: "meituan".into(),
-        ..get(0)
+        ..get(None)
     };
     assert_eq!(
         client
@@ -178,13 +177,45 @@ async fn declarations_from_orders_are_versioned_with_deltas() {
         2
     );
     let beijing = app.token("province:11").await;
+    let hidden = client
+        .get_declaration(authed(named.clone(), &beijing))
+        .await
+        .expect_err("Beijing");
+    let never = client
+        .get_declaration(authed(
+            pb::GetDeclarationRequest {
+                period: "2026-05".into(),
+                ..named.clone()
+            },
+            &guangdong,
+        ))
+        .await
+        .expect_err("May was never declared");
+    assert_eq!(
+        (
+            hidden.code(),
+            hidden.message().replace("2026-06", "<month>")
+        ),
+        (
+            Code::NotFound,
+            never.message().replace("2026-05", "<month>")
+        ),
+        "hidden reads as missing"
+    );
     assert_eq!(
         client
-            .get_declaration(authed(named.clone(), &beijing))
+            .get_declaration(authed(get(Some(3)), &token))
             .await
-            .expect_err("Beijing")
+            .expect_err("no version 3")
             .code(),
         Code::NotFound
+    );
+    assert_field_violation(
+        &client
+            .get_declaration(authed(get(Some(0)), &token))
+            .await
+            .expect_err("version 0"),
+        "version",
     );
     let eleme = app.token("platform:eleme").await;
     assert_eq!(
@@ -277,6 +308,20 @@ async fn declared_counts_give_the_same_shape_and_are_validated() {
                 ..counts("c7", vec![])
             },
         ),
+        (
+            "declared_counts.counts[0].orders",
+            counts("c9", vec![(instant, 1_000_000_000_001)]),
+        ),
+        (
+            "declared_counts.counts[0].orders",
+            counts("c10", vec![(instant, i64::MAX)]),
+        ),
+        (
+            // 10¹² orders at 7 fen would be 7 × 10¹² fen, over the bound of one amount.
+            "declared_counts.counts[0].orders",
+            counts("c11", vec![(instant, 1_000_000_000_000)]),
+        ),
+        ("request_id", counts(" c12", vec![(instant, 1)])),
     ] {
         let status = client
             .declare_contributions(authed(request, &token))
@@ -284,11 +329,20 @@ async fn declared_counts_give_the_same_shape_and_are_validated() {
             .expect_err(field);
         assert_field_violation(&status, field);
     }
-    let admin = app.token("national-admin").await;
-    let status = client
-        .declare_contributions(authed(counts("c8", vec![(instant, 1)]), &admin))
-        .await
-        .expect_err("admin");
-    assert_eq!(status.code(), Code::PermissionDenied);
+    for role in ["national-admin", "province:44", "auditor"] {
+        let status = client
+            .declare_contributions(authed(
+                counts("c8", vec![(instant, 1)]),
+                &app.token(role).await,
+            ))
+            .await
+            .expect_err(role);
+        assert_eq!(status.code(), Code::PermissionDenied, "{role}");
+    }
+    assert_eq!(
+        app.count("declarations").await,
+        1,
+        "refusals declared nothing"
+    );
     app.stop().await;
 }

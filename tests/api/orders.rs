@@ -662,3 +662,221 @@ async fn orders_follow_the_status_in_force_on_their_day_across_suspension_and_re
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn coverage_by_enrolment_id_answers_not_found_for_missing_and_hidden_enrolments() {
+    let (app, token, enrolment) = setup().await;
+    record(
+        &app,
+        &token,
+        vec![order(
+            "o1",
+            by_id(STANDARD_ID),
+            "2026-06-14T02:00:00Z",
+            Some("2026-06-14T02:30:00Z"),
+        )],
+    )
+    .await;
+    let mut client = app.contribution_client().await;
+    let check = |enrolment_id: &str| pb::CheckCoverageRequest {
+        worker: Some(pb::check_coverage_request::Worker::EnrolmentId(
+            enrolment_id.into(),
+        )),
+        platform_id: String::new(),
+        at: Some(at("2026-06-14T02:10:00Z")),
+    };
+    let id = enrolment.enrolment_id.as_str();
+    for role in [
+        "platform:meituan",
+        "province:44",
+        "national-admin",
+        "auditor",
+    ] {
+        let answer = client
+            .check_coverage(authed(check(id), &app.token(role).await))
+            .await
+            .expect(role)
+            .into_inner();
+        assert!(answer.covered, "{role}");
+        assert_eq!(
+            answer.order.map(|o| o.order_id).as_deref(),
+            Some("o1"),
+            "{role}"
+        );
+    }
+    let random = uuid::Uuid::now_v7().to_string();
+    for role in ["platform:meituan", "platform:eleme", "province:11"] {
+        let token = app.token(role).await;
+        let missing = client
+            .check_coverage(authed(check(&random), &token))
+            .await
+            .expect_err("no such enrolment");
+        assert_eq!(missing.code(), Code::NotFound, "{role}: {missing:?}");
+        if role == "platform:meituan" {
+            continue;
+        }
+        let hidden = client
+            .check_coverage(authed(check(id), &token))
+            .await
+            .expect_err(role);
+        assert_eq!(
+            (hidden.code(), hidden.message().replace(id, "<id>")),
+            (missing.code(), missing.message().replace(&random, "<id>")),
+            "{role}: another tenant's enrolment reads as a missing one"
+        );
+    }
+    for not_canonical in [id.to_uppercase(), format!(" {id}"), format!("{{{id}}}")] {
+        assert_field_violation(
+            &client
+                .check_coverage(authed(check(&not_canonical), &token))
+                .await
+                .expect_err("not canonical"),
+            "enrolment_id",
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn orders_take_canonical_ids_facts_from_the_pilot_start_and_only_own_enrolments() {
+    let (app, token, enrolment) = setup().await;
+    let eleme = app.token("platform:eleme").await;
+    let id = enrolment.enrolment_id.clone();
+    let by_enrolment =
+        |enrolment_id: &str| pb::order_record::Worker::EnrolmentId(enrolment_id.to_owned());
+    let results = record(
+        &app,
+        &token,
+        vec![
+            order(
+                "c1",
+                by_enrolment(&format!(" {id}")),
+                "2026-06-14T02:00:00Z",
+                None,
+            ),
+            order(
+                "c2",
+                by_enrolment(&id.to_uppercase()),
+                "2026-06-14T02:00:00Z",
+                None,
+            ),
+            order("c3", by_id(STANDARD_ID), "2022-06-30T15:59:59Z", None),
+            order(" c4", by_id(STANDARD_ID), "2026-06-14T02:00:00Z", None),
+            order("c5", by_id(STANDARD_ID), "2026-06-15T08:05:00Z", None),
+            order("c6", by_id(STANDARD_ID), "2026-06-15T08:05:01Z", None),
+        ],
+    )
+    .await;
+    let invalid = Some(Code::InvalidArgument as i32);
+    assert_eq!(
+        results.iter().map(error_code).collect::<Vec<_>>(),
+        vec![invalid, invalid, invalid, invalid, None, invalid],
+        "{results:?}"
+    );
+    // Another platform cannot name this platform's enrolment, even for a worker it enrolled too.
+    app.enrolment_client()
+        .await
+        .enrol_worker(authed(enrol_request("e-eleme", STANDARD_ID), &eleme))
+        .await
+        .expect("eleme enrols the same worker");
+    let theirs = record(
+        &app,
+        &eleme,
+        vec![order("e1", by_enrolment(&id), "2026-06-14T02:00:00Z", None)],
+    )
+    .await;
+    assert_eq!(
+        error_code(&theirs[0]),
+        Some(Code::FailedPrecondition as i32),
+        "{theirs:?}"
+    );
+    assert_eq!(app.count("orders").await, 1, "only c5 was recorded");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn recorded_premiums_are_the_domain_formula_for_a_spread_of_rates() {
+    use flexcover::domain::industry::Industry;
+    use flexcover::domain::rates::{BaseRate, Multiplier, RateClass, order_premium_tenth_fen};
+    let (app, token, _) = setup().await;
+    let now = chrono::Utc::now();
+    let day = |m: u32| chrono::NaiveDate::from_ymd_opt(2026, m, 1).expect("date");
+    let tenths = Multiplier::from_tenths(15).expect("1.5");
+    flexcover::store::rates::insert_multiplier(
+        &app.pool,
+        &flexcover::store::rates::NewMultiplier {
+            province_code: "44",
+            platform_id: "meituan",
+            industry: Industry::InstantDelivery,
+            valid_from: day(1),
+            multiplier: tenths,
+        },
+        now,
+    )
+    .await
+    .expect("multiplier");
+    // January keeps the published 7 fen; then a new version each month, up to the largest rate.
+    let spread = [(2, 0), (3, 1), (4, 25), (5, 100_000)];
+    for (month, fen_per_order) in spread {
+        let rate = BaseRate {
+            industry: Industry::InstantDelivery,
+            class: RateClass::Standard,
+            valid_from: day(month),
+            fen_per_order,
+        };
+        flexcover::store::rates::insert_base_rate(&app.pool, &rate, now)
+            .await
+            .expect("base rate");
+    }
+    let months = ["01", "02", "03", "04", "05"];
+    let orders = months
+        .iter()
+        .map(|m| {
+            order(
+                &format!("p-{m}"),
+                by_id(STANDARD_ID),
+                &format!("2026-{m}-20T02:00:00Z"),
+                None,
+            )
+        })
+        .collect();
+    let results = record(&app, &token, orders).await;
+    let premiums: Vec<i64> = results
+        .iter()
+        .map(|r| match &r.outcome {
+            Some(Outcome::Accepted(accepted)) => accepted.premium_tenth_fen,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let expected: Vec<i64> = [7, 0, 1, 25, 100_000]
+        .into_iter()
+        .map(|fen| order_premium_tenth_fen(fen, tenths))
+        .collect();
+    assert_eq!(premiums, expected);
+    assert_eq!(premiums, vec![105, 0, 15, 375, 1_500_000]);
+    let stored: Vec<i64> =
+        sqlx::query_scalar("SELECT premium_tenth_fen FROM orders ORDER BY accepted_at")
+            .fetch_all(&app.pool)
+            .await
+            .expect("stored premiums");
+    assert_eq!(stored, expected, "what is stored is what was answered");
+    // The rate in force says the same per order.
+    let mut client = app.contribution_client().await;
+    for (m, want) in months.iter().zip(&expected) {
+        let rate = client
+            .get_rate(authed(
+                pb::GetRateRequest {
+                    province_code: "44".into(),
+                    platform_id: String::new(),
+                    industry: pb::Industry::InstantDelivery as i32,
+                    at: Some(at(&format!("2026-{m}-20T02:00:00Z"))),
+                },
+                &token,
+            ))
+            .await
+            .expect("rate")
+            .into_inner();
+        assert_eq!(rate.premium_tenth_fen_per_order, *want, "2026-{m}");
+    }
+    app.stop().await;
+}

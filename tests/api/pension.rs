@@ -68,11 +68,8 @@ async fn pension_enrolment_contributions_account_and_transfer() {
         .expect("60% exactly")
         .into_inner();
     assert_eq!(
-        (
-            enrolment.status.as_str(),
-            enrolment.id_number_masked.as_str()
-        ),
-        ("active", "110105********002X")
+        (enrolment.status(), enrolment.id_number_masked.as_str()),
+        (pb::PensionStatus::Active, "110105********002X")
     );
     let status = client
         .enrol_pension(authed(enrol("e2", "440106", 3_000_000), &guangdong))
@@ -185,31 +182,30 @@ async fn pension_enrolment_contributions_account_and_transfer() {
         Code::NotFound
     );
 
-    // The worker moves to Beijing: the months paid move with the person.
+    // The worker moves to Beijing: Guangdong's agency moves the enrolment, and the months paid
+    // move with the person.
     admin_client
         .set_average_wage(authed(wage("11"), &admin))
         .await
         .expect("Beijing wage");
+    let to_beijing = |request_id: &str| pb::TransferPensionRequest {
+        request_id: request_id.into(),
+        pension_id: id.clone(),
+        new_place_of_employment: "110105".into(),
+        monthly_base_fen: None,
+    };
     let moved = client
-        .transfer_pension(authed(
-            pb::TransferPensionRequest {
-                request_id: "t".into(),
-                pension_id: id.clone(),
-                new_place_of_employment: "110105".into(),
-                monthly_base_fen: 0,
-            },
-            &beijing,
-        ))
+        .transfer_pension(authed(to_beijing("t"), &guangdong))
         .await
         .expect("transfer")
         .into_inner();
     assert_eq!(
         (
             moved.province_code.as_str(),
-            moved.status.as_str(),
+            moved.status(),
             moved.monthly_base_fen
         ),
-        ("11", "active", 600_000)
+        ("11", pb::PensionStatus::Active, 600_000)
     );
     let by_number = pb::GetPensionAccountRequest {
         worker: Some(pb::get_pension_account_request::Worker::IdNumber(
@@ -234,6 +230,24 @@ async fn pension_enrolment_contributions_account_and_transfer() {
         .await
         .expect_err("moved away");
     assert_eq!(old.code(), Code::FailedPrecondition);
+    // The new enrolment is Beijing's: Guangdong no longer sees it.
+    assert_eq!(
+        client
+            .declare_pension_contribution(authed(
+                pay(
+                    "not-ours",
+                    &moved.pension_id,
+                    2026,
+                    9,
+                    pb::PaymentFrequency::Monthly
+                ),
+                &guangdong,
+            ))
+            .await
+            .expect_err("Beijing's now")
+            .code(),
+        Code::NotFound
+    );
     client
         .declare_pension_contribution(authed(
             pay(
@@ -253,5 +267,192 @@ async fn pension_enrolment_contributions_account_and_transfer() {
             .await
             .expect("events");
     assert_eq!(events, 5, "enrolled, Q2 paid, moved out, moved in, Q4 paid");
+    app.stop().await;
+}
+
+/// The message of a NOT_FOUND with the id it names replaced: a hidden record's answer must read
+/// exactly like a missing one's.
+fn shape(status: &tonic::Status, id: &str) -> (Code, String) {
+    (status.code(), status.message().replace(id, "<id>"))
+}
+
+#[tokio::test]
+async fn another_province_neither_sees_nor_changes_a_pension_and_nothing_is_written() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let admin = app.token("national-admin").await;
+    let guangdong = app.token("province:44").await;
+    let beijing = app.token("province:11").await;
+    let auditor = app.token("auditor").await;
+    let meituan = app.token("platform:meituan").await;
+    let mut admin_client = app.admin_client().await;
+    for province in ["44", "11"] {
+        admin_client
+            .set_average_wage(authed(
+                pb::SetAverageWageRequest {
+                    request_id: format!("w{province}"),
+                    province_code: province.into(),
+                    year: 2025,
+                    annual_fen: 12_000_000,
+                },
+                &admin,
+            ))
+            .await
+            .expect("wage");
+    }
+    let mut client = app.contribution_client().await;
+    let id = client
+        .enrol_pension(authed(enrol("e", "440305", 600_000), &guangdong))
+        .await
+        .expect("enrolled")
+        .into_inner()
+        .pension_id;
+    let random = uuid::Uuid::now_v7().to_string();
+    let transfer = |pension_id: &str, request_id: &str| pb::TransferPensionRequest {
+        request_id: request_id.into(),
+        pension_id: pension_id.into(),
+        new_place_of_employment: "110105".into(),
+        monthly_base_fen: None,
+    };
+    let events_before = app.count("events").await;
+
+    for (who, token) in [("Beijing", &beijing), ("a platform", &meituan)] {
+        let missing = client
+            .transfer_pension(authed(transfer(&random, "t-random"), token))
+            .await
+            .expect_err("random id");
+        let hidden = client
+            .transfer_pension(authed(transfer(&id, "t-hidden"), token))
+            .await
+            .expect_err(who);
+        assert_eq!(missing.code(), Code::NotFound, "{who}: {missing:?}");
+        assert_eq!(
+            shape(&hidden, &id),
+            shape(&missing, &random),
+            "{who}: a hidden pension reads as a missing one"
+        );
+        assert!(
+            !shape(&hidden, &id).1.contains("44"),
+            "names no province: {}",
+            hidden.message()
+        );
+
+        let missing = client
+            .declare_pension_contribution(authed(
+                pay("p-random", &random, 2026, 7, pb::PaymentFrequency::Monthly),
+                token,
+            ))
+            .await
+            .expect_err("random id");
+        let hidden = client
+            .declare_pension_contribution(authed(
+                pay("p-hidden", &id, 2026, 7, pb::PaymentFrequency::Monthly),
+                token,
+            ))
+            .await
+            .expect_err(who);
+        assert_eq!(missing.code(), Code::NotFound);
+        assert_eq!(shape(&hidden, &id), shape(&missing, &random), "{who}");
+    }
+    // An auditor sees the pension, so it is told it may not change it.
+    assert_eq!(
+        client
+            .transfer_pension(authed(transfer(&id, "t-auditor"), &auditor))
+            .await
+            .expect_err("auditor")
+            .code(),
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        client
+            .declare_pension_contribution(authed(
+                pay("p-auditor", &id, 2026, 7, pb::PaymentFrequency::Monthly),
+                &auditor,
+            ))
+            .await
+            .expect_err("auditor")
+            .code(),
+        Code::PermissionDenied
+    );
+
+    // Canonical input only; amounts bounded.
+    let upper = id.to_uppercase();
+    assert_field_violation(
+        &client
+            .transfer_pension(authed(transfer(&upper, "t-upper"), &guangdong))
+            .await
+            .expect_err("uppercase id"),
+        "pension_id",
+    );
+    for base in [0, 1_000_000_000_001, i64::MAX] {
+        assert_field_violation(
+            &client
+                .transfer_pension(authed(
+                    pb::TransferPensionRequest {
+                        monthly_base_fen: Some(base),
+                        ..transfer(&id, &format!("t-{base}"))
+                    },
+                    &guangdong,
+                ))
+                .await
+                .expect_err("base out of bounds"),
+            "monthly_base_fen",
+        );
+        assert_field_violation(
+            &client
+                .enrol_pension(authed(
+                    enrol(&format!("e-{base}"), "440305", base),
+                    &guangdong,
+                ))
+                .await
+                .expect_err("base out of bounds"),
+            "monthly_base_fen",
+        );
+    }
+    assert_field_violation(
+        &client
+            .declare_pension_contribution(authed(
+                pay("far", &id, i32::MAX, 1, pb::PaymentFrequency::Monthly),
+                &guangdong,
+            ))
+            .await
+            .expect_err("year"),
+        "year",
+    );
+
+    // Refusals wrote nothing.
+    assert_eq!(app.count("pension_enrolments").await, 1);
+    assert_eq!(app.count("pension_months").await, 0);
+    assert_eq!(app.count("events").await, events_before);
+
+    // The national admin may move it; the platform still cannot read it.
+    let moved = client
+        .transfer_pension(authed(transfer(&id, "t-admin"), &admin))
+        .await
+        .expect("national admin moves it")
+        .into_inner();
+    assert_eq!(moved.status(), pb::PensionStatus::Active);
+    let by_id = |pension_id: &str| pb::GetPensionAccountRequest {
+        worker: Some(pb::get_pension_account_request::Worker::PensionId(
+            pension_id.into(),
+        )),
+    };
+    let old = client
+        .get_pension_account(authed(by_id(&id), &guangdong))
+        .await
+        .expect("Guangdong still reads the old one")
+        .into_inner();
+    assert_eq!(
+        old.enrolment.map(|e| (e.status(), e.transferred_to)),
+        Some((pb::PensionStatus::Transferred, moved.pension_id.clone()))
+    );
+    assert_eq!(
+        client
+            .get_pension_account(authed(by_id(&moved.pension_id), &meituan))
+            .await
+            .expect_err("platform")
+            .code(),
+        Code::NotFound
+    );
     app.stop().await;
 }

@@ -284,6 +284,35 @@ async fn multiplier_and_base_rate_rules_are_enforced() {
             .expect_err("negative"),
         "fen_per_order",
     );
+    let too_dear = pb::SetBaseRateRequest {
+        request_id: "b3".into(),
+        industry: pb::Industry::RideHailing as i32,
+        rate_class: pb::RateClass::Standard as i32,
+        valid_from: Some(date(2027, 1, 1)),
+        fen_per_order: 100_001,
+    };
+    assert_field_violation(
+        &client
+            .set_base_rate(authed(too_dear, &admin))
+            .await
+            .expect_err("over 1,000 yuan an order"),
+        "fen_per_order",
+    );
+    let wage = |annual_fen: i64| pb::SetAverageWageRequest {
+        request_id: format!("w{annual_fen}"),
+        province_code: "44".into(),
+        year: 2025,
+        annual_fen,
+    };
+    for annual_fen in [0, 1_000_000_000_001, i64::MAX] {
+        assert_field_violation(
+            &client
+                .set_average_wage(authed(wage(annual_fen), &admin))
+                .await
+                .expect_err("wage out of bounds"),
+            "annual_fen",
+        );
+    }
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM rate_multipliers")
         .fetch_one(&app.pool)
         .await
@@ -334,6 +363,16 @@ async fn rates_are_read_only_by_those_they_concern() {
             ))
             .await
             .expect_err("whose?"),
+        "platform_id",
+    );
+    assert_field_violation(
+        &rates
+            .get_rate(authed(
+                instant_delivery("44", "meituan ", "2026-06-15T08:00:00Z"),
+                &guangdong,
+            ))
+            .await
+            .expect_err("not trimmed"),
         "platform_id",
     );
     let early = rates

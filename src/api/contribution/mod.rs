@@ -1,36 +1,19 @@
-//! `flexcover.v1.ContributionService`: rates, order ingest, coverage.
-mod coverage;
-mod declarations;
+//! `flexcover.v1.ContributionService`: each RPC decodes its request (`decode`), calls the service
+//! (`service::contribution`, `service::pension`, `service::rates`), and encodes the answer
+//! (`encode`). Who may do what is decided there, by `crate::policy`.
+pub(crate) mod decode;
+mod encode;
 mod orders;
-mod payments;
-mod pension;
 pub mod wages;
 
 use super::AppState;
 use crate::auth::principal;
 use crate::pb;
 use crate::pb::contribution_service_server::ContributionService;
+use crate::service::contribution::{coverage, declarations, payments};
+use crate::service::{pension, rates};
+use decode::AsOf;
 use tonic::{Request, Response, Status, Streaming};
-
-/// The platform whose records a caller reads in `province`: a platform its own, the province's
-/// agency and national readers the one they name. Anything else is NOT_FOUND, revealing nothing.
-fn platform_read_by(
-    principal: &crate::auth::Principal,
-    province: &crate::domain::division::ProvinceCode,
-    asked: Option<crate::domain::platform::PlatformId>,
-    what: &str,
-) -> crate::error::AppResult<crate::domain::platform::PlatformId> {
-    use crate::domain::role::Role;
-    use crate::error::AppError;
-    match (&principal.role, asked) {
-        (Role::Platform(own), None) => Ok(own.clone()),
-        (Role::Platform(own), Some(asked)) if asked == *own => Ok(asked),
-        (Role::ProvinceAgency(own), Some(asked)) if own == province => Ok(asked),
-        (Role::NationalAdmin | Role::Auditor, Some(asked)) => Ok(asked),
-        (_, None) => Err(AppError::invalid("platform_id", "required")),
-        _ => Err(AppError::NotFound(format!("no such {what}"))),
-    }
-}
 
 pub struct ContributionApi {
     state: AppState,
@@ -49,13 +32,12 @@ impl ContributionService for ContributionApi {
         request: Request<pb::GetRateRequest>,
     ) -> Result<Response<pb::RateInForce>, Status> {
         let principal = principal(&request)?;
-        Ok(Response::new(
-            super::rates::get_rate(&self.state, &principal, request.into_inner()).await?,
-        ))
+        let command = rates::GetRate::try_from(request.into_inner())?;
+        let rate = rates::get_rate(&self.state, &principal, command).await?;
+        Ok(Response::new(pb::RateInForce::from(&rate)))
     }
 
-    type RecordOrdersStream =
-        tokio_stream::wrappers::ReceiverStream<Result<pb::RecordOrdersResult, Status>>;
+    type RecordOrdersStream = orders::ResultStream;
 
     async fn record_orders(
         &self,
@@ -72,8 +54,12 @@ impl ContributionService for ContributionApi {
         request: Request<pb::DeclareContributionsRequest>,
     ) -> Result<Response<pb::Declaration>, Status> {
         let principal = principal(&request)?;
+        let command = declarations::DeclareContributions::try_from(AsOf::new(
+            request.into_inner(),
+            self.state.clock.now(),
+        ))?;
         Ok(Response::new(
-            declarations::declare(&self.state, &principal, request.into_inner()).await?,
+            declarations::declare::<pb::Declaration>(&self.state, &principal, command).await?,
         ))
     }
 
@@ -82,9 +68,9 @@ impl ContributionService for ContributionApi {
         request: Request<pb::GetDeclarationRequest>,
     ) -> Result<Response<pb::Declaration>, Status> {
         let principal = principal(&request)?;
-        Ok(Response::new(
-            declarations::get(&self.state, &principal, request.into_inner()).await?,
-        ))
+        let command = declarations::GetDeclaration::try_from(request.into_inner())?;
+        let declaration = declarations::get(&self.state, &principal, command).await?;
+        Ok(Response::new(pb::Declaration::from(&declaration)))
     }
 
     async fn get_statement(
@@ -92,9 +78,9 @@ impl ContributionService for ContributionApi {
         request: Request<pb::GetStatementRequest>,
     ) -> Result<Response<pb::Statement>, Status> {
         let principal = principal(&request)?;
-        Ok(Response::new(
-            payments::get_statement(&self.state, &principal, request.into_inner()).await?,
-        ))
+        let command = payments::GetStatement::try_from(request.into_inner())?;
+        let statement = payments::get_statement(&self.state, &principal, command).await?;
+        Ok(Response::new(pb::Statement::from(&statement)))
     }
 
     async fn record_payment(
@@ -102,8 +88,12 @@ impl ContributionService for ContributionApi {
         request: Request<pb::RecordPaymentRequest>,
     ) -> Result<Response<pb::Statement>, Status> {
         let principal = principal(&request)?;
+        let command = payments::RecordPayment::try_from(AsOf::new(
+            request.into_inner(),
+            self.state.clock.now(),
+        ))?;
         Ok(Response::new(
-            payments::record_payment(&self.state, &principal, request.into_inner()).await?,
+            payments::record_payment::<pb::Statement>(&self.state, &principal, command).await?,
         ))
     }
 
@@ -112,9 +102,12 @@ impl ContributionService for ContributionApi {
         request: Request<pb::ListArrearsRequest>,
     ) -> Result<Response<pb::ListArrearsResponse>, Status> {
         let principal = principal(&request)?;
-        Ok(Response::new(
-            payments::list_arrears(&self.state, &principal, request.into_inner()).await?,
-        ))
+        let command = payments::ListArrears::try_from(AsOf::new(
+            request.into_inner(),
+            self.state.clock.now(),
+        ))?;
+        let arrears = payments::list_arrears(&self.state, &principal, command).await?;
+        Ok(Response::new(pb::ListArrearsResponse::from(&arrears)))
     }
 
     async fn enrol_pension(
@@ -122,8 +115,9 @@ impl ContributionService for ContributionApi {
         request: Request<pb::EnrolPensionRequest>,
     ) -> Result<Response<pb::PensionEnrolment>, Status> {
         let principal = principal(&request)?;
+        let command = pension::EnrolPension::try_from(request.into_inner())?;
         Ok(Response::new(
-            pension::enrol(&self.state, &principal, request.into_inner()).await?,
+            pension::enrol::<pb::PensionEnrolment>(&self.state, &principal, command).await?,
         ))
     }
 
@@ -132,8 +126,9 @@ impl ContributionService for ContributionApi {
         request: Request<pb::TransferPensionRequest>,
     ) -> Result<Response<pb::PensionEnrolment>, Status> {
         let principal = principal(&request)?;
+        let command = pension::TransferPension::try_from(request.into_inner())?;
         Ok(Response::new(
-            pension::transfer(&self.state, &principal, request.into_inner()).await?,
+            pension::transfer::<pb::PensionEnrolment>(&self.state, &principal, command).await?,
         ))
     }
 
@@ -142,8 +137,12 @@ impl ContributionService for ContributionApi {
         request: Request<pb::DeclarePensionContributionRequest>,
     ) -> Result<Response<pb::PensionContribution>, Status> {
         let principal = principal(&request)?;
+        let command = pension::DeclarePensionContribution::try_from(AsOf::new(
+            request.into_inner(),
+            self.state.clock.now(),
+        ))?;
         Ok(Response::new(
-            pension::declare(&self.state, &principal, request.into_inner()).await?,
+            pension::declare::<pb::PensionContribution>(&self.state, &principal, command).await?,
         ))
     }
 
@@ -152,9 +151,9 @@ impl ContributionService for ContributionApi {
         request: Request<pb::GetPensionAccountRequest>,
     ) -> Result<Response<pb::PensionAccount>, Status> {
         let principal = principal(&request)?;
-        Ok(Response::new(
-            pension::account(&self.state, &principal, request.into_inner()).await?,
-        ))
+        let lookup = pension::PensionLookup::try_from(request.into_inner())?;
+        let account = pension::account(&self.state, &principal, lookup).await?;
+        Ok(Response::new(pb::PensionAccount::from(&account)))
     }
 
     async fn check_coverage(
@@ -162,8 +161,8 @@ impl ContributionService for ContributionApi {
         request: Request<pb::CheckCoverageRequest>,
     ) -> Result<Response<pb::CoverageAnswer>, Status> {
         let principal = principal(&request)?;
-        Ok(Response::new(
-            coverage::check(&self.state, &principal, request.into_inner()).await?,
-        ))
+        let command = coverage::CheckCoverage::try_from(request.into_inner())?;
+        let answer = coverage::check(&self.state, &principal, command).await?;
+        Ok(Response::new(pb::CoverageAnswer::from(&answer)))
     }
 }
