@@ -7,6 +7,10 @@
 //! reply can be stored in the same transaction without this layer naming it. The one exception is
 //! each aggregate's `events.rs`: event payloads are the federation's wire format (protobuf), and
 //! those files, and only those, build them from the API's messages.
+pub mod claim;
+pub mod federation;
+pub mod registry;
+
 use crate::auth::Principal;
 use crate::domain::clock::Clock;
 use crate::error::{AppError, AppResult};
