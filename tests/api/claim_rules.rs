@@ -128,7 +128,7 @@ async fn every_rpc(app: &TestApp, token: &str, claim_id: &str) -> Vec<(&'static 
             pb::RecordAppraisalRequest {
                 request_id: "t-appraise".into(),
                 claim_id: id(),
-                grade: 8,
+                grade: Some(8),
             },
             token,
         ))
@@ -320,6 +320,20 @@ async fn claim_input_is_canonical_and_refused_whole() {
         .await
         .expect_err("trailing space");
     assert_field_violation(&status, "reasons");
+    for grade in [None, Some(11), Some(-1)] {
+        let status = client
+            .record_appraisal(authed(
+                pb::RecordAppraisalRequest {
+                    request_id: "g0".into(),
+                    claim_id: claim_id.clone(),
+                    grade,
+                },
+                &agency,
+            ))
+            .await
+            .expect_err("a grade is required, 0 to 10");
+        assert_field_violation(&status, "grade");
+    }
     let status = client
         .assess_benefits(authed(
             pb::AssessBenefitsRequest {
@@ -493,7 +507,7 @@ async fn the_claim_policy_is_data_per_province() {
             pb::RecordAppraisalRequest {
                 request_id: "g1".into(),
                 claim_id: claim.claim_id.clone(),
-                grade: 10,
+                grade: Some(10),
             },
             &agency,
         ))

@@ -194,7 +194,7 @@ async fn a_claim_runs_from_the_report_to_the_final_payment() {
             pb::RecordAppraisalRequest {
                 request_id: "g1".into(),
                 claim_id: claim_id.clone(),
-                grade: 8,
+                grade: Some(8),
             },
             &agency,
         ))
@@ -625,7 +625,7 @@ async fn appeals_and_re_appraisals_keep_their_history() {
                 pb::RecordAppraisalRequest {
                     request_id: request_id.into(),
                     claim_id: claim_id.clone(),
-                    grade,
+                    grade: Some(grade),
                 },
                 &agency,
             ))
@@ -823,7 +823,7 @@ async fn bad_reports_change_nothing_and_reads_are_isolated_and_logged() {
             pb::RecordAppraisalRequest {
                 request_id: "g1".into(),
                 claim_id: claim_id.clone(),
-                grade: 3,
+                grade: Some(3),
             },
             &auditor,
         ))

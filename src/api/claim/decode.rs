@@ -1,12 +1,12 @@
-//! Every ClaimService request (and AdminService's claim reference data) decoded into its
-//! service command. Each destructures its message completely, so a new field breaks the build
-//! until it is decoded, and reports every refused field at once. Nothing is trimmed: input that is
-//! not canonical is INVALID_ARGUMENT naming the field.
+//! Every ClaimService request decoded into its service command. Each destructures its message
+//! completely, so a new field breaks the build until it is decoded, and reports every refused
+//! field at once. Nothing is trimmed: input that is not canonical is INVALID_ARGUMENT naming the
+//! field.
 use crate::api::convert::{date_from_proto, instant_from_proto, non_empty};
 use crate::api::paging;
 use crate::domain::Invalid;
 use crate::domain::benefits::{BenefitKind, Dependant, Relation};
-use crate::domain::claim::{self, Applicant, ClaimPolicy, ClaimStatus, IncidentKind};
+use crate::domain::claim::{Applicant, ClaimStatus, IncidentKind};
 use crate::domain::clock::china_date;
 use crate::domain::code::Code;
 use crate::domain::division::{PlaceOfEmployment, ProvinceCode};
@@ -14,15 +14,14 @@ use crate::domain::id_number::IdNumber;
 use crate::domain::money::Fen;
 use crate::domain::platform::PlatformId;
 use crate::domain::text::{
-    check_free_text, check_line, check_reference, check_request_id, optional_free_text, parse_id,
+    check_free_text, check_reference, check_request_id, optional_free_text, parse_id,
 };
 use crate::error::{AppError, AppResult, Violations};
 use crate::pb;
 use crate::service::RequestKey;
 use crate::service::claim::{
     AppealDecision, ApplyForConfirmation, AssessBenefits, DecideConfirmation, GetClaim, ListClaims,
-    MAX_HOLIDAY_NAME_CHARS, MAX_TEXT_CHARS, RecordAppraisal, RecordBenefitPayment, ReportIncident,
-    SetClaimPolicy, SetNationalIncome, SetPublicHoliday, WithdrawClaim, Worker,
+    MAX_TEXT_CHARS, RecordAppraisal, RecordBenefitPayment, ReportIncident, WithdrawClaim, Worker,
 };
 use prost::Message;
 
@@ -67,7 +66,7 @@ where
 }
 
 /// The idempotency key of a mutating request, or a violation of `request_id`.
-fn key<M: Message>(
+pub(super) fn key<M: Message>(
     violations: &mut Violations,
     request_id: &str,
     request: &M,
@@ -87,7 +86,7 @@ fn reference(raw: String) -> Result<String, Invalid> {
 }
 
 /// The command, or every violation collected.
-fn decoded<T>(violations: Violations, built: Option<T>) -> AppResult<T> {
+pub(super) fn decoded<T>(violations: Violations, built: Option<T>) -> AppResult<T> {
     violations.into_result()?;
     built.ok_or_else(|| anyhow::anyhow!("a request was refused without a field violation").into())
 }
@@ -217,10 +216,12 @@ impl TryFrom<pb::RecordAppraisalRequest> for RecordAppraisal {
         let claim_id = violations.check("claim_id", parse_id(&claim_id));
         let grade = violations.check(
             "grade",
-            i16::try_from(grade)
-                .ok()
+            grade
+                .and_then(|g| i16::try_from(g).ok())
                 .filter(|g| (0..=10).contains(g))
-                .ok_or_else(|| Invalid::new("must be 1 (most severe) to 10, or 0 for no grade")),
+                .ok_or_else(|| {
+                    Invalid::new("required: 1 (most severe) to 10, or 0 for no disability grade")
+                }),
         );
         let built = (|| {
             Some(RecordAppraisal {
@@ -433,146 +434,6 @@ impl TryFrom<pb::ListClaimsRequest> for ListClaims {
                 overdue_on,
                 page_size: page_size?,
                 page_token,
-            })
-        })();
-        decoded(violations, built)
-    }
-}
-
-impl TryFrom<pb::SetPublicHolidayRequest> for SetPublicHoliday {
-    type Error = AppError;
-
-    fn try_from(request: pb::SetPublicHolidayRequest) -> AppResult<Self> {
-        let mut violations = Violations::new();
-        let key = key(&mut violations, &request.request_id, &request);
-        let pb::SetPublicHolidayRequest {
-            request_id: _,
-            day,
-            holiday,
-            name,
-        } = request;
-        let day = violations.check("day", date_from_proto(day.as_ref()));
-        let name = violations.check(
-            "name",
-            check_line(&name, MAX_HOLIDAY_NAME_CHARS).map(|()| name.clone()),
-        );
-        let built = (|| {
-            Some(SetPublicHoliday {
-                key: key?,
-                day: day?,
-                holiday,
-                name: name?,
-            })
-        })();
-        decoded(violations, built)
-    }
-}
-
-impl TryFrom<pb::SetNationalIncomeRequest> for SetNationalIncome {
-    type Error = AppError;
-
-    fn try_from(request: pb::SetNationalIncomeRequest) -> AppResult<Self> {
-        let mut violations = Violations::new();
-        let key = key(&mut violations, &request.request_id, &request);
-        let pb::SetNationalIncomeRequest {
-            request_id: _,
-            year,
-            annual_fen,
-        } = request;
-        let year = violations.check(
-            "year",
-            (1990..=2200)
-                .contains(&year)
-                .then_some(year)
-                .ok_or_else(|| Invalid::new("must be 1990 to 2200")),
-        );
-        let annual = violations.check("annual_fen", Fen::positive(annual_fen));
-        let built = (|| {
-            Some(SetNationalIncome {
-                key: key?,
-                year: year?,
-                annual: annual?,
-            })
-        })();
-        decoded(violations, built)
-    }
-}
-
-impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
-    type Error = AppError;
-
-    fn try_from(request: pb::SetClaimPolicyRequest) -> AppResult<Self> {
-        let mut violations = Violations::new();
-        let key = key(&mut violations, &request.request_id, &request);
-        let pb::SetClaimPolicyRequest {
-            request_id: _,
-            policy,
-        } = request;
-        let Some(policy) = policy else {
-            violations.add("policy", "required");
-            return Err(violations.into_error());
-        };
-        let pb::ClaimPolicy {
-            province_code,
-            platform_application_days,
-            worker_application_days,
-            decision_working_days,
-            duplicate_window_minutes,
-            wage_base_percent,
-            wage_base_year_offset,
-        } = policy;
-        // Empty: the national default.
-        let province = non_empty(&province_code)
-            .and_then(|code| violations.check("policy.province_code", ProvinceCode::parse(code)));
-        let mut field = |name: &str, value: i32, range: &std::ops::RangeInclusive<i32>| {
-            violations.check(&format!("policy.{name}"), claim::policy_value(value, range))
-        };
-        let platform_application_days = field(
-            "platform_application_days",
-            platform_application_days,
-            &claim::APPLICATION_DAYS,
-        );
-        let worker_application_days = field(
-            "worker_application_days",
-            worker_application_days,
-            &claim::APPLICATION_DAYS,
-        );
-        let decision_working_days = field(
-            "decision_working_days",
-            decision_working_days,
-            &claim::DECISION_WORKING_DAYS,
-        );
-        let duplicate_window_minutes = field(
-            "duplicate_window_minutes",
-            duplicate_window_minutes,
-            &claim::DUPLICATE_WINDOW_MINUTES,
-        );
-        let wage_base_percent = field(
-            "wage_base_percent",
-            wage_base_percent,
-            &claim::WAGE_BASE_PERCENT,
-        );
-        let wage_base_year_offset = field(
-            "wage_base_year_offset",
-            wage_base_year_offset,
-            &claim::WAGE_BASE_YEAR_OFFSET,
-        );
-        let built = (|| {
-            Some(SetClaimPolicy {
-                key: key?,
-                province: if province_code.is_empty() {
-                    None
-                } else {
-                    Some(province?)
-                },
-                policy: ClaimPolicy {
-                    platform_application_days: platform_application_days?,
-                    worker_application_days: worker_application_days?,
-                    decision_working_days: decision_working_days?,
-                    duplicate_window_minutes: duplicate_window_minutes?,
-                    wage_base_percent: wage_base_percent?,
-                    wage_base_year_offset: wage_base_year_offset?,
-                },
             })
         })();
         decoded(violations, built)

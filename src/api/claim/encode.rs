@@ -1,10 +1,9 @@
-//! Claims and claim reference data as the API shows them, and the domain's closed sets as their
-//! proto enums.
+//! Claims as the API shows them, and the domain's closed sets as their proto enums.
 use crate::api::convert::{date_to_proto, timestamp};
 use crate::domain::benefits::{BenefitKind, Payer, Relation};
 use crate::domain::claim::{Applicant, ClaimStatus, IncidentKind, StepTaken};
 use crate::pb;
-use crate::service::claim::{ClaimAnswer, ClaimPage, NationalIncome, PolicyInForce, PublicHoliday};
+use crate::service::claim::{ClaimAnswer, ClaimPage};
 use crate::store::claims::{ClaimRow, ItemRow, TimelineRow};
 
 impl From<ClaimStatus> for pb::ClaimStatus {
@@ -173,44 +172,6 @@ impl From<&ClaimPage> for pb::ListClaimsResponse {
         pb::ListClaimsResponse {
             claims: page.claims.iter().map(summary).collect(),
             next_page_token: page.next_page_token.clone(),
-        }
-    }
-}
-
-impl From<&PublicHoliday> for pb::PublicHoliday {
-    fn from(holiday: &PublicHoliday) -> Self {
-        pb::PublicHoliday {
-            day: Some(date_to_proto(holiday.day)),
-            holiday: holiday.holiday,
-            name: holiday.name.clone(),
-        }
-    }
-}
-
-impl From<&NationalIncome> for pb::NationalIncome {
-    fn from(income: &NationalIncome) -> Self {
-        pb::NationalIncome {
-            year: income.year,
-            annual_fen: income.annual.0,
-        }
-    }
-}
-
-impl From<&PolicyInForce> for pb::ClaimPolicy {
-    fn from(in_force: &PolicyInForce) -> Self {
-        let policy = &in_force.policy;
-        pb::ClaimPolicy {
-            province_code: in_force
-                .province
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            platform_application_days: policy.platform_application_days,
-            worker_application_days: policy.worker_application_days,
-            decision_working_days: policy.decision_working_days,
-            duplicate_window_minutes: policy.duplicate_window_minutes,
-            wage_base_percent: policy.wage_base_percent,
-            wage_base_year_offset: policy.wage_base_year_offset,
         }
     }
 }
