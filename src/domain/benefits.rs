@@ -1,6 +1,7 @@
-//! Occupational-injury benefits, itemised with payer, formula and inputs (DOMAIN.md, Claims §5).
-//! Amounts in fen; every product is rounded half-up once, per item.
-use super::claim::IncidentKind;
+//! Occupational-injury benefits, itemised with payer, formula and inputs (DOMAIN.md, Claims §5),
+//! the wage base they are computed on, and when a claim's benefits are settled. Amounts in fen;
+//! every product is rounded half-up once, per item, in i128 so that no bounded input can wrap.
+use super::claim::{IncidentKind, Refused};
 use super::money::{Fen, div_round_half_up};
 
 /// One-time disability subsidy, months of the wage base by grade 1..10.
@@ -22,6 +23,8 @@ pub enum Payer {
 }
 
 impl Payer {
+    pub const ALL: [Payer; 2] = [Self::Fund, Self::Platform];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Fund => "fund",
@@ -70,10 +73,6 @@ impl BenefitKind {
         }
     }
 
-    pub fn parse(stored: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == stored)
-    }
-
     pub fn payer(self) -> Payer {
         match self {
             Self::LivingAllowance => Payer::Platform,
@@ -87,10 +86,112 @@ impl BenefitKind {
     }
 }
 
+crate::code_from_as_str!(Payer, "benefit payer");
+crate::code_from_as_str!(BenefitKind, "benefit kind");
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Relation {
     Spouse,
     Other,
+}
+
+impl Relation {
+    pub const ALL: [Relation; 2] = [Self::Spouse, Self::Other];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Spouse => "spouse",
+            Self::Other => "other",
+        }
+    }
+}
+
+crate::code_from_as_str!(Relation, "relation");
+
+/// The wage figures an assessment is computed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WageBase {
+    /// The province's average monthly wage of the base year: its annual average / 12, half-up.
+    pub average_monthly_wage: Fen,
+    /// The monthly wage base: `percent` of the average monthly wage, half-up.
+    pub wage_base: Fen,
+}
+
+/// The year whose provincial average wage sets the base: the accident's year plus the policy's
+/// offset (−1: the year before).
+pub fn wage_base_year(accident_year: i32, offset: i32) -> i32 {
+    accident_year + offset
+}
+
+/// The year of the national income figure a death subsidy is computed on: the year before the
+/// accident.
+pub fn national_income_year(accident_year: i32) -> i32 {
+    accident_year - 1
+}
+
+/// The injury wage base from the province's annual average wage: to a monthly average, then the
+/// policy's percent of it, each rounded half-up once. Never wraps: the monthly average is at most
+/// i64::MAX / 12 and the percent at most 300.
+pub fn wage_base(annual_average_wage: Fen, percent: i32) -> WageBase {
+    let monthly = div_round_half_up(i128::from(annual_average_wage.0), 12);
+    let base = div_round_half_up(monthly * i128::from(percent), 100);
+    WageBase {
+        average_monthly_wage: Fen(saturate(monthly)),
+        wage_base: Fen(saturate(base)),
+    }
+}
+
+fn saturate(value: i128) -> i64 {
+    i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// One item of the current assessment with what has been paid against it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balance {
+    pub kind: BenefitKind,
+    pub amount: Fen,
+    pub paid: Fen,
+}
+
+/// What remains to be paid of the one-time items of `kind` (0 for monthly kinds).
+pub fn remaining(items: &[Balance], kind: BenefitKind) -> Fen {
+    let owed: i128 = items
+        .iter()
+        .filter(|item| item.kind == kind && !kind.monthly())
+        .map(|item| i128::from(item.amount.0) - i128::from(item.paid.0))
+        .sum();
+    Fen(saturate(owed.max(0)))
+}
+
+/// A payment of `amount` against `kind`: the current assessment must have such an item, and a
+/// one-time item is never paid beyond what remains of it (monthly items are paid as they fall due).
+pub fn check_payment(items: &[Balance], kind: BenefitKind, amount: Fen) -> Result<(), Refused> {
+    if !items.iter().any(|item| item.kind == kind) {
+        return Err(Refused(format!(
+            "the current assessment has no {} item",
+            kind.as_str()
+        )));
+    }
+    let left = remaining(items, kind);
+    if !kind.monthly() && amount > left {
+        return Err(Refused(format!(
+            "only {left} yuan of {} remain to be paid",
+            kind.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// The settlement test: after a payment of `amount` against `kind`, is every one-time item paid in
+/// full? Monthly items never hold a claim open.
+pub fn settled_after(items: &[Balance], kind: BenefitKind, amount: Fen) -> bool {
+    BenefitKind::ALL
+        .iter()
+        .filter(|other| !other.monthly())
+        .all(|&other| {
+            let paid_now = if other == kind { amount } else { Fen(0) };
+            remaining(items, other) <= paid_now
+        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,8 +228,23 @@ pub struct Item {
     pub inputs: Vec<(&'static str, i64)>,
 }
 
-fn percent_of(base: Fen, percent: i64) -> Fen {
-    Fen(div_round_half_up(i128::from(base.0) * i128::from(percent), 100) as i64)
+/// An assessment whose amounts would not fit in the ledger (never with inputs within their bounds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TooLarge;
+
+fn fen(value: i128) -> Result<Fen, TooLarge> {
+    i64::try_from(value).map(Fen).map_err(|_| TooLarge)
+}
+
+fn times(base: Fen, factor: i64) -> Result<Fen, TooLarge> {
+    fen(i128::from(base.0) * i128::from(factor))
+}
+
+fn percent_of(base: Fen, percent: i64) -> Result<Fen, TooLarge> {
+    fen(div_round_half_up(
+        i128::from(base.0) * i128::from(percent),
+        100,
+    ))
 }
 
 fn bill(kind: BenefitKind, amount: Fen, items: &mut Vec<Item>) {
@@ -143,7 +259,7 @@ fn bill(kind: BenefitKind, amount: Fen, items: &mut Vec<Item>) {
 }
 
 /// The itemised benefits. A death needs the national income figure (the caller checks).
-pub fn assess(inputs: &Inputs) -> Vec<Item> {
+pub fn assess(inputs: &Inputs) -> Result<Vec<Item>, TooLarge> {
     let mut items = Vec::new();
     bill(BenefitKind::Medical, inputs.medical_costs, &mut items);
     bill(
@@ -160,10 +276,10 @@ pub fn assess(inputs: &Inputs) -> Vec<Item> {
     if inputs.treatment_days > 0 {
         items.push(Item {
             kind: BenefitKind::LivingAllowance,
-            amount: Fen(div_round_half_up(
+            amount: fen(div_round_half_up(
                 i128::from(base.0) * i128::from(inputs.treatment_days),
                 i128::from(DAYS_PER_MONTH),
-            ) as i64),
+            ))?,
             formula: "wage base per month x treatment days / 30",
             inputs: vec![
                 ("wage_base_fen", base.0),
@@ -177,7 +293,7 @@ pub fn assess(inputs: &Inputs) -> Vec<Item> {
                 let months = DISABILITY_SUBSIDY_MONTHS[usize::from(grade - 1)];
                 items.push(Item {
                     kind: BenefitKind::OneTimeDisabilitySubsidy,
-                    amount: Fen(base.0 * months),
+                    amount: times(base, months)?,
                     formula: "months by grade x wage base",
                     inputs: vec![
                         ("grade", i64::from(grade)),
@@ -188,7 +304,7 @@ pub fn assess(inputs: &Inputs) -> Vec<Item> {
                 if let Some(&percent) = DISABILITY_ALLOWANCE_PERCENT.get(usize::from(grade - 1)) {
                     items.push(Item {
                         kind: BenefitKind::DisabilityAllowance,
-                        amount: percent_of(base, percent),
+                        amount: percent_of(base, percent)?,
                         formula: "percent by grade x wage base, monthly",
                         inputs: vec![
                             ("grade", i64::from(grade)),
@@ -202,7 +318,7 @@ pub fn assess(inputs: &Inputs) -> Vec<Item> {
         IncidentKind::Death => {
             items.push(Item {
                 kind: BenefitKind::FuneralSubsidy,
-                amount: Fen(inputs.average_monthly_wage.0 * FUNERAL_SUBSIDY_MONTHS),
+                amount: times(inputs.average_monthly_wage, FUNERAL_SUBSIDY_MONTHS)?,
                 formula: "6 x local average monthly wage",
                 inputs: vec![
                     ("months", FUNERAL_SUBSIDY_MONTHS),
@@ -212,7 +328,7 @@ pub fn assess(inputs: &Inputs) -> Vec<Item> {
             if let Some(income) = inputs.national_income {
                 items.push(Item {
                     kind: BenefitKind::DeathSubsidy,
-                    amount: Fen(income.0 * DEATH_SUBSIDY_YEARS_OF_INCOME),
+                    amount: times(income, DEATH_SUBSIDY_YEARS_OF_INCOME)?,
                     formula: "20 x previous-year national urban per-capita disposable income",
                     inputs: vec![
                         ("years", DEATH_SUBSIDY_YEARS_OF_INCOME),
@@ -220,16 +336,16 @@ pub fn assess(inputs: &Inputs) -> Vec<Item> {
                     ],
                 });
             }
-            items.extend(dependant_pensions(base, &inputs.dependants));
+            items.extend(dependant_pensions(base, &inputs.dependants)?);
         }
     }
-    items
+    Ok(items)
 }
 
 /// Dependants' monthly pensions: 40% of the wage base for a spouse, 30% for others, 10 points more
 /// for an orphan or a lone elderly person; together at most the wage base. Over the cap, each is
 /// cut in proportion (half-up), the last absorbing the rounding so the total is the cap exactly.
-fn dependant_pensions(base: Fen, dependants: &[Dependant]) -> Vec<Item> {
+fn dependant_pensions(base: Fen, dependants: &[Dependant]) -> Result<Vec<Item>, TooLarge> {
     let percents: Vec<i64> = dependants
         .iter()
         .map(|d| {
@@ -247,26 +363,28 @@ fn dependant_pensions(base: Fen, dependants: &[Dependant]) -> Vec<Item> {
         .collect();
     let total_percent: i64 = percents.iter().sum();
     let capped = total_percent > 100;
+    // Each share is at most the wage base, so the amounts fit whenever the base does.
     let mut amounts: Vec<i64> = percents
         .iter()
         .map(|&p| {
             if capped {
-                div_round_half_up(
+                fen(div_round_half_up(
                     i128::from(base.0) * i128::from(p),
                     i128::from(total_percent),
-                ) as i64
+                ))
+                .map(|amount| amount.0)
             } else {
-                percent_of(base, p).0
+                percent_of(base, p).map(|amount| amount.0)
             }
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     if capped && let Some((_, others)) = amounts.split_last() {
         let others: i64 = others.iter().sum();
         if let Some(last) = amounts.last_mut() {
             *last = base.0 - others;
         }
     }
-    percents
+    Ok(percents
         .iter()
         .zip(amounts)
         .map(|(&percent, amount)| Item {
@@ -283,7 +401,7 @@ fn dependant_pensions(base: Fen, dependants: &[Dependant]) -> Vec<Item> {
                 ("total_percent", total_percent),
             ],
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
@@ -315,7 +433,7 @@ mod tests {
 
     #[test]
     fn a_grade_8_rider_gets_11_months_of_the_wage_base() {
-        let items = assess(&injury(Some(8)));
+        let items = assess(&injury(Some(8))).expect("fits");
         assert_eq!(
             amount(&items, BenefitKind::OneTimeDisabilitySubsidy),
             vec![11 * 1_000_000]
@@ -341,7 +459,7 @@ mod tests {
     #[test]
     fn grades_1_to_4_also_get_a_monthly_allowance() {
         for (grade, months, percent) in [(1, 27, 90), (2, 25, 85), (3, 23, 80), (4, 21, 75)] {
-            let items = assess(&injury(Some(grade)));
+            let items = assess(&injury(Some(grade))).expect("fits");
             assert_eq!(
                 amount(&items, BenefitKind::OneTimeDisabilitySubsidy),
                 vec![months * 1_000_000]
@@ -353,14 +471,14 @@ mod tests {
         }
         assert_eq!(
             amount(
-                &assess(&injury(Some(10))),
+                &assess(&injury(Some(10))).expect("fits"),
                 BenefitKind::OneTimeDisabilitySubsidy
             ),
             vec![7 * 1_000_000]
         );
         assert!(
             amount(
-                &assess(&injury(None)),
+                &assess(&injury(None)).expect("fits"),
                 BenefitKind::OneTimeDisabilitySubsidy
             )
             .is_empty()
@@ -397,7 +515,7 @@ mod tests {
 
     #[test]
     fn a_death_with_a_spouse_and_two_children() {
-        let items = assess(&death(vec![SPOUSE, CHILD, CHILD]));
+        let items = assess(&death(vec![SPOUSE, CHILD, CHILD])).expect("fits");
         assert_eq!(amount(&items, BenefitKind::FuneralSubsidy), vec![5_400_000]);
         // 2023: 51,821 yuan x 20 = 1,036,420 yuan.
         assert_eq!(amount(&items, BenefitKind::DeathSubsidy), vec![103_642_000]);
@@ -412,9 +530,96 @@ mod tests {
     #[test]
     fn dependants_pensions_are_capped_at_the_wage_base() {
         // Spouse 40% + two orphans 40% each = 120%: cut to 100% in proportion.
-        let items = assess(&death(vec![SPOUSE, ORPHAN, ORPHAN]));
+        let items = assess(&death(vec![SPOUSE, ORPHAN, ORPHAN])).expect("fits");
         let pensions = amount(&items, BenefitKind::DependantPension);
         assert_eq!(pensions.iter().sum::<i64>(), 1_000_001, "exactly the cap");
         assert_eq!(pensions, vec![333_334, 333_334, 333_333]);
+    }
+
+    #[test]
+    fn the_wage_base_is_a_percent_of_the_average_monthly_wage() {
+        // Guangdong 2025, 120,000 yuan a year: 10,000 yuan a month, all of it the base.
+        assert_eq!(
+            wage_base(Fen(12_000_000), 100),
+            WageBase {
+                average_monthly_wage: Fen(1_000_000),
+                wage_base: Fen(1_000_000)
+            }
+        );
+        // 77,777.77 yuan a year: 6,481.4808 a month -> 6,481.48; 60% = 3,888.888 -> 3,888.89.
+        assert_eq!(
+            wage_base(Fen(7_777_777), 60),
+            WageBase {
+                average_monthly_wage: Fen(648_148),
+                wage_base: Fen(388_889)
+            }
+        );
+        // An accident in 2026 with the default offset -1 uses 2025's wage; a death 2025's income.
+        assert_eq!(wage_base_year(2026, -1), 2025);
+        assert_eq!(national_income_year(2026), 2025);
+        // The largest annual wage cannot wrap.
+        assert!(wage_base(Fen(i64::MAX), 300).wage_base.0 > 0);
+    }
+
+    fn balance(kind: BenefitKind, amount: i64, paid: i64) -> Balance {
+        Balance {
+            kind,
+            amount: Fen(amount),
+            paid: Fen(paid),
+        }
+    }
+
+    #[test]
+    fn a_claim_is_settled_when_every_one_time_item_is_paid_in_full() {
+        let items = [
+            balance(BenefitKind::OneTimeDisabilitySubsidy, 11_000_000, 5_000_000),
+            balance(BenefitKind::Medical, 1_234_567, 1_234_567),
+            balance(BenefitKind::LivingAllowance, 1_500_000, 1_500_000),
+            balance(BenefitKind::DisabilityAllowance, 750_000, 0),
+        ];
+        // 60,000 yuan of the subsidy remain; a payment above it is refused, naming what remains.
+        assert_eq!(
+            remaining(&items, BenefitKind::OneTimeDisabilitySubsidy),
+            Fen(6_000_000)
+        );
+        let refused = check_payment(
+            &items,
+            BenefitKind::OneTimeDisabilitySubsidy,
+            Fen(6_000_001),
+        )
+        .expect_err("more than remains");
+        assert!(refused.0.contains("60000.00"), "{}", refused.0);
+        assert!(
+            check_payment(
+                &items,
+                BenefitKind::OneTimeDisabilitySubsidy,
+                Fen(6_000_000)
+            )
+            .is_ok()
+        );
+        assert!(
+            check_payment(&items, BenefitKind::DeathSubsidy, Fen(1)).is_err(),
+            "no such item"
+        );
+        // Monthly items are paid as they fall due and never hold the claim open.
+        assert!(check_payment(&items, BenefitKind::DisabilityAllowance, Fen(9_999_999)).is_ok());
+        assert!(!settled_after(
+            &items,
+            BenefitKind::OneTimeDisabilitySubsidy,
+            Fen(5_999_999)
+        ));
+        assert!(settled_after(
+            &items,
+            BenefitKind::OneTimeDisabilitySubsidy,
+            Fen(6_000_000)
+        ));
+        assert!(!settled_after(&items, BenefitKind::Medical, Fen(1)));
+    }
+
+    #[test]
+    fn an_assessment_that_would_wrap_is_refused() {
+        let mut inputs = injury(Some(1));
+        inputs.wage_base = Fen(i64::MAX / 2);
+        assert_eq!(assess(&inputs), Err(TooLarge));
     }
 }

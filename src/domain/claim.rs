@@ -1,7 +1,12 @@
-//! The occupational-injury claim state machine: report → application → decision → appraisal →
-//! assessment → payments, with appeal and withdrawal. Each step names the states it may start from,
-//! so a refusal can say where the claim stands.
+//! The occupational-injury claim: its state machine (report → application → decision → appraisal
+//! → assessment → payments, with appeal and withdrawal), who applied, and the deadlines the claim
+//! policy sets. Each step names the states it may start from, so a refusal can say where the claim
+//! stands.
+use super::Invalid;
+use super::working_days::Calendar;
+use chrono::NaiveDate;
 use std::fmt;
+use std::ops::RangeInclusive;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ClaimStatus {
@@ -39,10 +44,6 @@ impl ClaimStatus {
             Self::Withdrawn => "withdrawn",
         }
     }
-
-    pub fn parse(stored: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == stored)
-    }
 }
 
 impl fmt::Display for ClaimStatus {
@@ -51,6 +52,8 @@ impl fmt::Display for ClaimStatus {
     }
 }
 
+crate::code_from_as_str!(ClaimStatus, "claim status");
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IncidentKind {
     Injury,
@@ -58,17 +61,104 @@ pub enum IncidentKind {
 }
 
 impl IncidentKind {
+    pub const ALL: [IncidentKind; 2] = [Self::Injury, Self::Death];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Injury => "injury",
             Self::Death => "death",
         }
     }
+}
 
-    pub fn parse(stored: &str) -> Option<Self> {
-        [Self::Injury, Self::Death]
-            .into_iter()
-            .find(|k| k.as_str() == stored)
+crate::code_from_as_str!(IncidentKind, "incident kind");
+
+/// Who applies for confirmation of a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Applicant {
+    /// The reporting platform, through its backend.
+    Platform,
+    /// The worker, at the agency's counter.
+    Worker,
+    /// A close relative of the worker, at the agency's counter.
+    Relative,
+}
+
+impl Applicant {
+    pub const ALL: [Applicant; 3] = [Self::Platform, Self::Worker, Self::Relative];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Platform => "platform",
+            Self::Worker => "worker",
+            Self::Relative => "relative",
+        }
+    }
+}
+
+impl fmt::Display for Applicant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+crate::code_from_as_str!(Applicant, "applicant");
+
+/// A step as recorded on the claim's timeline and in its event (`claim.<step>.v1`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StepTaken {
+    Reported,
+    Applied,
+    Decided,
+    Appraised,
+    Assessed,
+    Paid,
+    Appealed,
+    Withdrawn,
+}
+
+impl StepTaken {
+    pub const ALL: [StepTaken; 8] = [
+        Self::Reported,
+        Self::Applied,
+        Self::Decided,
+        Self::Appraised,
+        Self::Assessed,
+        Self::Paid,
+        Self::Appealed,
+        Self::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reported => "reported",
+            Self::Applied => "applied",
+            Self::Decided => "decided",
+            Self::Appraised => "appraised",
+            Self::Assessed => "assessed",
+            Self::Paid => "paid",
+            Self::Appealed => "appealed",
+            Self::Withdrawn => "withdrawn",
+        }
+    }
+}
+
+crate::code_from_as_str!(StepTaken, "claim step");
+
+/// The IAIABC maintenance type code of a step: 00 original (the report), 04 denial (not
+/// confirmed), IP initial payment (the first benefit payment), FN final (closed or withdrawn),
+/// 02 change (every other step).
+pub fn maintenance_type_code(
+    step: StepTaken,
+    after: ClaimStatus,
+    first_payment: bool,
+) -> &'static str {
+    match (step, after) {
+        (StepTaken::Reported, _) => "00",
+        (_, ClaimStatus::NotConfirmed) => "04",
+        (_, ClaimStatus::Closed | ClaimStatus::Withdrawn) => "FN",
+        (StepTaken::Paid, _) if first_payment => "IP",
+        _ => "02",
     }
 }
 
@@ -139,6 +229,104 @@ pub fn next(status: ClaimStatus, kind: IncidentKind, step: Step) -> Result<Claim
             step.name()
         ))
     })
+}
+
+/// The claim rules that are data (SetClaimPolicy), nationally or for one province.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimPolicy {
+    /// Calendar days the platform has to apply, from the day it reported.
+    pub platform_application_days: i32,
+    /// Calendar days the worker or a relative has to apply, from the day of the incident.
+    pub worker_application_days: i32,
+    /// Working days the agency has to decide, from the application (or the appeal).
+    pub decision_working_days: i32,
+    /// Reports of the same person within this many minutes of each other are flagged.
+    pub duplicate_window_minutes: i32,
+    /// The monthly wage base: this percent of the average monthly wage of the base year.
+    pub wage_base_percent: i32,
+    /// The base year: the accident's year plus this (−1: the year before).
+    pub wage_base_year_offset: i32,
+}
+
+/// What each field of a claim policy may be.
+pub const APPLICATION_DAYS: RangeInclusive<i32> = 1..=3650;
+pub const DECISION_WORKING_DAYS: RangeInclusive<i32> = 1..=250;
+pub const DUPLICATE_WINDOW_MINUTES: RangeInclusive<i32> = 0..=10_080;
+pub const WAGE_BASE_PERCENT: RangeInclusive<i32> = 1..=300;
+pub const WAGE_BASE_YEAR_OFFSET: RangeInclusive<i32> = -5..=0;
+
+/// A policy field within its range.
+pub fn policy_value(value: i32, range: &RangeInclusive<i32>) -> Result<i32, Invalid> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(Invalid::new(format!(
+            "must be {} to {}",
+            range.start(),
+            range.end()
+        )))
+    }
+}
+
+/// The last days (China Standard Time) on which each applicant may apply without explaining why
+/// the application is late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplicationDeadlines {
+    pub platform: NaiveDate,
+    pub worker: NaiveDate,
+}
+
+impl ApplicationDeadlines {
+    /// The platform counts from the day it reported; the worker and relatives from the day of the
+    /// incident.
+    pub fn new(policy: &ClaimPolicy, reported_on: NaiveDate, occurred_on: NaiveDate) -> Self {
+        let after = |day: NaiveDate, days: i32| {
+            day.checked_add_days(chrono::Days::new(u64::from(days.unsigned_abs())))
+                .unwrap_or(day)
+        };
+        Self {
+            platform: after(reported_on, policy.platform_application_days),
+            worker: after(occurred_on, policy.worker_application_days),
+        }
+    }
+
+    pub fn due_for(&self, applicant: Applicant) -> NaiveDate {
+        match applicant {
+            Applicant::Platform => self.platform,
+            Applicant::Worker | Applicant::Relative => self.worker,
+        }
+    }
+
+    /// Whether an application on `today` is late (the due day itself is in time); a late one
+    /// needs a written explanation.
+    pub fn check_application(
+        &self,
+        applicant: Applicant,
+        today: NaiveDate,
+        explained: bool,
+    ) -> Result<bool, Refused> {
+        let due = self.due_for(applicant);
+        let late = today > due;
+        if late && !explained {
+            return Err(Refused(format!(
+                "the {applicant}'s application was due by {due} (China Standard Time); a later application needs a written late_explanation"
+            )));
+        }
+        Ok(late)
+    }
+}
+
+/// Calendar days of holidays and make-up days to load to count `working_days` from a day: five
+/// working days never span more than seven calendar days outside holidays, and a year's public
+/// holidays add fewer than 30.
+pub fn calendar_days_for(working_days: i32) -> i64 {
+    i64::from(working_days.max(0)) * 7 / 5 + 7 + 30
+}
+
+/// The day a decision is due: `decision_working_days` working days after `today` (China Standard
+/// Time); `calendar` must hold the exceptions from `today` over `calendar_days_for` days.
+pub fn decision_due(policy: &ClaimPolicy, calendar: &Calendar, today: NaiveDate) -> NaiveDate {
+    calendar.add_working_days(today, policy.decision_working_days.unsigned_abs())
 }
 
 #[cfg(test)]
@@ -212,5 +400,83 @@ mod tests {
         }
         assert!(next(Closed, INJURY, Step::Pay { settled: true }).is_err());
         assert!(next(Reported, INJURY, Step::Decide { confirmed: true }).is_err());
+    }
+
+    const POLICY: ClaimPolicy = ClaimPolicy {
+        platform_application_days: 30,
+        worker_application_days: 90,
+        decision_working_days: 30,
+        duplicate_window_minutes: 120,
+        wage_base_percent: 100,
+        wage_base_year_offset: -1,
+    };
+
+    fn d(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
+    }
+
+    #[test]
+    fn application_deadlines_count_from_the_report_and_from_the_incident() {
+        // Reported on 15 June 2026 for an incident on 14 June: the platform has until 15 July, the
+        // worker 90 days from the incident, until 12 September.
+        let deadlines = ApplicationDeadlines::new(&POLICY, d("2026-06-15"), d("2026-06-14"));
+        assert_eq!(deadlines.platform, d("2026-07-15"));
+        assert_eq!(deadlines.worker, d("2026-09-12"));
+        assert_eq!(deadlines.due_for(Applicant::Relative), d("2026-09-12"));
+        // The last day is in time, the day after needs an explanation.
+        assert_eq!(
+            deadlines.check_application(Applicant::Platform, d("2026-07-15"), false),
+            Ok(false)
+        );
+        let refused = deadlines
+            .check_application(Applicant::Platform, d("2026-07-16"), false)
+            .expect_err("late");
+        assert!(refused.0.contains("2026-07-15"), "{}", refused.0);
+        assert_eq!(
+            deadlines.check_application(Applicant::Platform, d("2026-07-16"), true),
+            Ok(true)
+        );
+        assert_eq!(
+            deadlines.check_application(Applicant::Worker, d("2026-07-16"), false),
+            Ok(false)
+        );
+    }
+
+    #[test]
+    fn decisions_are_due_in_working_days_over_holidays() {
+        use crate::domain::working_days::DayKind;
+        // Applied on Tuesday 29 September 2026: National Day (1-7 October) is off and Saturday
+        // 10 October is worked, so 30 working days end on Monday 16 November.
+        let mut exceptions: Vec<(NaiveDate, DayKind)> = (1..=7)
+            .map(|day| (d(&format!("2026-10-{day:02}")), DayKind::Holiday))
+            .collect();
+        exceptions.push((d("2026-10-10"), DayKind::Workday));
+        let calendar = Calendar::new(exceptions);
+        assert_eq!(
+            decision_due(&POLICY, &calendar, d("2026-09-29")),
+            d("2026-11-16")
+        );
+        // The calendar loaded is long enough for the longest policy.
+        assert!(calendar_days_for(30) >= 42 + 7);
+        assert!(calendar_days_for(250) >= 350 + 30);
+    }
+
+    #[test]
+    fn maintenance_type_codes() {
+        use StepTaken as S;
+        assert_eq!(maintenance_type_code(S::Reported, Reported, false), "00");
+        assert_eq!(maintenance_type_code(S::Decided, NotConfirmed, false), "04");
+        assert_eq!(maintenance_type_code(S::Decided, Confirmed, false), "02");
+        assert_eq!(maintenance_type_code(S::Paid, Assessed, true), "IP");
+        assert_eq!(maintenance_type_code(S::Paid, Assessed, false), "02");
+        assert_eq!(maintenance_type_code(S::Paid, Closed, true), "FN");
+        assert_eq!(maintenance_type_code(S::Withdrawn, Withdrawn, false), "FN");
+    }
+
+    #[test]
+    fn policy_values_are_bounded() {
+        assert_eq!(policy_value(30, &APPLICATION_DAYS), Ok(30));
+        assert!(policy_value(0, &APPLICATION_DAYS).is_err());
+        assert!(policy_value(1, &WAGE_BASE_YEAR_OFFSET).is_err());
     }
 }

@@ -7,10 +7,13 @@
 //! reply can be stored in the same transaction without this layer naming it. The one exception is
 //! each aggregate's `events.rs`: event payloads are the federation's wire format (protobuf), and
 //! those files, and only those, build them from the API's messages.
+pub mod claim;
 pub mod contribution;
 pub mod enrolment;
+pub mod federation;
 pub mod pension;
 pub mod rates;
+pub mod registry;
 
 use crate::auth::Principal;
 use crate::domain::clock::Clock;

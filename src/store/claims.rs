@@ -1,30 +1,42 @@
 //! Occupational-injury claims: the claim row with its deadlines, the timeline, duplicate pairs,
-//! benefit items and payments, and the admin data the rules read.
+//! benefit items and payments, and the admin data the rules read. Rows carry the domain's closed
+//! sets (status, kind, applicant, step, benefit kind, payer) as enums, stored by name.
 use super::Tx;
+use crate::domain::benefits::{BenefitKind, Payer};
+use crate::domain::claim::{Applicant, ClaimPolicy, ClaimStatus, IncidentKind, StepTaken};
+use crate::domain::money::Fen;
 use crate::domain::working_days::{Calendar, DayKind};
 use crate::error::AppResult;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
+crate::stored_as_text!(
+    ClaimStatus,
+    IncidentKind,
+    Applicant,
+    StepTaken,
+    BenefitKind,
+    Payer
+);
+
 /// The national default row of claim_policy.
 pub const NATIONAL_POLICY: &str = "00";
 
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct PolicyRow {
-    pub province_code: String,
-    pub platform_application_days: i32,
-    pub worker_application_days: i32,
-    pub decision_working_days: i32,
-    pub duplicate_window_minutes: i32,
-    pub wage_base_percent: i32,
-    pub wage_base_year_offset: i32,
+struct PolicyRow {
+    platform_application_days: i32,
+    worker_application_days: i32,
+    decision_working_days: i32,
+    duplicate_window_minutes: i32,
+    wage_base_percent: i32,
+    wage_base_year_offset: i32,
 }
 
 /// The province's policy, else the national default.
-pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<PolicyRow> {
+pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<ClaimPolicy> {
     let row: Option<PolicyRow> = sqlx::query_as(
-        "SELECT province_code::text AS province_code, platform_application_days,
+        "SELECT platform_application_days,
                 worker_application_days, decision_working_days, duplicate_window_minutes,
                 wage_base_percent, wage_base_year_offset
          FROM claim_policy WHERE province_code IN ($1, $2)
@@ -34,12 +46,22 @@ pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<P
     .bind(NATIONAL_POLICY)
     .fetch_optional(db)
     .await?;
-    row.ok_or_else(|| anyhow::anyhow!("the national claim policy row is missing").into())
+    let row = row.ok_or_else(|| anyhow::anyhow!("the national claim policy row is missing"))?;
+    Ok(ClaimPolicy {
+        platform_application_days: row.platform_application_days,
+        worker_application_days: row.worker_application_days,
+        decision_working_days: row.decision_working_days,
+        duplicate_window_minutes: row.duplicate_window_minutes,
+        wage_base_percent: row.wage_base_percent,
+        wage_base_year_offset: row.wage_base_year_offset,
+    })
 }
 
+/// Sets the policy of `province_code` (`NATIONAL_POLICY` for the national default).
 pub async fn set_policy(
     db: impl PgExecutor<'_>,
-    row: &PolicyRow,
+    province_code: &str,
+    row: &ClaimPolicy,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     sqlx::query(
@@ -49,7 +71,7 @@ pub async fn set_policy(
              decision_working_days = $4, duplicate_window_minutes = $5,
              wage_base_percent = $6, wage_base_year_offset = $7, updated_at = $8",
     )
-    .bind(&row.province_code)
+    .bind(province_code)
     .bind(row.platform_application_days)
     .bind(row.worker_application_days)
     .bind(row.decision_working_days)
@@ -103,19 +125,19 @@ pub async fn set_public_holiday(
     Ok(())
 }
 
-pub async fn national_income(db: impl PgExecutor<'_>, year: i32) -> AppResult<Option<i64>> {
-    Ok(
+pub async fn national_income(db: impl PgExecutor<'_>, year: i32) -> AppResult<Option<Fen>> {
+    let annual: Option<i64> =
         sqlx::query_scalar("SELECT annual_fen FROM national_incomes WHERE year = $1")
             .bind(year)
             .fetch_optional(db)
-            .await?,
-    )
+            .await?;
+    Ok(annual.map(Fen))
 }
 
 pub async fn set_national_income(
     db: impl PgExecutor<'_>,
     year: i32,
-    annual_fen: i64,
+    annual: Fen,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     sqlx::query(
@@ -123,7 +145,7 @@ pub async fn set_national_income(
          ON CONFLICT (year) DO UPDATE SET annual_fen = $2, updated_at = $3",
     )
     .bind(year)
-    .bind(annual_fen)
+    .bind(annual.0)
     .bind(now)
     .execute(db)
     .await?;
@@ -140,10 +162,10 @@ pub struct ClaimRow {
     pub order_id: String,
     pub occurred_at: DateTime<Utc>,
     pub place_code: String,
-    pub kind: String,
+    pub kind: IncidentKind,
     pub description_ciphertext: Vec<u8>,
     pub description_key_id: String,
-    pub status: String,
+    pub status: ClaimStatus,
     pub covered: bool,
     pub enrolment_id: Option<Uuid>,
     pub covering_order_id: Option<String>,
@@ -151,7 +173,7 @@ pub struct ClaimRow {
     pub platform_application_due: NaiveDate,
     pub worker_application_due: NaiveDate,
     pub decision_due: Option<NaiveDate>,
-    pub applicant: Option<String>,
+    pub applicant: Option<Applicant>,
     pub late_explanation: Option<String>,
     pub decision_reasons: Option<String>,
     pub grade: Option<i16>,
@@ -184,10 +206,10 @@ pub async fn insert(tx: &mut Tx, row: &ClaimRow, now: DateTime<Utc>) -> AppResul
     .bind(&row.order_id)
     .bind(row.occurred_at)
     .bind(&row.place_code)
-    .bind(&row.kind)
+    .bind(row.kind)
     .bind(&row.description_ciphertext)
     .bind(&row.description_key_id)
-    .bind(&row.status)
+    .bind(row.status)
     .bind(row.covered)
     .bind(row.enrolment_id)
     .bind(&row.covering_order_id)
@@ -228,9 +250,9 @@ pub async fn update(tx: &mut Tx, row: &ClaimRow, now: DateTime<Utc>) -> AppResul
     )
     .bind(&row.province_code)
     .bind(row.claim_id)
-    .bind(&row.status)
+    .bind(row.status)
     .bind(row.decision_due)
-    .bind(&row.applicant)
+    .bind(row.applicant)
     .bind(&row.late_explanation)
     .bind(&row.decision_reasons)
     .bind(row.grade)
@@ -302,8 +324,8 @@ pub async fn duplicates_of(db: impl PgExecutor<'_>, claim_id: Uuid) -> AppResult
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TimelineRow {
     pub seq: i32,
-    pub step: String,
-    pub status: String,
+    pub step: StepTaken,
+    pub status: ClaimStatus,
     pub at: DateTime<Utc>,
     pub actor: String,
     pub detail: String,
@@ -312,7 +334,7 @@ pub struct TimelineRow {
 pub async fn append_timeline(
     tx: &mut Tx,
     claim: &ClaimRow,
-    step: &str,
+    step: StepTaken,
     actor: &str,
     detail: &str,
     at: DateTime<Utc>,
@@ -325,7 +347,7 @@ pub async fn append_timeline(
     .bind(&claim.province_code)
     .bind(claim.claim_id)
     .bind(step)
-    .bind(&claim.status)
+    .bind(claim.status)
     .bind(at)
     .bind(actor)
     .bind(detail)
@@ -348,8 +370,8 @@ pub async fn timeline(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Ve
 /// A benefit item of the current assessment, with what has been paid against its kind.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ItemRow {
-    pub kind: String,
-    pub payer: String,
+    pub kind: BenefitKind,
+    pub payer: Payer,
     pub amount_fen: i64,
     pub monthly: bool,
     pub formula: String,
@@ -359,8 +381,8 @@ pub struct ItemRow {
 }
 
 pub struct NewItem<'a> {
-    pub kind: &'a str,
-    pub payer: &'a str,
+    pub kind: BenefitKind,
+    pub payer: Payer,
     pub amount_fen: i64,
     pub monthly: bool,
     pub formula: &'a str,
@@ -402,7 +424,10 @@ pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) 
 }
 
 /// The current assessment's items, each with the payments recorded against its kind (spread over
-/// items of the same kind in order).
+/// items of the same kind in order). The sums cannot overflow: payments of a one-time kind never
+/// exceed its items (each at most a few times 10^13 fen); a monthly kind's total is summed as
+/// numeric and, past 9.2 x 10^18 fen (over nine million payments of the largest amount), shown
+/// at that ceiling rather than failing the read.
 pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<ItemRow>> {
     Ok(sqlx::query_as(
         "WITH current AS (
@@ -411,7 +436,8 @@ pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<I
                AND assessment = (SELECT max(assessment) FROM benefit_items
                                  WHERE province_code = $1 AND claim_id = $2)),
          paid AS (
-             SELECT kind, sum(amount_fen)::bigint AS total FROM benefit_payments
+             SELECT kind, LEAST(sum(amount_fen), 9223372036854775807)::bigint AS total
+             FROM benefit_payments
              WHERE province_code = $1 AND claim_id = $2 GROUP BY kind),
          spread AS (
              SELECT c.*, COALESCE(p.total, 0) AS total,
@@ -433,8 +459,8 @@ pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<I
 pub async fn insert_payment(
     tx: &mut Tx,
     claim: &ClaimRow,
-    kind: &str,
-    amount_fen: i64,
+    kind: BenefitKind,
+    amount: Fen,
     paid_on: NaiveDate,
     actor: &str,
     now: DateTime<Utc>,
@@ -448,7 +474,7 @@ pub async fn insert_payment(
     .bind(claim.claim_id)
     .bind(Uuid::now_v7())
     .bind(kind)
-    .bind(amount_fen)
+    .bind(amount.0)
     .bind(paid_on)
     .bind(now)
     .bind(actor)
@@ -472,7 +498,7 @@ pub async fn payments_count(tx: &mut Tx, claim: &ClaimRow) -> AppResult<i64> {
 pub struct ListFilter {
     pub province_code: Option<String>,
     pub platform_id: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<ClaimStatus>,
     /// Only claims overdue on this day: not applied for by the platform's due date, or not decided
     /// by the decision due date.
     pub overdue_on: Option<NaiveDate>,
@@ -499,10 +525,26 @@ pub async fn list(
     ))
     .bind(&filter.province_code)
     .bind(&filter.platform_id)
-    .bind(&filter.status)
+    .bind(filter.status)
     .bind(filter.overdue_on)
     .bind(before)
     .bind(limit)
     .fetch_all(db)
     .await?)
+}
+
+/// The province's annual average wage of `year` (SetAverageWage), the source of the wage base.
+pub async fn average_wage(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    year: i32,
+) -> AppResult<Option<Fen>> {
+    let annual: Option<i64> = sqlx::query_scalar(
+        "SELECT annual_fen FROM average_wages WHERE province_code = $1 AND year = $2",
+    )
+    .bind(province_code)
+    .bind(year)
+    .fetch_optional(db)
+    .await?;
+    Ok(annual.map(Fen))
 }

@@ -293,3 +293,31 @@ pub async fn hash_at(
     .fetch_optional(db)
     .await?)
 }
+
+/// A person's sealed ID number and mask, and the provinces where they have records (enrolments,
+/// claims or pension enrolments), for ResolvePerson.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PersonRecord {
+    pub id_ciphertext: Vec<u8>,
+    pub id_key_id: String,
+    pub id_masked: String,
+    pub provinces: Vec<String>,
+}
+
+pub async fn person_record(
+    db: impl PgExecutor<'_>,
+    person_key: &[u8],
+) -> AppResult<Option<PersonRecord>> {
+    Ok(sqlx::query_as(
+        "SELECT p.id_ciphertext, p.id_key_id, p.id_masked,
+                ARRAY(SELECT e.province_code FROM enrolments e WHERE e.person_key = p.person_key
+                      UNION SELECT c.province_code FROM claims c WHERE c.person_key = p.person_key
+                      UNION SELECT x.province_code FROM pension_enrolments x
+                            WHERE x.person_key = p.person_key
+                      ORDER BY 1) AS provinces
+         FROM persons p WHERE p.person_key = $1",
+    )
+    .bind(person_key)
+    .fetch_optional(db)
+    .await?)
+}

@@ -250,9 +250,20 @@ async fn tokens_are_created_over_grpc_once_and_listed_without_secrets() {
             assert_field_violation(&status, "role");
         }
     }
-    let missing = pb::RevokeTokenRequest {
+    let malformed = pb::RevokeTokenRequest {
         request_id: "r".into(),
         token_id: "nope".into(),
+    };
+    assert_field_violation(
+        &client
+            .revoke_token(authed(malformed, &admin))
+            .await
+            .expect_err("not a token id"),
+        "token_id",
+    );
+    let missing = pb::RevokeTokenRequest {
+        request_id: "r".into(),
+        token_id: "0".repeat(32),
     };
     assert_eq!(
         client
@@ -261,6 +272,121 @@ async fn tokens_are_created_over_grpc_once_and_listed_without_secrets() {
             .expect_err("unknown")
             .code(),
         Code::NotFound
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn registry_input_is_canonical_and_the_scope_is_read_narrowed() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let admin = app.token("national-admin").await;
+    let agency = app.token("province:44").await;
+    let meituan = app.token("platform:meituan").await;
+    let mut client = app.admin_client().await;
+    let token = |request_id: &str, role: &str, label: &str| pb::CreateTokenRequest {
+        request_id: request_id.into(),
+        role: role.into(),
+        label: label.into(),
+    };
+    for (field, request) in [
+        ("role", token("t1", "national-admin ", "")),
+        ("role", token("t2", "Province:44", "")),
+        ("label", token("t3", "auditor", "Guangdong\u{202E}")),
+        ("label", token("t4", "auditor", " Guangdong")),
+        ("request_id", token("", "auditor", "")),
+    ] {
+        let status = client
+            .create_token(authed(request, &admin))
+            .await
+            .expect_err(field);
+        assert_field_violation(&status, field);
+    }
+    assert_eq!(app.count("api_tokens").await, 3, "only the test's own");
+
+    // Revocation is stored for replays like any other change.
+    let created = client
+        .create_token(authed(token("t5", "auditor", "to revoke"), &admin))
+        .await
+        .expect("created")
+        .into_inner();
+    let revoke = pb::RevokeTokenRequest {
+        request_id: "rv".into(),
+        token_id: created.token_id.clone(),
+    };
+    let first = client
+        .revoke_token(authed(revoke.clone(), &admin))
+        .await
+        .expect("revoked")
+        .into_inner();
+    let again = client
+        .revoke_token(authed(revoke, &admin))
+        .await
+        .expect("replayed")
+        .into_inner();
+    assert_eq!(first, again);
+
+    let scope = |province_code: &str, platform_id: &str| pb::ListPilotScopeRequest {
+        province_code: province_code.into(),
+        platform_id: platform_id.into(),
+        on_date: None,
+    };
+    let own = client
+        .list_pilot_scope(authed(scope("", ""), &agency))
+        .await
+        .expect("own province")
+        .into_inner();
+    assert_eq!(own.scopes.len(), 11, "Guangdong's eleven platforms");
+    assert!(own.scopes.iter().all(|s| s.province_code == "44"));
+    for (request, token, who) in [
+        (
+            scope("11", ""),
+            &agency,
+            "an agency asking for another province",
+        ),
+        (
+            scope("", "eleme"),
+            &meituan,
+            "a platform asking for another platform",
+        ),
+    ] {
+        let status = client
+            .list_pilot_scope(authed(request, token))
+            .await
+            .expect_err(who);
+        assert_eq!(status.code(), Code::PermissionDenied, "{who}");
+    }
+    let one = client
+        .list_pilot_scope(authed(scope("44", ""), &meituan))
+        .await
+        .expect("a platform filters by province")
+        .into_inner();
+    assert_eq!(one.scopes.len(), 1);
+
+    let holiday = pb::SetPublicHolidayRequest {
+        request_id: "h1".into(),
+        day: Some(date(2027, 1, 1)),
+        holiday: true,
+        name: "New Year's Day ".into(),
+    };
+    assert_field_violation(
+        &client
+            .set_public_holiday(authed(holiday, &admin))
+            .await
+            .expect_err("trailing space"),
+        "name",
+    );
+    let income = pb::SetNationalIncomeRequest {
+        request_id: "i1".into(),
+        year: 2026,
+        annual_fen: 1_000_000_000_001,
+    };
+    assert_field_violation(
+        &client
+            .set_national_income(authed(income, &admin))
+            .await
+            .expect_err("above the bound"),
+        "annual_fen",
     );
     app.stop().await;
 }

@@ -8,11 +8,11 @@ use flexcover::pb::claim_service_client::ClaimServiceClient;
 use tonic::Code;
 use tonic::transport::Channel;
 
-async fn claims(app: &TestApp) -> ClaimServiceClient<Channel> {
+pub async fn claims(app: &TestApp) -> ClaimServiceClient<Channel> {
     ClaimServiceClient::new(app.channel().await)
 }
 
-fn report_request(request_id: &str, id: &str, occurred: &str) -> pb::ReportIncidentRequest {
+pub fn report_request(request_id: &str, id: &str, occurred: &str) -> pb::ReportIncidentRequest {
     pb::ReportIncidentRequest {
         request_id: request_id.into(),
         worker: Some(pb::report_incident_request::Worker::IdNumber(id.into())),
@@ -26,13 +26,13 @@ fn report_request(request_id: &str, id: &str, occurred: &str) -> pb::ReportIncid
 
 /// The app with the pilot, rates, a Meituan enrolment and an order in progress at 10:10 Beijing
 /// time on 14 June 2026; tokens for Meituan and Guangdong's agency.
-struct Setup {
-    app: TestApp,
-    meituan: String,
-    agency: String,
+pub struct Setup {
+    pub app: TestApp,
+    pub meituan: String,
+    pub agency: String,
 }
 
-async fn setup() -> Setup {
+pub async fn setup() -> Setup {
     let app = spawn_app().await;
     app.seed_pilot().await;
     flexcover::seed::seed_rates(&app.pool, chrono::Utc::now())
@@ -67,7 +67,7 @@ async fn setup() -> Setup {
     }
 }
 
-fn set_today(app: &TestApp, day: &str) {
+pub fn set_today(app: &TestApp, day: &str) {
     app.clock.set(
         chrono::DateTime::parse_from_rfc3339(&format!("{day}T04:00:00Z"))
             .expect("instant")
@@ -75,7 +75,7 @@ fn set_today(app: &TestApp, day: &str) {
     );
 }
 
-async fn set_average_wage(app: &TestApp, year: i32, annual_fen: i64) {
+pub async fn set_average_wage(app: &TestApp, year: i32, annual_fen: i64) {
     let admin = app.token("national-admin").await;
     app.admin_client()
         .await
@@ -92,13 +92,13 @@ async fn set_average_wage(app: &TestApp, year: i32, annual_fen: i64) {
         .expect("average wage");
 }
 
-fn item(claim: &pb::Claim, kind: &str) -> pb::BenefitItem {
+fn item(claim: &pb::Claim, kind: pb::BenefitKind) -> pb::BenefitItem {
     claim
         .benefits
         .iter()
-        .find(|i| i.kind == kind)
+        .find(|i| i.kind() == kind)
         .cloned()
-        .unwrap_or_else(|| panic!("no {kind} item in {:?}", claim.benefits))
+        .unwrap_or_else(|| panic!("no {kind:?} item in {:?}", claim.benefits))
 }
 
 #[tokio::test]
@@ -117,7 +117,8 @@ async fn a_claim_runs_from_the_report_to_the_final_payment() {
         .await
         .expect("reported")
         .into_inner();
-    assert_eq!(reported.status, "reported");
+    assert_eq!(reported.status(), pb::ClaimStatus::Reported);
+    assert_eq!(reported.grade, None, "not appraised yet");
     assert!(reported.covered, "enrolled and on an order at that instant");
     assert_eq!(reported.covering_order_id, "order-1");
     assert_eq!(reported.province_code, "44");
@@ -156,7 +157,7 @@ async fn a_claim_runs_from_the_report_to_the_final_payment() {
         .await
         .expect("applied")
         .into_inner();
-    assert_eq!(applied.status, "applied");
+    assert_eq!(applied.status(), pb::ClaimStatus::Applied);
     // Monday 15 June + 30 working days (Dragon Boat Festival 19 June off): 28 July.
     assert_eq!(applied.decision_due, Some(date(2026, 7, 28)));
 
@@ -186,14 +187,14 @@ async fn a_claim_runs_from_the_report_to_the_final_payment() {
         .await
         .expect("confirmed")
         .into_inner();
-    assert_eq!(confirmed.status, "confirmed");
+    assert_eq!(confirmed.status(), pb::ClaimStatus::Confirmed);
 
     let appraised = client
         .record_appraisal(authed(
             pb::RecordAppraisalRequest {
                 request_id: "g1".into(),
                 claim_id: claim_id.clone(),
-                grade: 8,
+                grade: Some(8),
             },
             &agency,
         ))
@@ -201,8 +202,8 @@ async fn a_claim_runs_from_the_report_to_the_final_payment() {
         .expect("appraised")
         .into_inner();
     assert_eq!(
-        (appraised.status.as_str(), appraised.grade),
-        ("appraised", 8)
+        (appraised.status(), appraised.grade),
+        (pb::ClaimStatus::Appraised, Some(8))
     );
 
     // Wage base: Guangdong's 2025 average wage, 120,000 yuan a year = 10,000 yuan a month.
@@ -231,42 +232,50 @@ async fn a_claim_runs_from_the_report_to_the_final_payment() {
         .await
         .expect("assessed")
         .into_inner();
-    assert_eq!(assessed.status, "assessed");
-    let subsidy = item(&assessed, "one_time_disability_subsidy");
+    assert_eq!(assessed.status(), pb::ClaimStatus::Assessed);
+    let subsidy = item(&assessed, pb::BenefitKind::OneTimeDisabilitySubsidy);
     assert_eq!(subsidy.amount_fen, 11 * 1_000_000, "grade 8: 11 months");
-    assert_eq!((subsidy.payer.as_str(), subsidy.monthly), ("fund", false));
+    assert_eq!(
+        (subsidy.payer(), subsidy.monthly),
+        (pb::BenefitPayer::Fund, false)
+    );
     assert_eq!(subsidy.inputs.get("months"), Some(&11));
     assert_eq!(subsidy.inputs.get("wage_base_fen"), Some(&1_000_000));
-    let living = item(&assessed, "living_allowance");
+    let living = item(&assessed, pb::BenefitKind::LivingAllowance);
     assert_eq!(
-        (living.payer.as_str(), living.amount_fen),
-        ("platform", 1_500_000)
+        (living.payer(), living.amount_fen),
+        (pb::BenefitPayer::Platform, 1_500_000)
     );
-    assert_eq!(item(&assessed, "medical").amount_fen, 1_234_567);
+    assert_eq!(
+        item(&assessed, pb::BenefitKind::Medical).amount_fen,
+        1_234_567
+    );
 
-    // Partial payments; more than remains is refused; the last one closes the claim.
-    let pay = |request_id: &str, kind: &str, amount_fen: i64| pb::RecordBenefitPaymentRequest {
-        request_id: request_id.into(),
-        claim_id: claim_id.clone(),
-        kind: kind.into(),
-        amount_fen,
-        paid_on: Some(date(2026, 8, 1)),
+    // Partial payments, paid on 1 August; more than remains is refused; the last one closes the
+    // claim.
+    set_today(&app, "2026-08-03");
+    use pb::BenefitKind::{LivingAllowance, Medical, OneTimeDisabilitySubsidy};
+    let pay = |request_id: &str, kind: pb::BenefitKind, amount_fen: i64| {
+        pb::RecordBenefitPaymentRequest {
+            request_id: request_id.into(),
+            claim_id: claim_id.clone(),
+            kind: kind as i32,
+            amount_fen,
+            paid_on: Some(date(2026, 8, 1)),
+        }
     };
     let partly = client
         .record_benefit_payment(authed(
-            pay("p1", "one_time_disability_subsidy", 5_000_000),
+            pay("p1", OneTimeDisabilitySubsidy, 5_000_000),
             &agency,
         ))
         .await
         .expect("paid")
         .into_inner();
-    assert_eq!(
-        item(&partly, "one_time_disability_subsidy").paid_fen,
-        5_000_000
-    );
+    assert_eq!(item(&partly, OneTimeDisabilitySubsidy).paid_fen, 5_000_000);
     let replay = client
         .record_benefit_payment(authed(
-            pay("p1", "one_time_disability_subsidy", 5_000_000),
+            pay("p1", OneTimeDisabilitySubsidy, 5_000_000),
             &agency,
         ))
         .await
@@ -275,7 +284,7 @@ async fn a_claim_runs_from_the_report_to_the_final_payment() {
     assert_eq!(replay, partly, "a retried payment is not paid twice");
     let over = client
         .record_benefit_payment(authed(
-            pay("p2", "one_time_disability_subsidy", 6_000_001),
+            pay("p2", OneTimeDisabilitySubsidy, 6_000_001),
             &agency,
         ))
         .await
@@ -283,14 +292,19 @@ async fn a_claim_runs_from_the_report_to_the_final_payment() {
     assert_eq!(over.code(), Code::FailedPrecondition);
     assert!(over.message().contains("60000.00"), "{}", over.message());
     let not_theirs = client
-        .record_benefit_payment(authed(pay("p3", "medical", 1_234_567), &meituan))
+        .record_benefit_payment(authed(pay("p3", Medical, 1_234_567), &meituan))
         .await
         .expect_err("the fund pays medical costs");
     assert_eq!(not_theirs.code(), Code::PermissionDenied);
+    let not_the_agencys = client
+        .record_benefit_payment(authed(pay("p3", LivingAllowance, 1_500_000), &agency))
+        .await
+        .expect_err("the platform pays the living allowance");
+    assert_eq!(not_the_agencys.code(), Code::PermissionDenied);
     for (request_id, kind, amount, token) in [
-        ("p4", "one_time_disability_subsidy", 6_000_000, &agency),
-        ("p5", "medical", 1_234_567, &agency),
-        ("p6", "living_allowance", 1_500_000, &meituan),
+        ("p4", OneTimeDisabilitySubsidy, 6_000_000, &agency),
+        ("p5", Medical, 1_234_567, &agency),
+        ("p6", LivingAllowance, 1_500_000, &meituan),
     ] {
         client
             .record_benefit_payment(authed(pay(request_id, kind, amount), token))
@@ -307,21 +321,18 @@ async fn a_claim_runs_from_the_report_to_the_final_payment() {
         .await
         .expect("read")
         .into_inner();
-    assert_eq!(closed.status, "closed");
-    let steps: Vec<&str> = closed.timeline.iter().map(|t| t.step.as_str()).collect();
+    assert_eq!(closed.status(), pb::ClaimStatus::Closed);
+    let steps: Vec<pb::ClaimStep> = closed.timeline.iter().map(|t| t.step()).collect();
+    use pb::ClaimStep::{Applied, Appraised, Assessed, Decided, Paid, Reported};
     assert_eq!(
         steps,
         [
-            "reported",
-            "applied",
-            "decided",
-            "appraised",
-            "assessed",
-            "paid",
-            "paid",
-            "paid",
-            "paid"
+            Reported, Applied, Decided, Appraised, Assessed, Paid, Paid, Paid, Paid
         ]
+    );
+    assert_eq!(
+        closed.timeline.last().map(|t| t.status()),
+        Some(pb::ClaimStatus::Closed)
     );
     assert_eq!(
         closed.description,
@@ -343,6 +354,22 @@ async fn a_claim_runs_from_the_report_to_the_final_payment() {
         !String::from_utf8_lossy(&stored).contains("wrist"),
         "the description is stored encrypted"
     );
+    // Nor is it in the replies stored for replays (sealed), nor in any event.
+    let replies: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT response FROM idempotency_keys WHERE rpc = 'ReportIncident' AND response IS NOT NULL",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("stored replies");
+    assert_eq!(replies.len(), 1);
+    let payloads: Vec<Vec<u8>> = sqlx::query_scalar("SELECT payload FROM events")
+        .fetch_all(&app.pool)
+        .await
+        .expect("events");
+    for bytes in replies.iter().chain(&payloads) {
+        assert!(!String::from_utf8_lossy(bytes).contains("wrist"));
+        assert!(!hex::encode(bytes).contains(&hex::encode("wrist")));
+    }
     app.stop().await;
 }
 
@@ -431,7 +458,7 @@ async fn duplicates_across_platforms_are_flagged_for_agencies_only() {
     app.stop().await;
 }
 
-async fn reported(app: &TestApp, token: &str, request_id: &str) -> String {
+pub async fn reported(app: &TestApp, token: &str, request_id: &str) -> String {
     claims(app)
         .await
         .report_incident(authed(
@@ -444,7 +471,7 @@ async fn reported(app: &TestApp, token: &str, request_id: &str) -> String {
         .claim_id
 }
 
-fn apply_request(
+pub fn apply_request(
     request_id: &str,
     claim_id: &str,
     explanation: &str,
@@ -500,10 +527,9 @@ async fn decisions_are_due_in_working_days_and_listed_when_overdue() {
     } = setup().await;
     let claim_id = reported(&app, &meituan, "r1").await;
     let mut client = claims(&app).await;
-    // Applied on Tuesday 29 September 2026, with the worker's 90 days still running: National Day
-    // (1-7 October) is off and Saturday 10 October is worked, so 30 working days end on Monday
-    // 16 November (a weekday count alone would say 10 November).
-    set_today(&app, "2026-09-12");
+    // The worker applies at the agency's counter on Tuesday 29 September 2026, past the 90 days:
+    // National Day (1-7 October) is off and Saturday 10 October is worked, so 30 working days end
+    // on Monday 16 November (a weekday count alone would say 10 November).
     let mut request = apply_request("a1", &claim_id, "");
     request.applicant = pb::Applicant::Worker as i32;
     set_today(&app, "2026-09-29");
@@ -513,7 +539,7 @@ async fn decisions_are_due_in_working_days_and_listed_when_overdue() {
                 late_explanation: "reported late by the platform".into(),
                 ..request
             },
-            &meituan,
+            &agency,
         ))
         .await
         .expect("applied")
@@ -572,7 +598,7 @@ async fn appeals_and_re_appraisals_keep_their_history() {
         .await
         .expect("denied")
         .into_inner();
-    assert_eq!(denied.status, "not_confirmed");
+    assert_eq!(denied.status(), pb::ClaimStatus::NotConfirmed);
     set_today(&app, "2026-06-22");
     let appealed = client
         .appeal_decision(authed(
@@ -586,7 +612,7 @@ async fn appeals_and_re_appraisals_keep_their_history() {
         .await
         .expect("appealed")
         .into_inner();
-    assert_eq!(appealed.status, "applied");
+    assert_eq!(appealed.status(), pb::ClaimStatus::Applied);
     // Monday 22 June + 30 working days: 3 August.
     assert_eq!(appealed.decision_due, Some(date(2026, 8, 3)));
     client
@@ -599,7 +625,7 @@ async fn appeals_and_re_appraisals_keep_their_history() {
                 pb::RecordAppraisalRequest {
                     request_id: request_id.into(),
                     claim_id: claim_id.clone(),
-                    grade,
+                    grade: Some(grade),
                 },
                 &agency,
             ))
@@ -616,22 +642,22 @@ async fn appeals_and_re_appraisals_keep_their_history() {
         .await
         .expect("read")
         .into_inner();
-    assert_eq!(claim.grade, 6, "the re-appraisal supersedes");
+    assert_eq!(claim.grade, Some(6), "the re-appraisal supersedes");
     let details: Vec<String> = claim
         .timeline
         .iter()
-        .map(|t| format!("{}: {}", t.step, t.detail))
+        .map(|t| format!("{:?}: {}", t.step(), t.detail))
         .collect();
     assert!(
-        details[2].starts_with("decided: not confirmed"),
+        details[2].starts_with("Decided: not confirmed"),
         "{details:?}"
     );
-    assert!(details[3].starts_with("appealed"), "{details:?}");
-    assert!(details[4].starts_with("decided: confirmed"), "{details:?}");
-    assert_eq!(details[5], "appraised: grade 8");
+    assert!(details[3].starts_with("Appealed"), "{details:?}");
+    assert!(details[4].starts_with("Decided: confirmed"), "{details:?}");
+    assert_eq!(details[5], "Appraised: grade 8");
     assert_eq!(
         details[6],
-        "appraised: re-appraisal: grade 6 supersedes grade 8"
+        "Appraised: re-appraisal: grade 6 supersedes grade 8"
     );
     let withdraw = client
         .withdraw_claim(authed(
@@ -720,16 +746,23 @@ async fn a_death_with_a_spouse_and_two_children() {
         .await
         .expect("assessed")
         .into_inner();
-    assert_eq!(item(&assessed, "funeral_subsidy").amount_fen, 6 * 1_000_000);
-    assert_eq!(item(&assessed, "death_subsidy").amount_fen, 103_642_000);
+    assert_eq!(
+        item(&assessed, pb::BenefitKind::FuneralSubsidy).amount_fen,
+        6 * 1_000_000
+    );
+    assert_eq!(
+        item(&assessed, pb::BenefitKind::DeathSubsidy).amount_fen,
+        103_642_000
+    );
     let pensions: Vec<i64> = assessed
         .benefits
         .iter()
-        .filter(|i| i.kind == "dependant_pension")
+        .filter(|i| i.kind() == pb::BenefitKind::DependantPension)
         .map(|i| i.amount_fen)
         .collect();
     assert_eq!(pensions, vec![400_000, 300_000, 300_000]);
-    assert!(item(&assessed, "dependant_pension").monthly);
+    assert!(item(&assessed, pb::BenefitKind::DependantPension).monthly);
+    assert_eq!(assessed.grade, None, "a death has no appraisal");
     app.stop().await;
 }
 
@@ -790,7 +823,7 @@ async fn bad_reports_change_nothing_and_reads_are_isolated_and_logged() {
             pb::RecordAppraisalRequest {
                 request_id: "g1".into(),
                 claim_id: claim_id.clone(),
-                grade: 3,
+                grade: Some(3),
             },
             &auditor,
         ))

@@ -227,9 +227,42 @@ async fn cursors_resume_and_mismatches_are_refused() {
         .await
         .expect_err("wrong hash");
     assert_eq!(mismatch.code(), Code::FailedPrecondition);
-    let beyond = stream(&app, &admin, from("44", all.len() as i64 + 1, ""))
+    // A cursor without its hash is not a divergence: it is an incomplete request.
+    let no_hash = stream(&app, &admin, from("44", 1, ""))
         .await
-        .expect_err("beyond the head");
+        .expect_err("no hash");
+    assert_field_violation(&no_hash, "after_hash");
+    assert!(
+        no_hash
+            .message()
+            .contains("after_hash is required with after_seq"),
+        "{}",
+        no_hash.message()
+    );
+    let uppercase = stream(
+        &app,
+        &admin,
+        from("44", 1, &all[0].chain_hash.to_uppercase()),
+    )
+    .await
+    .expect_err("not as the service writes it");
+    assert_field_violation(&uppercase, "after_hash");
+    let negative = stream(&app, &admin, from("44", -1, ""))
+        .await
+        .expect_err("negative");
+    assert_field_violation(&negative, "after_seq");
+    let auditor = app.token("auditor").await;
+    let denied = stream(&app, &auditor, from("44", 0, ""))
+        .await
+        .expect_err("auditors do not follow provinces");
+    assert_eq!(denied.code(), Code::PermissionDenied);
+    let beyond = stream(
+        &app,
+        &admin,
+        from("44", all.len() as i64 + 1, &all[0].chain_hash),
+    )
+    .await
+    .expect_err("beyond the head");
     assert_eq!(beyond.code(), Code::OutOfRange);
     // The digest at a seq equals the chain hash there; a corrupted copy does not.
     let at_two = federation(&app)
@@ -326,6 +359,49 @@ async fn an_agency_resolves_a_person_key_from_its_events_and_the_lookup_is_logge
         .await
         .expect_err("no records in Beijing");
     assert_eq!(elsewhere.code(), Code::NotFound);
+    let unknown = federation(&app)
+        .await
+        .resolve_person(authed(
+            pb::ResolvePersonRequest {
+                province_code: "11".into(),
+                person_key: "0".repeat(64),
+            },
+            &beijing,
+        ))
+        .await
+        .expect_err("nobody");
+    assert_eq!(
+        (unknown.code(), unknown.message()),
+        (elsewhere.code(), elsewhere.message()),
+        "a person elsewhere is answered as nobody"
+    );
+    let not_theirs = federation(&app)
+        .await
+        .resolve_person(authed(resolve("11"), &guangdong))
+        .await
+        .expect_err("another province's agency");
+    assert_eq!(not_theirs.code(), Code::PermissionDenied);
+    let uppercase = federation(&app)
+        .await
+        .resolve_person(authed(
+            pb::ResolvePersonRequest {
+                province_code: "44".into(),
+                person_key: payload.person_key.to_uppercase(),
+            },
+            &guangdong,
+        ))
+        .await
+        .expect_err("not as in the events");
+    assert_field_violation(&uppercase, "person_key");
+    // A national admin resolves through any province: the person is seen through Guangdong.
+    let admin = app.token("national-admin").await;
+    let by_admin = federation(&app)
+        .await
+        .resolve_person(authed(resolve("11"), &admin))
+        .await
+        .expect("national admin")
+        .into_inner();
+    assert_eq!(by_admin.id_number_masked, "110105********002X");
     let logged: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM person_access_log WHERE rpc = 'ResolvePerson' AND actor = 'province:44'",
     )

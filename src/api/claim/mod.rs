@@ -1,16 +1,16 @@
-//! `flexcover.v1.ClaimService`: occupational-injury claims from the report to benefits paid.
-mod policy;
-mod read;
-mod report;
-mod steps;
-mod view;
+//! `flexcover.v1.ClaimService`: occupational-injury claims from the report to benefits paid. Each
+//! RPC decodes its request (`decode`), calls `service::claim`, and encodes the answer (`encode`).
+mod decode;
+mod encode;
+mod reference;
 
-pub use policy::{set_claim_policy, set_national_income, set_public_holiday};
+pub use reference::{set_claim_policy, set_national_income, set_public_holiday};
 
-use super::AppState;
+use crate::api::AppState;
 use crate::auth::principal;
 use crate::pb;
 use crate::pb::claim_service_server::ClaimService;
+use crate::service::claim::{self as service, GetClaim, ListClaims};
 use tonic::{Request, Response, Status};
 
 pub struct ClaimApi {
@@ -23,12 +23,13 @@ impl ClaimApi {
     }
 }
 
-/// Each RPC: the caller, then the handler; errors become statuses.
-macro_rules! handle {
-    ($self:ident, $request:ident, $handler:path) => {{
+/// A mutating RPC: the caller, the decoded command, the service's reply (a `pb::Claim`).
+macro_rules! call {
+    ($self:ident, $request:ident, $service:ident) => {{
         let principal = principal(&$request)?;
+        let command = $request.into_inner().try_into()?;
         Ok(Response::new(
-            $handler(&$self.state, &principal, $request.into_inner()).await?,
+            service::$service::<pb::Claim>(&$self.state, &principal, command).await?,
         ))
     }};
 }
@@ -39,69 +40,75 @@ impl ClaimService for ClaimApi {
         &self,
         request: Request<pb::ReportIncidentRequest>,
     ) -> Result<Response<pb::Claim>, Status> {
-        handle!(self, request, report::report)
+        call!(self, request, report_incident)
     }
 
     async fn apply_for_confirmation(
         &self,
         request: Request<pb::ApplyForConfirmationRequest>,
     ) -> Result<Response<pb::Claim>, Status> {
-        handle!(self, request, steps::apply)
+        call!(self, request, apply_for_confirmation)
     }
 
     async fn decide_confirmation(
         &self,
         request: Request<pb::DecideConfirmationRequest>,
     ) -> Result<Response<pb::Claim>, Status> {
-        handle!(self, request, steps::decide)
+        call!(self, request, decide_confirmation)
     }
 
     async fn record_appraisal(
         &self,
         request: Request<pb::RecordAppraisalRequest>,
     ) -> Result<Response<pb::Claim>, Status> {
-        handle!(self, request, steps::appraise)
+        call!(self, request, record_appraisal)
     }
 
     async fn assess_benefits(
         &self,
         request: Request<pb::AssessBenefitsRequest>,
     ) -> Result<Response<pb::Claim>, Status> {
-        handle!(self, request, steps::assess)
+        call!(self, request, assess_benefits)
     }
 
     async fn record_benefit_payment(
         &self,
         request: Request<pb::RecordBenefitPaymentRequest>,
     ) -> Result<Response<pb::Claim>, Status> {
-        handle!(self, request, steps::pay)
+        call!(self, request, record_benefit_payment)
     }
 
     async fn appeal_decision(
         &self,
         request: Request<pb::AppealDecisionRequest>,
     ) -> Result<Response<pb::Claim>, Status> {
-        handle!(self, request, steps::appeal)
+        call!(self, request, appeal_decision)
     }
 
     async fn withdraw_claim(
         &self,
         request: Request<pb::WithdrawClaimRequest>,
     ) -> Result<Response<pb::Claim>, Status> {
-        handle!(self, request, steps::withdraw)
+        call!(self, request, withdraw_claim)
     }
 
     async fn get_claim(
         &self,
         request: Request<pb::GetClaimRequest>,
     ) -> Result<Response<pb::Claim>, Status> {
-        handle!(self, request, read::get)
+        let principal = principal(&request)?;
+        let command = GetClaim::try_from(request.into_inner())?;
+        let answer = service::get_claim(&self.state, &principal, command).await?;
+        Ok(Response::new(pb::Claim::from(&answer)))
     }
 
     async fn list_claims(
         &self,
         request: Request<pb::ListClaimsRequest>,
     ) -> Result<Response<pb::ListClaimsResponse>, Status> {
-        handle!(self, request, read::list)
+        let principal = principal(&request)?;
+        let command = ListClaims::try_from(request.into_inner())?;
+        let page = service::list_claims(&self.state, &principal, command).await?;
+        Ok(Response::new(pb::ListClaimsResponse::from(&page)))
     }
 }

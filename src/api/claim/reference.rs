@@ -1,0 +1,222 @@
+//! AdminService's claim reference data (the working-day calendar, the national income figure and
+//! the claim policy), handled here with the claims they serve: decode, call, encode.
+use super::decode::{decoded, key};
+use crate::api::AppState;
+use crate::api::convert::{date_from_proto, date_to_proto, non_empty};
+use crate::auth::Principal;
+use crate::domain::Invalid;
+use crate::domain::claim::{self, ClaimPolicy};
+use crate::domain::division::ProvinceCode;
+use crate::domain::money::Fen;
+use crate::domain::text::check_line;
+use crate::error::{AppError, AppResult, Violations};
+use crate::pb;
+use crate::service::claim::{
+    self as service, MAX_HOLIDAY_NAME_CHARS, NationalIncome, PolicyInForce, PublicHoliday,
+    SetClaimPolicy, SetNationalIncome, SetPublicHoliday,
+};
+
+pub async fn set_public_holiday(
+    state: &AppState,
+    principal: &Principal,
+    request: pb::SetPublicHolidayRequest,
+) -> AppResult<pb::PublicHoliday> {
+    let command = SetPublicHoliday::try_from(request)?;
+    service::set_public_holiday(state, principal, command).await
+}
+
+pub async fn set_national_income(
+    state: &AppState,
+    principal: &Principal,
+    request: pb::SetNationalIncomeRequest,
+) -> AppResult<pb::NationalIncome> {
+    let command = SetNationalIncome::try_from(request)?;
+    service::set_national_income(state, principal, command).await
+}
+
+pub async fn set_claim_policy(
+    state: &AppState,
+    principal: &Principal,
+    request: pb::SetClaimPolicyRequest,
+) -> AppResult<pb::ClaimPolicy> {
+    let command = SetClaimPolicy::try_from(request)?;
+    service::set_claim_policy(state, principal, command).await
+}
+
+impl TryFrom<pb::SetPublicHolidayRequest> for SetPublicHoliday {
+    type Error = AppError;
+
+    fn try_from(request: pb::SetPublicHolidayRequest) -> AppResult<Self> {
+        let mut violations = Violations::new();
+        let key = key(&mut violations, &request.request_id, &request);
+        let pb::SetPublicHolidayRequest {
+            request_id: _,
+            day,
+            holiday,
+            name,
+        } = request;
+        let day = violations.check("day", date_from_proto(day.as_ref()));
+        let name = violations.check(
+            "name",
+            check_line(&name, MAX_HOLIDAY_NAME_CHARS).map(|()| name.clone()),
+        );
+        let built = (|| {
+            Some(SetPublicHoliday {
+                key: key?,
+                day: day?,
+                holiday,
+                name: name?,
+            })
+        })();
+        decoded(violations, built)
+    }
+}
+
+impl TryFrom<pb::SetNationalIncomeRequest> for SetNationalIncome {
+    type Error = AppError;
+
+    fn try_from(request: pb::SetNationalIncomeRequest) -> AppResult<Self> {
+        let mut violations = Violations::new();
+        let key = key(&mut violations, &request.request_id, &request);
+        let pb::SetNationalIncomeRequest {
+            request_id: _,
+            year,
+            annual_fen,
+        } = request;
+        let year = violations.check(
+            "year",
+            (1990..=2200)
+                .contains(&year)
+                .then_some(year)
+                .ok_or_else(|| Invalid::new("must be 1990 to 2200")),
+        );
+        let annual = violations.check("annual_fen", Fen::positive(annual_fen));
+        let built = (|| {
+            Some(SetNationalIncome {
+                key: key?,
+                year: year?,
+                annual: annual?,
+            })
+        })();
+        decoded(violations, built)
+    }
+}
+
+impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
+    type Error = AppError;
+
+    fn try_from(request: pb::SetClaimPolicyRequest) -> AppResult<Self> {
+        let mut violations = Violations::new();
+        let key = key(&mut violations, &request.request_id, &request);
+        let pb::SetClaimPolicyRequest {
+            request_id: _,
+            policy,
+        } = request;
+        let Some(policy) = policy else {
+            violations.add("policy", "required");
+            return Err(violations.into_error());
+        };
+        let pb::ClaimPolicy {
+            province_code,
+            platform_application_days,
+            worker_application_days,
+            decision_working_days,
+            duplicate_window_minutes,
+            wage_base_percent,
+            wage_base_year_offset,
+        } = policy;
+        // Empty: the national default.
+        let province = non_empty(&province_code)
+            .and_then(|code| violations.check("policy.province_code", ProvinceCode::parse(code)));
+        let mut field = |name: &str, value: i32, range: &std::ops::RangeInclusive<i32>| {
+            violations.check(&format!("policy.{name}"), claim::policy_value(value, range))
+        };
+        let platform_application_days = field(
+            "platform_application_days",
+            platform_application_days,
+            &claim::APPLICATION_DAYS,
+        );
+        let worker_application_days = field(
+            "worker_application_days",
+            worker_application_days,
+            &claim::APPLICATION_DAYS,
+        );
+        let decision_working_days = field(
+            "decision_working_days",
+            decision_working_days,
+            &claim::DECISION_WORKING_DAYS,
+        );
+        let duplicate_window_minutes = field(
+            "duplicate_window_minutes",
+            duplicate_window_minutes,
+            &claim::DUPLICATE_WINDOW_MINUTES,
+        );
+        let wage_base_percent = field(
+            "wage_base_percent",
+            wage_base_percent,
+            &claim::WAGE_BASE_PERCENT,
+        );
+        let wage_base_year_offset = field(
+            "wage_base_year_offset",
+            wage_base_year_offset,
+            &claim::WAGE_BASE_YEAR_OFFSET,
+        );
+        let built = (|| {
+            Some(SetClaimPolicy {
+                key: key?,
+                province: if province_code.is_empty() {
+                    None
+                } else {
+                    Some(province?)
+                },
+                policy: ClaimPolicy {
+                    platform_application_days: platform_application_days?,
+                    worker_application_days: worker_application_days?,
+                    decision_working_days: decision_working_days?,
+                    duplicate_window_minutes: duplicate_window_minutes?,
+                    wage_base_percent: wage_base_percent?,
+                    wage_base_year_offset: wage_base_year_offset?,
+                },
+            })
+        })();
+        decoded(violations, built)
+    }
+}
+
+impl From<&PublicHoliday> for pb::PublicHoliday {
+    fn from(holiday: &PublicHoliday) -> Self {
+        pb::PublicHoliday {
+            day: Some(date_to_proto(holiday.day)),
+            holiday: holiday.holiday,
+            name: holiday.name.clone(),
+        }
+    }
+}
+
+impl From<&NationalIncome> for pb::NationalIncome {
+    fn from(income: &NationalIncome) -> Self {
+        pb::NationalIncome {
+            year: income.year,
+            annual_fen: income.annual.0,
+        }
+    }
+}
+
+impl From<&PolicyInForce> for pb::ClaimPolicy {
+    fn from(in_force: &PolicyInForce) -> Self {
+        let policy = &in_force.policy;
+        pb::ClaimPolicy {
+            province_code: in_force
+                .province
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            platform_application_days: policy.platform_application_days,
+            worker_application_days: policy.worker_application_days,
+            decision_working_days: policy.decision_working_days,
+            duplicate_window_minutes: policy.duplicate_window_minutes,
+            wage_base_percent: policy.wage_base_percent,
+            wage_base_year_offset: policy.wage_base_year_offset,
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! What every claim step shares: the claim locked and authorized for a step, the step written to
+//! the claim, its timeline and its event, and the claim as the caller may see it (each such answer
+//! is a read of sensitive data, written to the access log).
+use super::ClaimReply;
+use super::events;
+use crate::auth::Principal;
+use crate::domain::benefits::BenefitKind;
+use crate::domain::claim::{self, ClaimStatus, Step, StepTaken};
+use crate::domain::division::ProvinceCode;
+use crate::domain::money::Fen;
+use crate::domain::platform::PlatformId;
+use crate::domain::role::Role;
+use crate::error::{AppError, AppResult};
+use crate::pii::Sealed;
+use crate::policy::{self, Action, CallerKind, Owner, Resource};
+use crate::service::{AppState, Idempotent, RequestKey, person_access, record_province};
+use crate::store::Tx;
+use crate::store::access_log;
+use crate::store::claims::{self as store, ClaimRow, ItemRow, TimelineRow};
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+/// A claim as its caller may see it.
+#[derive(Debug, Clone)]
+pub struct ClaimAnswer {
+    pub claim: ClaimRow,
+    /// What happened, opened from its sealed column.
+    pub description: String,
+    pub timeline: Vec<TimelineRow>,
+    pub benefits: Vec<ItemRow>,
+    /// Other claims of the same person near in time; None for callers who may not see the flags.
+    pub duplicates: Option<Vec<Uuid>>,
+}
+
+/// The answer for a claim that does not exist, and for one the caller may not see.
+pub fn not_found(claim_id: Uuid) -> AppError {
+    AppError::NotFound(format!("no claim {claim_id}"))
+}
+
+/// The callers who see duplicate flags (`possible_duplicate`, `possible_duplicate_of`): a flag
+/// points at other platforms' reports, so platforms never see them. This is the rule of a policy
+/// action `ReadDuplicateFlags` (national admins, auditors, the province's agency), kept here until
+/// it joins `policy::ACTIONS`.
+const DUPLICATE_FLAG_READERS: &[CallerKind] = &[
+    CallerKind::NationalAdmin,
+    CallerKind::Auditor,
+    CallerKind::Agency,
+];
+
+/// Whether `role` may read a visible claim's duplicate flags (see `DUPLICATE_FLAG_READERS`).
+pub fn may_read_duplicate_flags(role: &Role) -> bool {
+    DUPLICATE_FLAG_READERS.contains(&CallerKind::of(role))
+}
+
+/// The province and platform that own a claim, as the policy takes them.
+fn owner_of(claim: &ClaimRow) -> AppResult<(ProvinceCode, PlatformId)> {
+    let corrupt = |what: &str| {
+        AppError::Internal(anyhow::anyhow!(
+            "claim {} has a malformed stored {what}",
+            claim.claim_id
+        ))
+    };
+    let province = ProvinceCode::parse(&claim.province_code).map_err(|_| corrupt("province"))?;
+    let platform = PlatformId::parse(&claim.platform_id).map_err(|_| corrupt("platform"))?;
+    Ok((province, platform))
+}
+
+/// The policy's answer for `action` on `claim`: unseen claims are NOT_FOUND exactly as a missing
+/// one.
+pub(super) fn authorize(principal: &Principal, action: Action, claim: &ClaimRow) -> AppResult<()> {
+    let (province, platform) = owner_of(claim)?;
+    policy::authorize(
+        &principal.role,
+        action,
+        Resource::Record(Owner::of(&province, &platform)),
+        || not_found(claim.claim_id),
+    )
+}
+
+/// The status after `step`, or FAILED_PRECONDITION naming the current one.
+pub(super) fn advance(claim: &ClaimRow, step: Step) -> AppResult<ClaimStatus> {
+    claim::next(claim.status, claim.kind, step)
+        .map_err(|refused| AppError::FailedPrecondition(refused.0))
+}
+
+/// What a step changes, for the claim row, its timeline and its event.
+pub(super) struct Change {
+    pub step: StepTaken,
+    pub status: ClaimStatus,
+    pub detail: String,
+    /// For payments: the item paid.
+    pub benefit_kind: Option<BenefitKind>,
+    /// For payments the amount paid; for assessments the one-time total.
+    pub amount: Fen,
+    pub first_payment: bool,
+}
+
+impl Change {
+    pub fn new(step: StepTaken, status: ClaimStatus, detail: String) -> Self {
+        Self {
+            step,
+            status,
+            detail,
+            benefit_kind: None,
+            amount: Fen(0),
+            first_payment: false,
+        }
+    }
+}
+
+/// A claim locked for a step by a caller the policy allows to take it.
+pub(super) struct Locked {
+    pub idempotent: Idempotent,
+    pub tx: Tx,
+    pub claim: ClaimRow,
+    pub rpc: &'static str,
+}
+
+pub(super) enum Opened<R> {
+    Fresh(Box<Locked>),
+    /// The stored reply of an earlier identical request.
+    Replayed(R),
+}
+
+/// Idempotency first (a replay returns the first reply), then the claim locked (missing: NOT_FOUND)
+/// and the policy asked for `action` (unseen: the same NOT_FOUND).
+pub(super) async fn open<R: ClaimReply>(
+    state: &AppState,
+    principal: &Principal,
+    rpc: &'static str,
+    key: &RequestKey,
+    claim_id: Uuid,
+    action: Action,
+) -> AppResult<Opened<R>> {
+    let idempotent = Idempotent::new(principal, rpc, key);
+    let mut tx = match idempotent.begin::<R>(state).await? {
+        Ok(tx) => tx,
+        Err(replayed) => return Ok(Opened::Replayed(replayed)),
+    };
+    let claim = store::lock(&mut tx, claim_id)
+        .await?
+        .ok_or_else(|| not_found(claim_id))?;
+    authorize(principal, action, &claim)?;
+    record_province(&claim.province_code);
+    Ok(Opened::Fresh(Box::new(Locked {
+        idempotent,
+        tx,
+        claim,
+        rpc,
+    })))
+}
+
+/// `open`, returning the stored reply from the calling function on a replay.
+macro_rules! open_or_replay {
+    ($state:expr, $principal:expr, $rpc:expr, $key:expr, $claim_id:expr, $action:expr) => {
+        match super::record::open($state, $principal, $rpc, $key, $claim_id, $action).await? {
+            super::record::Opened::Fresh(locked) => *locked,
+            super::record::Opened::Replayed(reply) => return Ok(reply),
+        }
+    };
+}
+pub(super) use open_or_replay;
+
+impl Locked {
+    /// Records the step and answers with the claim, stored (sealed) for replays of the request.
+    pub async fn conclude<R: ClaimReply>(
+        mut self,
+        state: &AppState,
+        principal: &Principal,
+        change: Change,
+    ) -> AppResult<R> {
+        record_change(state, &mut self.tx, principal, &mut self.claim, change).await?;
+        finish(
+            state,
+            self.tx,
+            &self.idempotent,
+            principal,
+            self.claim,
+            self.rpc,
+        )
+        .await
+    }
+}
+
+/// Answers with the claim and commits, the reply stored for replays.
+pub(super) async fn finish<R: ClaimReply>(
+    state: &AppState,
+    mut tx: Tx,
+    idempotent: &Idempotent,
+    principal: &Principal,
+    claim: ClaimRow,
+    rpc: &str,
+) -> AppResult<R> {
+    let answer = answer(state, &mut tx, principal, claim, rpc).await?;
+    let reply = R::from(&answer);
+    idempotent.commit(state, tx, &reply).await?;
+    Ok(reply)
+}
+
+/// Writes the claim's new state, a timeline entry and an event.
+pub(super) async fn record_change(
+    state: &AppState,
+    tx: &mut Tx,
+    principal: &Principal,
+    claim: &mut ClaimRow,
+    change: Change,
+) -> AppResult<()> {
+    let now = state.clock.now();
+    let actor = principal.caller_key();
+    claim.status = change.status;
+    store::update(tx, claim, now).await?;
+    store::append_timeline(tx, claim, change.step, &actor, &change.detail, now).await?;
+    events::append_step(tx, claim, &change, &actor, now).await
+}
+
+/// The day a decision is due if the claim is applied for (or appealed) today.
+pub(super) async fn decision_due(
+    state: &AppState,
+    tx: &mut Tx,
+    province_code: &str,
+) -> AppResult<NaiveDate> {
+    let policy = store::policy(&mut **tx, province_code).await?;
+    let today = state.clock.today();
+    let days = claim::calendar_days_for(policy.decision_working_days);
+    let calendar = store::calendar(&mut **tx, today, days).await?;
+    Ok(claim::decision_due(&policy, &calendar, today))
+}
+
+/// The whole claim for `principal`, read in `tx` and logged as a read through `rpc`.
+pub(super) async fn answer(
+    state: &AppState,
+    tx: &mut Tx,
+    principal: &Principal,
+    claim: ClaimRow,
+    rpc: &str,
+) -> AppResult<ClaimAnswer> {
+    let sealed = Sealed {
+        key_id: claim.description_key_id.clone(),
+        bytes: claim.description_ciphertext.clone(),
+    };
+    let description = state
+        .pii
+        .open(&sealed, claim.claim_id.as_bytes())
+        .map_err(|error| anyhow::anyhow!("opening claim {}: {error}", claim.claim_id))?;
+    let timeline = store::timeline(&mut **tx, &claim).await?;
+    let benefits = store::items(&mut **tx, &claim).await?;
+    let duplicates = if may_read_duplicate_flags(&principal.role) {
+        Some(store::duplicates_of(&mut **tx, claim.claim_id).await?)
+    } else {
+        None
+    };
+    access_log::record(
+        &mut **tx,
+        &person_access(state, principal, &claim.person_key, rpc),
+        1,
+    )
+    .await?;
+    Ok(ClaimAnswer {
+        claim,
+        description,
+        timeline,
+        benefits,
+        duplicates,
+    })
+}

@@ -1,0 +1,122 @@
+//! Claim reference data, set by national admins through AdminService: the working-day calendar,
+//! the national income figure, and the claim policy (deadlines, duplicate window, wage-base rule).
+//! Each is an upsert, stored with its reply for replays.
+use super::{SetClaimPolicy, SetNationalIncome, SetPublicHoliday};
+use crate::auth::Principal;
+use crate::domain::claim::ClaimPolicy;
+use crate::domain::division::ProvinceCode;
+use crate::domain::money::Fen;
+use crate::error::AppResult;
+use crate::policy::{self, Action, Owner};
+use crate::service::{AppState, Idempotent};
+use crate::store::claims as store;
+use chrono::NaiveDate;
+use prost::Message;
+
+/// A day that is not what its weekday says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicHoliday {
+    pub day: NaiveDate,
+    pub holiday: bool,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NationalIncome {
+    pub year: i32,
+    pub annual: Fen,
+}
+
+/// A claim policy and where it applies (None: the national default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyInForce {
+    pub province: Option<ProvinceCode>,
+    pub policy: ClaimPolicy,
+}
+
+fn administer(principal: &Principal) -> AppResult<()> {
+    policy::authorize_scope(&principal.role, Action::Administer, Owner::NATIONAL)
+}
+
+pub async fn set_public_holiday<R>(
+    state: &AppState,
+    principal: &Principal,
+    command: SetPublicHoliday,
+) -> AppResult<R>
+where
+    R: Message + Default + for<'a> From<&'a PublicHoliday>,
+{
+    administer(principal)?;
+    let idempotent = Idempotent::new(principal, "SetPublicHoliday", &command.key);
+    let mut tx = match idempotent.begin::<R>(state).await? {
+        Ok(tx) => tx,
+        Err(replayed) => return Ok(replayed),
+    };
+    let answer = PublicHoliday {
+        day: command.day,
+        holiday: command.holiday,
+        name: command.name,
+    };
+    store::set_public_holiday(
+        &mut *tx,
+        answer.day,
+        answer.holiday,
+        &answer.name,
+        state.clock.now(),
+    )
+    .await?;
+    let reply = R::from(&answer);
+    idempotent.commit(state, tx, &reply).await?;
+    Ok(reply)
+}
+
+pub async fn set_national_income<R>(
+    state: &AppState,
+    principal: &Principal,
+    command: SetNationalIncome,
+) -> AppResult<R>
+where
+    R: Message + Default + for<'a> From<&'a NationalIncome>,
+{
+    administer(principal)?;
+    let idempotent = Idempotent::new(principal, "SetNationalIncome", &command.key);
+    let mut tx = match idempotent.begin::<R>(state).await? {
+        Ok(tx) => tx,
+        Err(replayed) => return Ok(replayed),
+    };
+    let answer = NationalIncome {
+        year: command.year,
+        annual: command.annual,
+    };
+    store::set_national_income(&mut *tx, answer.year, answer.annual, state.clock.now()).await?;
+    let reply = R::from(&answer);
+    idempotent.commit(state, tx, &reply).await?;
+    Ok(reply)
+}
+
+pub async fn set_claim_policy<R>(
+    state: &AppState,
+    principal: &Principal,
+    command: SetClaimPolicy,
+) -> AppResult<R>
+where
+    R: Message + Default + for<'a> From<&'a PolicyInForce>,
+{
+    administer(principal)?;
+    let idempotent = Idempotent::new(principal, "SetClaimPolicy", &command.key);
+    let mut tx = match idempotent.begin::<R>(state).await? {
+        Ok(tx) => tx,
+        Err(replayed) => return Ok(replayed),
+    };
+    let province_code = command
+        .province
+        .as_ref()
+        .map_or(store::NATIONAL_POLICY, ProvinceCode::as_str);
+    store::set_policy(&mut *tx, province_code, &command.policy, state.clock.now()).await?;
+    let reply = R::from(&PolicyInForce {
+        province: command.province,
+        policy: command.policy,
+    });
+    idempotent.commit(state, tx, &reply).await?;
+    Ok(reply)
+}

@@ -1,0 +1,191 @@
+//! The steps of a claim between its report and its benefits: application, decision, appraisal,
+//! appeal and withdrawal. Each locks the claim, asks the policy, checks the state machine
+//! (`domain::claim`), and records the step in one transaction.
+use super::record::{Change, advance, decision_due, open_or_replay};
+use super::{
+    AppealDecision, ApplyForConfirmation, ClaimReply, DecideConfirmation, RecordAppraisal,
+    WithdrawClaim,
+};
+use crate::auth::Principal;
+use crate::domain::claim::{Applicant, ApplicationDeadlines, Step, StepTaken};
+use crate::error::{AppError, AppResult};
+use crate::policy::Action;
+use crate::service::AppState;
+
+/// The platform applies for itself through its backend; the worker and relatives apply at the
+/// agency's counter, which records their application.
+fn application_action(applicant: Applicant) -> Action {
+    match applicant {
+        Applicant::Platform => Action::ApplyAsPlatform,
+        Applicant::Worker | Applicant::Relative => Action::ApplyAtCounter,
+    }
+}
+
+pub async fn apply_for_confirmation<R: ClaimReply>(
+    state: &AppState,
+    principal: &Principal,
+    command: ApplyForConfirmation,
+) -> AppResult<R> {
+    let applicant = command.applicant;
+    let mut locked = open_or_replay!(
+        state,
+        principal,
+        "ApplyForConfirmation",
+        &command.key,
+        command.claim_id,
+        application_action(applicant)
+    );
+    let next = advance(&locked.claim, Step::Apply)?;
+    let deadlines = ApplicationDeadlines {
+        platform: locked.claim.platform_application_due,
+        worker: locked.claim.worker_application_due,
+    };
+    let late = deadlines
+        .check_application(
+            applicant,
+            state.clock.today(),
+            command.late_explanation.is_some(),
+        )
+        .map_err(|refused| AppError::FailedPrecondition(refused.0))?;
+    let due = decision_due(state, &mut locked.tx, &locked.claim.province_code).await?;
+    locked.claim.applicant = Some(applicant);
+    locked.claim.late_explanation = command.late_explanation;
+    locked.claim.decision_due = Some(due);
+    let detail = format!(
+        "{applicant} applied{}; decision due by {due}",
+        if late {
+            " late, with a written explanation"
+        } else {
+            ""
+        }
+    );
+    locked
+        .conclude(
+            state,
+            principal,
+            Change::new(StepTaken::Applied, next, detail),
+        )
+        .await
+}
+
+pub async fn decide_confirmation<R: ClaimReply>(
+    state: &AppState,
+    principal: &Principal,
+    command: DecideConfirmation,
+) -> AppResult<R> {
+    let mut locked = open_or_replay!(
+        state,
+        principal,
+        "DecideConfirmation",
+        &command.key,
+        command.claim_id,
+        Action::DecideClaim
+    );
+    let confirmed = command.confirmed;
+    let next = advance(&locked.claim, Step::Decide { confirmed })?;
+    let detail = format!(
+        "{}: {}",
+        if confirmed {
+            "confirmed"
+        } else {
+            "not confirmed"
+        },
+        command.reasons
+    );
+    locked.claim.decision_reasons = Some(command.reasons);
+    locked
+        .conclude(
+            state,
+            principal,
+            Change::new(StepTaken::Decided, next, detail),
+        )
+        .await
+}
+
+pub async fn record_appraisal<R: ClaimReply>(
+    state: &AppState,
+    principal: &Principal,
+    command: RecordAppraisal,
+) -> AppResult<R> {
+    let mut locked = open_or_replay!(
+        state,
+        principal,
+        "RecordAppraisal",
+        &command.key,
+        command.claim_id,
+        Action::DecideClaim
+    );
+    let next = advance(&locked.claim, Step::Appraise)?;
+    let describe = |grade: i16| match grade {
+        0 => "no disability grade".to_owned(),
+        g => format!("grade {g}"),
+    };
+    let grade = command.grade;
+    let detail = match locked.claim.grade {
+        Some(earlier) => format!(
+            "re-appraisal: {} supersedes {}",
+            describe(grade),
+            describe(earlier)
+        ),
+        None => describe(grade),
+    };
+    locked.claim.grade = Some(grade);
+    locked
+        .conclude(
+            state,
+            principal,
+            Change::new(StepTaken::Appraised, next, detail),
+        )
+        .await
+}
+
+pub async fn appeal_decision<R: ClaimReply>(
+    state: &AppState,
+    principal: &Principal,
+    command: AppealDecision,
+) -> AppResult<R> {
+    let mut locked = open_or_replay!(
+        state,
+        principal,
+        "AppealDecision",
+        &command.key,
+        command.claim_id,
+        Action::AppealOrWithdraw
+    );
+    let next = advance(&locked.claim, Step::Appeal)?;
+    let due = decision_due(state, &mut locked.tx, &locked.claim.province_code).await?;
+    locked.claim.decision_due = Some(due);
+    locked.claim.decision_reasons = None;
+    let detail = format!("decision reopened, due by {due}: {}", command.grounds);
+    locked
+        .conclude(
+            state,
+            principal,
+            Change::new(StepTaken::Appealed, next, detail),
+        )
+        .await
+}
+
+pub async fn withdraw_claim<R: ClaimReply>(
+    state: &AppState,
+    principal: &Principal,
+    command: WithdrawClaim,
+) -> AppResult<R> {
+    let locked = open_or_replay!(
+        state,
+        principal,
+        "WithdrawClaim",
+        &command.key,
+        command.claim_id,
+        Action::AppealOrWithdraw
+    );
+    let next = advance(&locked.claim, Step::Withdraw)?;
+    let detail = format!("withdrawn: {}", command.reason);
+    locked
+        .conclude(
+            state,
+            principal,
+            Change::new(StepTaken::Withdrawn, next, detail),
+        )
+        .await
+}
