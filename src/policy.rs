@@ -64,6 +64,7 @@ pub enum Action {
     // Claims
     ReportIncident,
     ReadClaim,
+    ReadDuplicateFlags,
     ListClaims,
     ApplyAsPlatform,
     ApplyAtCounter,
@@ -203,6 +204,12 @@ pub const ACTIONS: &[ActionRule] = &[
         allowed: EVERYONE,
         what: "reading a claim",
         rpcs: &["GetClaim"],
+    },
+    ActionRule {
+        action: Action::ReadDuplicateFlags,
+        allowed: READERS_BUT_PLATFORMS,
+        what: "reading duplicate flags (they point at other platforms' reports)",
+        rpcs: &["possible_duplicate and possible_duplicate_of in every claim answer"],
     },
     ActionRule {
         action: Action::ListClaims,

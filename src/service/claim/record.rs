@@ -12,7 +12,7 @@ use crate::domain::platform::PlatformId;
 use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
 use crate::pii::Sealed;
-use crate::policy::{self, Action, CallerKind, Owner, Resource};
+use crate::policy::{self, Action, Decision, Owner, Resource};
 use crate::service::{AppState, Idempotent, RequestKey, person_access, record_province};
 use crate::store::Tx;
 use crate::store::access_log;
@@ -37,19 +37,15 @@ pub fn not_found(claim_id: Uuid) -> AppError {
     AppError::NotFound(format!("no claim {claim_id}"))
 }
 
-/// The callers who see duplicate flags (`possible_duplicate`, `possible_duplicate_of`): a flag
-/// points at other platforms' reports, so platforms never see them. This is the rule of a policy
-/// action `ReadDuplicateFlags` (national admins, auditors, the province's agency), kept here until
-/// it joins `policy::ACTIONS`.
-const DUPLICATE_FLAG_READERS: &[CallerKind] = &[
-    CallerKind::NationalAdmin,
-    CallerKind::Auditor,
-    CallerKind::Agency,
-];
-
-/// Whether `role` may read a visible claim's duplicate flags (see `DUPLICATE_FLAG_READERS`).
-pub fn may_read_duplicate_flags(role: &Role) -> bool {
-    DUPLICATE_FLAG_READERS.contains(&CallerKind::of(role))
+/// Whether `role` may read a visible claim's duplicate flags (`Action::ReadDuplicateFlags`): a
+/// flag points at other platforms' reports, so platforms never see them.
+pub fn may_read_duplicate_flags(role: &Role, claim: &ClaimRow) -> AppResult<bool> {
+    let (province, platform) = owner_of(claim)?;
+    Ok(policy::decide(
+        role,
+        Action::ReadDuplicateFlags,
+        Resource::Record(Owner::of(&province, &platform)),
+    ) == Decision::Allow)
 }
 
 /// The province and platform that own a claim, as the policy takes them.
@@ -244,7 +240,7 @@ pub(super) async fn answer(
         .map_err(|error| anyhow::anyhow!("opening claim {}: {error}", claim.claim_id))?;
     let timeline = store::timeline(&mut **tx, &claim).await?;
     let benefits = store::items(&mut **tx, &claim).await?;
-    let duplicates = if may_read_duplicate_flags(&principal.role) {
+    let duplicates = if may_read_duplicate_flags(&principal.role, &claim)? {
         Some(store::duplicates_of(&mut **tx, claim.claim_id).await?)
     } else {
         None
