@@ -2,8 +2,9 @@
 //! decode, call `service::rates`, encode. Also the proto form of rate versions, which
 //! ContributionService's answers share.
 use super::AppState;
-use super::contribution::decode::{AsOf, key};
+use super::contribution::decode::AsOf;
 use super::convert::{date_from_proto, date_to_proto, industry_from_proto, industry_to_proto};
+use super::request_key as key;
 use crate::auth::Principal;
 use crate::domain::Invalid;
 use crate::domain::division::ProvinceCode;

@@ -26,6 +26,15 @@ impl Role {
         }
     }
 
+    /// The caller's own platform, when the caller is one: what fills "whose" in a request that
+    /// defaults to the caller. It decides nothing; `policy` decides who may do what.
+    pub fn platform(&self) -> Option<&PlatformId> {
+        match self {
+            Role::Platform(platform) => Some(platform),
+            _ => None,
+        }
+    }
+
     /// The kind of caller, for telemetry (no identifiers).
     pub fn kind(&self) -> &'static str {
         match self {

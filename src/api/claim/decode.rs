@@ -4,6 +4,7 @@
 //! field.
 use crate::api::convert::{date_from_proto, instant_from_proto, non_empty};
 use crate::api::paging;
+use crate::api::request_key as key;
 use crate::domain::Invalid;
 use crate::domain::benefits::{BenefitKind, Dependant, Relation};
 use crate::domain::claim::{Applicant, ClaimStatus, IncidentKind};
@@ -13,17 +14,13 @@ use crate::domain::division::{PlaceOfEmployment, ProvinceCode};
 use crate::domain::id_number::IdNumber;
 use crate::domain::money::Fen;
 use crate::domain::platform::PlatformId;
-use crate::domain::text::{
-    check_free_text, check_reference, check_request_id, optional_free_text, parse_id,
-};
+use crate::domain::text::{check_free_text, check_reference, optional_free_text, parse_id};
 use crate::error::{AppError, AppResult, Violations};
 use crate::pb;
-use crate::service::RequestKey;
 use crate::service::claim::{
     AppealDecision, ApplyForConfirmation, AssessBenefits, DecideConfirmation, GetClaim, ListClaims,
     MAX_TEXT_CHARS, RecordAppraisal, RecordBenefitPayment, ReportIncident, WithdrawClaim, Worker,
 };
-use prost::Message;
 
 /// A proto enum with its wire names, for refusals that list what is accepted.
 pub(super) trait WireEnum: Copy + Into<i32> {
@@ -63,16 +60,6 @@ where
             let names: Vec<&str> = D::ALL.iter().map(|d| P::from(*d).name()).collect();
             Invalid::new(format!("required: one of {}", names.join(", ")))
         })
-}
-
-/// The idempotency key of a mutating request, or a violation of `request_id`.
-pub(super) fn key<M: Message>(
-    violations: &mut Violations,
-    request_id: &str,
-    request: &M,
-) -> Option<RequestKey> {
-    violations.check("request_id", check_request_id(request_id))?;
-    crate::api::request_key(request_id, request).ok()
 }
 
 fn free_text(raw: String) -> Result<String, Invalid> {

@@ -1,8 +1,9 @@
 //! AdminService's claim reference data (the working-day calendar, the national income figure and
 //! the claim policy), handled here with the claims they serve: decode, call, encode.
-use super::decode::{decoded, key};
+use super::decode::decoded;
 use crate::api::AppState;
 use crate::api::convert::{date_from_proto, date_to_proto, non_empty};
+use crate::api::request_key as key;
 use crate::auth::Principal;
 use crate::domain::Invalid;
 use crate::domain::claim::{self, ClaimPolicy};

@@ -4,7 +4,8 @@
 use crate::api::convert::{
     date_from_proto, industry_from_proto, instant_from_proto, non_empty, optional_date_from_proto,
 };
-use crate::api::{paging, request_key};
+use crate::api::paging;
+use crate::api::request_key as key;
 use crate::domain::Invalid;
 use crate::domain::clock::{check_fact_day, china_date};
 use crate::domain::division::{PlaceOfEmployment, ProvinceCode};
@@ -15,10 +16,9 @@ use crate::domain::money::Fen;
 use crate::domain::pension::{Frequency, MonthsRefused, months_covered};
 use crate::domain::platform::PlatformId;
 use crate::domain::rates::{check_accepted_at, check_declared_orders};
-use crate::domain::text::{check_reference, check_request_id, parse_id};
+use crate::domain::text::{check_reference, parse_id};
 use crate::error::{AppError, Violations};
 use crate::pb;
-use crate::service::RequestKey;
 use crate::service::contribution::coverage::{CheckCoverage, CoverageWorker};
 use crate::service::contribution::declarations::{DeclareContributions, GetDeclaration, Source};
 use crate::service::contribution::orders::{OrderLine, OrderWorker};
@@ -28,7 +28,6 @@ use crate::service::pension::{
 };
 use crate::service::rates::GetRate;
 use chrono::{DateTime, NaiveDate, Utc};
-use prost::Message;
 
 /// A request with the clock reading its rules need: facts not in the future, months that have
 /// ended, rates that start later.
@@ -46,16 +45,6 @@ impl<M> AsOf<M> {
     pub fn today(&self) -> NaiveDate {
         china_date(self.now)
     }
-}
-
-/// The idempotency key of a mutating request, or a violation of `request_id`.
-pub fn key<M: Message>(
-    violations: &mut Violations,
-    request_id: &str,
-    request: &M,
-) -> Option<RequestKey> {
-    violations.check("request_id", check_request_id(request_id))?;
-    request_key(request_id, request).ok()
 }
 
 /// An optional platform filter: empty is unset (`Some(None)`); `None` when refused.

@@ -1,8 +1,8 @@
 //! AdminService.SetAverageWage: the provincial average wage of a year, which bounds pension
 //! contribution bases (and is the wage base of injury benefits). Decode, call
 //! `service::pension::set_average_wage`, encode.
-use super::decode::key;
 use crate::api::AppState;
+use crate::api::request_key as key;
 use crate::auth::Principal;
 use crate::domain::division::ProvinceCode;
 use crate::domain::money::Fen;

@@ -1,7 +1,8 @@
 //! Every EnrolmentService request (and SetBackdatingWindow) decoded into its command: each field
 //! parsed as it is (nothing trimmed), every violation reported at once under the field's name.
 use crate::api::convert::{date_from_proto, non_empty};
-use crate::api::{paging, request_key};
+use crate::api::paging;
+use crate::api::request_key as key;
 use crate::domain::Invalid;
 use crate::domain::division::{PlaceOfEmployment, ProvinceCode};
 use crate::domain::enrolment::{EnrolWorker, EnrolmentStatus};
@@ -9,7 +10,7 @@ use crate::domain::id_number::IdNumber;
 use crate::domain::lifecycle::{Change, Reason};
 use crate::domain::person::{PersonName, Phone};
 use crate::domain::platform::PlatformId;
-use crate::domain::text::{check_request_id, parse_id};
+use crate::domain::text::parse_id;
 use crate::error::{AppError, Violations};
 use crate::pb;
 use crate::service::RequestKey;
@@ -17,18 +18,7 @@ use crate::service::enrolment::enrol::EnrolWorkerCommand;
 use crate::service::enrolment::lifecycle::{ChangeStatus, Transfer};
 use crate::service::enrolment::query::ListEnrolments;
 use crate::service::enrolment::settings::{MAX_WINDOW_DAYS, SetWindows};
-use prost::Message;
 use uuid::Uuid;
-
-/// The request's idempotency key, or its violation under `request_id`.
-fn key<M: Message>(
-    request: &M,
-    request_id: &str,
-    violations: &mut Violations,
-) -> Option<RequestKey> {
-    violations.check("request_id", check_request_id(request_id))?;
-    request_key(request_id, request).ok()
-}
 
 /// The command, when no violation was recorded (every parsed field is then Some); otherwise the
 /// violations, all at once.
@@ -84,7 +74,7 @@ impl TryFrom<pb::EnrolWorkerRequest> for EnrolWorkerCommand {
 
     fn try_from(request: pb::EnrolWorkerRequest) -> Result<Self, AppError> {
         let mut violations = Violations::new();
-        let key = key(&request, &request.request_id, &mut violations);
+        let key = key(&mut violations, &request.request_id, &request);
         let pb::EnrolWorkerRequest {
             request_id: _,
             worker,
@@ -238,7 +228,7 @@ macro_rules! status_change_request {
 
             fn try_from(request: pb::$message) -> Result<Self, AppError> {
                 let mut violations = Violations::new();
-                let key = key(&request, &request.request_id, &mut violations);
+                let key = key(&mut violations, &request.request_id, &request);
                 let pb::$message {
                     request_id: _,
                     enrolment_id,
@@ -267,7 +257,7 @@ impl TryFrom<pb::TransferEnrolmentRequest> for Transfer {
 
     fn try_from(request: pb::TransferEnrolmentRequest) -> Result<Self, AppError> {
         let mut violations = Violations::new();
-        let key = key(&request, &request.request_id, &mut violations);
+        let key = key(&mut violations, &request.request_id, &request);
         let pb::TransferEnrolmentRequest {
             request_id: _,
             enrolment_id,
@@ -311,7 +301,7 @@ impl TryFrom<pb::SetBackdatingWindowRequest> for SetWindows {
 
     fn try_from(request: pb::SetBackdatingWindowRequest) -> Result<Self, AppError> {
         let mut violations = Violations::new();
-        let key = key(&request, &request.request_id, &mut violations);
+        let key = key(&mut violations, &request.request_id, &request);
         let pb::SetBackdatingWindowRequest {
             request_id: _,
             province_code,

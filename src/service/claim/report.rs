@@ -8,7 +8,6 @@ use crate::auth::Principal;
 use crate::domain::claim::{ApplicationDeadlines, ClaimStatus, StepTaken};
 use crate::domain::clock::{check_fact_instant, china_date};
 use crate::domain::platform::PlatformId;
-use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Action, Owner};
 use crate::service::{AppState, Idempotent, person_access, record_province};
@@ -18,17 +17,9 @@ use uuid::Uuid;
 
 const RPC: &str = "ReportIncident";
 
-/// The caller's own platform, if it is one: it fills the report (the policy decides who reports).
-fn own_platform(role: &Role) -> Option<&PlatformId> {
-    match role {
-        Role::Platform(platform) => Some(platform),
-        _ => None,
-    }
-}
-
 /// The reporting platform, once the policy allows the caller to report.
 fn reporting_platform(principal: &Principal) -> AppResult<PlatformId> {
-    let platform = own_platform(&principal.role);
+    let platform = principal.role.platform();
     policy::authorize_scope(
         &principal.role,
         Action::ReportIncident,

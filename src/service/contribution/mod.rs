@@ -9,16 +9,12 @@ pub mod payments;
 use crate::auth::Principal;
 use crate::domain::division::ProvinceCode;
 use crate::domain::platform::PlatformId;
-use crate::domain::role::Role;
 use crate::error::AppResult;
 
 /// The caller's own platform, when the caller is a platform: fills "whose" in commands that
 /// default to the caller (it decides nothing; the policy does).
 pub fn own_platform(principal: &Principal) -> Option<&PlatformId> {
-    match &principal.role {
-        Role::Platform(own) => Some(own),
-        _ => None,
-    }
+    principal.role.platform()
 }
 
 /// A province code read back from the database.

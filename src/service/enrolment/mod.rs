@@ -14,7 +14,6 @@ pub mod settings;
 use crate::auth::Principal;
 use crate::domain::division::ProvinceCode;
 use crate::domain::platform::PlatformId;
-use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Action, Owner, Resource};
 use crate::store::enrolments::EnrolmentRow;
@@ -28,10 +27,7 @@ pub fn not_found(enrolment_id: Uuid) -> AppError {
 /// The caller's own platform, if it is one: the platform an enrolment is made for. Whether the
 /// caller may enrol at all is the policy's decision, not this helper's.
 fn own_platform(principal: &Principal) -> Option<&PlatformId> {
-    match &principal.role {
-        Role::Platform(platform) => Some(platform),
-        _ => None,
-    }
+    principal.role.platform()
 }
 
 /// The province and platform that own a stored enrolment.

@@ -121,7 +121,7 @@ pub async fn create_token(
     label: &str,
     now: DateTime<Utc>,
 ) -> AppResult<auth::IssuedToken> {
-    if let Role::Platform(platform_id) = role
+    if let Some(platform_id) = role.platform()
         && platforms::get(&mut *db, platform_id.as_str())
             .await?
             .is_none()

@@ -4,30 +4,19 @@ use crate::api::convert::{
     date_from_proto, industry_from_proto, non_empty, optional_date_from_proto,
 };
 use crate::api::paging;
+use crate::api::request_key as key;
 use crate::domain::Invalid;
 use crate::domain::credit_code::CreditCode;
 use crate::domain::division::ProvinceCode;
 use crate::domain::platform::{PlatformId, parse_platform_name};
 use crate::domain::role::Role;
-use crate::domain::text::{check_line, check_request_id};
+use crate::domain::text::check_line;
 use crate::error::{AppError, AppResult, Violations};
 use crate::pb;
-use crate::service::RequestKey;
 use crate::service::registry::{
     AddPilotScope, CreateToken, EndPilotScope, ListPilotScope, MAX_LABEL_CHARS, Page,
     RegisterPlatform, RevokeToken,
 };
-use prost::Message;
-
-/// The idempotency key of a mutating request, or a violation of `request_id`.
-fn key<M: Message>(
-    violations: &mut Violations,
-    request_id: &str,
-    request: &M,
-) -> Option<RequestKey> {
-    violations.check("request_id", check_request_id(request_id))?;
-    crate::api::request_key(request_id, request).ok()
-}
 
 /// The command, or every violation collected.
 fn decoded<T>(violations: Violations, built: Option<T>) -> AppResult<T> {
