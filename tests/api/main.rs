@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod batch;
+mod canonical;
 mod claim_rules;
 mod claims;
 mod declarations;
