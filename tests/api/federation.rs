@@ -498,3 +498,46 @@ async fn a_sequencer_pass_is_bounded_in_transaction_order_across_a_power_of_ten(
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_follower_cut_by_shutdown_sees_unavailable_not_an_end() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let meituan = app.token("platform:meituan").await;
+    let admin = app.token("national-admin").await;
+    enrol(&app, &meituan, "cut-1", STANDARD_ID, "440305").await;
+    wait_for_head(&app, &admin, "44", 1).await;
+    let mut events = federation(&app)
+        .await
+        .stream_events(authed(
+            pb::StreamEventsRequest {
+                province_code: "44".into(),
+                after_seq: 0,
+                after_hash: String::new(),
+                follow: true,
+            },
+            &admin,
+        ))
+        .await
+        .expect("stream")
+        .into_inner();
+    events
+        .message()
+        .await
+        .expect("first event")
+        .expect("an event");
+    let stopping = tokio::spawn(app.stop());
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match events.message().await {
+                Ok(Some(_)) => continue,
+                other => return other,
+            }
+        }
+    })
+    .await
+    .expect("the stream ends with the shutdown");
+    let status = ended.expect_err("a cut, not an end");
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    stopping.await.expect("stopped");
+}

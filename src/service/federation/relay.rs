@@ -69,6 +69,7 @@ impl<E: Send + 'static> Relay<E> {
             };
             // After progress, look for a newer head at once; otherwise wait for one.
             if !progressed {
+                let mut cut_by_shutdown = false;
                 if !follow {
                     return;
                 }
@@ -76,7 +77,17 @@ impl<E: Send + 'static> Relay<E> {
                     _ = self.watches.numbered.changed() => {}
                     _ = tokio::time::sleep(POLL) => {}
                     _ = self.sender.closed() => return,
-                    _ = self.watches.shutting_down.wait_for(|down| *down) => return,
+                    _ = self.watches.shutting_down.wait_for(|down| *down) => {
+                        cut_by_shutdown = true;
+                    }
+                }
+                if cut_by_shutdown {
+                    // A cut is not an end: UNAVAILABLE tells the follower to resume from its cursor.
+                    return self
+                        .fail(AppError::Unavailable(
+                            "the server is shutting down; resume from your cursor (on another replica, or after the restart)".into(),
+                        ))
+                        .await;
                 }
             }
             head = match store::head(&self.pool, self.province.as_str()).await {
