@@ -2,6 +2,7 @@
 //! PostgreSQL database per test (DATABASE_URL's server, or an embedded cluster when it is unset).
 //! One test binary with modules links far faster than one binary per file.
 mod admin;
+mod at_rest;
 mod auth;
 mod batch;
 mod canonical;
@@ -18,6 +19,9 @@ mod import;
 mod interop;
 mod lifecycle;
 mod lookup;
+mod matrix;
+mod matrix_fixtures;
+mod matrix_requests;
 mod orders;
 mod payments;
 mod pension;
