@@ -243,7 +243,9 @@ pub async fn set_windows(tx: &mut Tx, windows: &Windows<'_>) -> AppResult<()> {
     sqlx::query(
         "INSERT INTO enrolment_policy (province_code, max_backdate_days, max_cover_start_days_ahead,
              updated_at)
-         VALUES ($1, $2, $3, $4)
+         -- CHECK constraints apply to the proposed row even when it conflicts: the national row
+         -- (always present) must never be proposed without its cover-start window.
+         VALUES ($1, $2, COALESCE($3, CASE WHEN $1 = '00' THEN 30 END), $4)
          ON CONFLICT (province_code) DO UPDATE SET max_backdate_days = $2,
              max_cover_start_days_ahead = COALESCE($3, enrolment_policy.max_cover_start_days_ahead),
              updated_at = $4",

@@ -37,6 +37,8 @@ pub enum OrderOutcome {
     Duplicate,
     /// The platform has no enrolment of the worker active on that day.
     NotCovered,
+    /// The order names an enrolment id that is not one of the platform's (or does not exist).
+    UnknownEnrolment(Uuid),
     /// The worker is enrolled in another province or industry.
     Mismatch(String),
     /// No base rate was in force for the industry on that day.
@@ -52,6 +54,8 @@ struct Written {
     province_code: Option<String>,
     industry: Option<Industry>,
     recorded_before: bool,
+    /// The order named an enrolment id that is none of the platform's enrolments.
+    unknown_enrolment: bool,
     inserted_order_id: Option<String>,
 }
 
@@ -84,7 +88,8 @@ macro_rules! record_statement {
                 t.base_rate_id, t.multiplier_id, t.premium,
                 e.enrolment_id, e.province_code AS enrolled_province, e.industry AS enrolled_industry,
                 e.province_code = t.province_code AND e.industry = t.industry
-                    AND t.base_rate_id IS NOT NULL AS to_write
+                    AND t.base_rate_id IS NOT NULL AS to_write,
+                t.enrolment_key IS NOT NULL AND t.worker_key IS NULL AS unknown_enrolment
          FROM t
          LEFT JOIN LATERAL (
              SELECT e.enrolment_id, e.province_code, e.industry FROM enrolments e
@@ -107,10 +112,11 @@ macro_rules! record_statement {
             CASE WHEN c.to_write THEN false
                  ELSE EXISTS (SELECT 1 FROM orders o WHERE o.platform_id = $1 AND o.order_id = c.order_id) END
                 AS recorded_before,
+            c.unknown_enrolment,
             NULL::text AS inserted_order_id
      FROM c
      UNION ALL
-     SELECT NULL, NULL, NULL, NULL, false, order_id FROM ins",
+     SELECT NULL, NULL, NULL, NULL, false, false, order_id FROM ins",
         )
     };
 }
@@ -263,7 +269,10 @@ fn outcome(
                 }
             }
         }
-        _ => OrderOutcome::NotCovered,
+        _ => match order.enrolment_id {
+            Some(named) if found.unknown_enrolment => OrderOutcome::UnknownEnrolment(named),
+            _ => OrderOutcome::NotCovered,
+        },
     };
     match refusal {
         OrderOutcome::Accepted { .. } | OrderOutcome::Duplicate => refusal,

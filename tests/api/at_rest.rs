@@ -608,7 +608,7 @@ async fn claim_paths(c: &mut Clients, t: &Tokens, clock: &Clock, people: &[Perso
             pb::RecordAppraisalRequest {
                 request_id: "rest-g".into(),
                 claim_id: reported[0].clone(),
-                grade: 8,
+                grade: Some(8),
             },
             &t.guangdong,
         ))
@@ -634,19 +634,19 @@ async fn claim_paths(c: &mut Clients, t: &Tokens, clock: &Clock, people: &[Perso
     let platform_item = assessed
         .benefits
         .iter()
-        .find(|item| item.payer == "platform")
-        .map(|item| item.kind.clone())
+        .find(|item| item.payer == pb::BenefitPayer::Platform as i32)
+        .map(|item| item.kind)
         .expect("an item the platform pays");
     for (request_id, kind, token) in [
-        ("rest-p0", "medical", &t.guangdong),
-        ("rest-p1", platform_item.as_str(), &t.meituan),
+        ("rest-p0", pb::BenefitKind::Medical as i32, &t.guangdong),
+        ("rest-p1", platform_item, &t.meituan),
     ] {
         c.claims
             .record_benefit_payment(authed(
                 pb::RecordBenefitPaymentRequest {
                     request_id: request_id.into(),
                     claim_id: reported[0].clone(),
-                    kind: kind.into(),
+                    kind,
                     amount_fen: 1_000,
                     paid_on: Some(clock.day(0)),
                 },

@@ -467,7 +467,7 @@ impl Ctx {
                     pb::RecordAppraisalRequest {
                         request_id: self.rid(),
                         claim_id: claim_id.clone(),
-                        grade: 8,
+                        grade: Some(8),
                     },
                 ))
                 .await
@@ -484,8 +484,8 @@ impl Ctx {
             platform_item = assessed
                 .benefits
                 .iter()
-                .find(|item| item.payer == "platform")
-                .map(|item| item.kind.clone())
+                .find(|item| item.payer == pb::BenefitPayer::Platform as i32)
+                .map(|item| item.kind.to_string())
                 .expect("an item the platform pays (the living allowance)");
         }
         vec![claim_id, platform_item]

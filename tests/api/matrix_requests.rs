@@ -600,7 +600,7 @@ fn contribution_entries() -> Vec<Entry> {
                     province_code: s.tenant.province.into(),
                     platform_id: s.tenant.platform.into(),
                     period: s.extra.clone(),
-                    version: 0,
+                    version: None,
                 };
                 unary(
                     cx.contributions()
@@ -700,7 +700,7 @@ fn contribution_entries() -> Vec<Entry> {
                     request_id: cx.rid(),
                     pension_id: s.id.clone(),
                     new_place_of_employment: elsewhere(s).into(),
-                    monthly_base_fen: 0,
+                    monthly_base_fen: None,
                 };
                 unary(
                     cx.contributions()
@@ -796,11 +796,12 @@ fn apply(cx: &Ctx, s: &Subject, applicant: pb::Applicant) -> pb::ApplyForConfirm
     }
 }
 
+/// `kind` is a `pb::BenefitKind` number, written out (the subject keeps it as text).
 fn pay(cx: &Ctx, s: &Subject, kind: &str) -> pb::RecordBenefitPaymentRequest {
     pb::RecordBenefitPaymentRequest {
         request_id: cx.rid(),
         claim_id: s.id.clone(),
-        kind: kind.into(),
+        kind: kind.parse().unwrap_or_default(),
         amount_fen: 100,
         paid_on: Some(today()),
     }
@@ -912,7 +913,7 @@ fn claim_entries() -> Vec<Entry> {
                 let request = pb::RecordAppraisalRequest {
                     request_id: cx.rid(),
                     claim_id: s.id.clone(),
-                    grade: 8,
+                    grade: Some(8),
                 };
                 unary(cx.claims().record_appraisal(cx.req(who, request)).await)
             }),
@@ -935,7 +936,7 @@ fn claim_entries() -> Vec<Entry> {
             allowed: AGENCY,
             subject: claim_in!(ClaimState::Assessed),
             call: call!(|cx, who, s| {
-                let request = pay(cx, s, "medical");
+                let request = pay(cx, s, &(pb::BenefitKind::Medical as i32).to_string());
                 unary(
                     cx.claims()
                         .record_benefit_payment(cx.req(who, request))
@@ -1212,6 +1213,7 @@ fn admin_entries() -> Vec<Entry> {
                     request_id: cx.rid(),
                     province_code,
                     max_backdate_days: 30,
+                    max_cover_start_days_ahead: None,
                 };
                 unary(cx.admin().set_backdating_window(cx.req(who, request)).await)
             }),

@@ -785,9 +785,10 @@ async fn orders_take_canonical_ids_facts_from_the_pilot_start_and_only_own_enrol
         vec![order("e1", by_enrolment(&id), "2026-06-14T02:00:00Z", None)],
     )
     .await;
+    // Answered exactly as for an enrolment that does not exist.
     assert_eq!(
         error_code(&theirs[0]),
-        Some(Code::FailedPrecondition as i32),
+        Some(Code::NotFound as i32),
         "{theirs:?}"
     );
     assert_eq!(app.count("orders").await, 1, "only c5 was recorded");

@@ -214,6 +214,10 @@ impl Writer {
                 "platform {} has no enrolment of this worker active on {} (China Standard Time)",
                 self.platform, order.day
             )),
+            // Exactly what reading an enrolment one may not see (or that does not exist) answers.
+            OrderOutcome::UnknownEnrolment(enrolment_id) => {
+                Outcome::Refused(crate::service::enrolment::not_found(*enrolment_id))
+            }
             OrderOutcome::Mismatch(message) => refused(message.clone()),
             OrderOutcome::NoRate => {
                 refused(crate::service::rates::no_rate(order.industry, order.day))
