@@ -11,14 +11,71 @@
 //!   back to the pool clean. (A query future dropped mid-flight used to cost its pooled
 //!   connection; under a storm of impatient callers those reconnects overflowed the embedded
 //!   server's Unix-socket listen queue, which fails a non-blocking connect at once with EAGAIN.)
+//! - Work a caller abandoned must not crowd out the others: `caller_gone` tells the service, at
+//!   the safe point before it opens a transaction, that nobody waits for the answer any more, so
+//!   it stops there instead of doing the writes.
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tonic::Status;
 use tracing::Instrument;
+
+/// Whether the caller of a running call still waits for its answer.
+#[derive(Default)]
+struct Gone {
+    flag: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+tokio::task_local! {
+    /// Set when the caller of the call this task runs stopped waiting for it.
+    static CALLER_GONE: Arc<Gone>;
+}
+
+/// Whether the caller of the current call has given up (deadline, reset, shutdown). False outside
+/// an admitted call's task.
+pub fn caller_gone() -> bool {
+    CALLER_GONE
+        .try_with(|gone| gone.flag.load(Ordering::Acquire))
+        .unwrap_or(false)
+}
+
+/// Resolves when the caller of the current call gives up; never outside an admitted call's task.
+/// Only for racing waits that are safe to drop (a pool's acquire), never a query.
+pub async fn until_caller_gone() {
+    let Ok(gone) = CALLER_GONE.try_with(Arc::clone) else {
+        return std::future::pending().await;
+    };
+    loop {
+        let notified = gone.notify.notified();
+        if gone.flag.load(Ordering::Acquire) {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// Marks the call abandoned when the caller's future is dropped before the answer.
+struct Abandon(Option<Arc<Gone>>);
+
+impl Abandon {
+    /// The answer arrived: nothing was abandoned.
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        if let Some(gone) = self.0.take() {
+            gone.flag.store(true, Ordering::Release);
+            gone.notify.notify_waiters();
+        }
+    }
+}
 
 /// How many calls run, how many wait and for how long.
 #[derive(Debug, Clone, Copy)]
@@ -142,15 +199,20 @@ where
                 }
             };
             let call = inner.call(request);
+            let gone = Arc::new(Gone::default());
+            let abandon = Abandon(Some(Arc::clone(&gone)));
             let task = tokio::spawn(
-                async move {
-                    let result = call.await;
-                    drop(permit);
-                    result
-                }
-                .instrument(tracing::Span::current()),
+                CALLER_GONE
+                    .scope(gone, async move {
+                        let result = call.await;
+                        drop(permit);
+                        result
+                    })
+                    .instrument(tracing::Span::current()),
             );
-            match task.await {
+            let answer = task.await;
+            abandon.disarm();
+            match answer {
                 Ok(result) => result,
                 Err(error) => {
                     tracing::error!(%error, "a call's task ended without an answer");

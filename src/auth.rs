@@ -85,7 +85,8 @@ fn split_token(token: &str) -> Option<(&str, &str)> {
 pub async fn authenticate(pool: &PgPool, token: &str) -> AppResult<Principal> {
     let unknown = || AppError::Unauthenticated("invalid token".into());
     let (token_id, secret) = split_token(token).ok_or_else(unknown)?;
-    let row = tokens::get(pool, token_id)
+    let mut connection = crate::service::acquire(pool).await?;
+    let row = tokens::get(&mut *connection, token_id)
         .await
         .map_err(|error| match error {
             AppError::Internal(cause) => {

@@ -29,6 +29,9 @@ pub enum AppError {
     Unauthenticated(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The caller gave up before the work began; nobody reads this answer.
+    #[error("the caller gave up before the work began")]
+    Cancelled,
     #[error("{0}")]
     OutOfRange(String),
     #[error(transparent)]
@@ -170,6 +173,7 @@ impl From<AppError> for Status {
                 Status::with_error_details(Code::Unavailable, message, details)
             }
             AppError::OutOfRange(message) => Status::out_of_range(message),
+            AppError::Cancelled => Status::cancelled("the caller gave up before the work began"),
             AppError::Internal(cause) if lost_connection_in(&cause) => {
                 tracing::warn!(
                     error = format!("{cause:#}"),

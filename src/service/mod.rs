@@ -68,7 +68,7 @@ impl Idempotent {
 
     /// Starts the transaction. `Err(reply)` is the stored reply of an earlier identical call.
     pub async fn begin<R: Message + Default>(&self, state: &AppState) -> AppResult<Result<Tx, R>> {
-        let mut tx = state.pool.begin().await?;
+        let mut tx = begin(state).await?;
         match idempotency::claim(&mut tx, &self.key(), state.clock.now()).await? {
             idempotency::Claim::Fresh => Ok(Ok(tx)),
             idempotency::Claim::Replay(stored) => {
@@ -94,6 +94,27 @@ impl Idempotent {
         idempotency::complete(&mut tx, &self.key(), &sealed).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Opens a call's transaction — unless its caller has already given up: this is the safe point to
+/// stop abandoned work (nothing is half done yet), so it cannot crowd out callers who still wait.
+pub async fn begin(state: &AppState) -> AppResult<Tx> {
+    let connection = acquire(&state.pool).await?;
+    Ok(sqlx::Transaction::begin(connection, None).await?)
+}
+
+/// A pooled connection for the current call, unless its caller gives up first. Waiting for the
+/// pool is the one wait that is safe to abandon (no query is half sent), and abandoned calls must
+/// not queue for connections ahead of callers who still wait.
+pub async fn acquire(pool: &PgPool) -> AppResult<sqlx::pool::PoolConnection<sqlx::Postgres>> {
+    if crate::admission::caller_gone() {
+        return Err(AppError::Cancelled);
+    }
+    tokio::select! {
+        biased;
+        connection = pool.acquire() => Ok(connection?),
+        () = crate::admission::until_caller_gone() => Err(AppError::Cancelled),
     }
 }
 

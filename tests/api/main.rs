@@ -10,6 +10,7 @@ mod claim_rules;
 mod claims;
 mod declarations;
 mod enrolment;
+mod faults;
 mod federation;
 mod follow;
 mod health;

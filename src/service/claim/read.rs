@@ -23,7 +23,7 @@ pub async fn get_claim(
     command: GetClaim,
 ) -> AppResult<ClaimAnswer> {
     let claim_id = command.claim_id;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::service::begin(state).await?;
     let claim = store::get(&mut *tx, claim_id)
         .await?
         .ok_or_else(|| not_found(claim_id))?;

@@ -61,7 +61,7 @@ pub async fn check(
     let narrowed = policy::narrow(&principal.role, Action::CheckCoverage, None, platform)?;
     let instant = at.unwrap_or_else(|| state.clock.now());
     let day = china_date(instant);
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::service::begin(state).await?;
     crate::store::reuse_plans(&mut tx).await?;
     let (person_key, enrolment_id) = match &worker {
         CoverageWorker::IdNumber(id) => (Some(state.pii.person_key(id)), None),

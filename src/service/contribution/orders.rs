@@ -239,7 +239,7 @@ impl Writer {
         let mut deadlocks = 0;
         loop {
             let now = state.clock.now();
-            let mut tx = state.pool.begin().await?;
+            let mut tx = crate::service::begin(state).await?;
             match store::record(&mut tx, platform, orders, now, repeats).await {
                 Ok(Some(outcomes)) => {
                     let recorded = events::orders_recorded(&self.platform, orders, &outcomes, now);

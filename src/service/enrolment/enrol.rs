@@ -184,7 +184,7 @@ impl Enroller {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut tx = state.pool.begin().await?;
+            let mut tx = crate::service::begin(state).await?;
             match enrolment_writes::create(&mut tx, &context, items).await {
                 Ok(outcomes) => {
                     tx.commit().await?;

@@ -165,7 +165,7 @@ pub async fn resolve_person(
     )?;
     let not_found = || AppError::NotFound(format!("no person with records in province {province}"));
     let person_key = command.person_key;
-    let mut tx = state.pool.begin().await?;
+    let mut tx = crate::service::begin(state).await?;
     let person = store::person_record(&mut *tx, &person_key)
         .await?
         .ok_or_else(not_found)?;

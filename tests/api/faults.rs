@@ -1,0 +1,103 @@
+//! Callers that give up must not break other callers: a storm of short-deadline calls beside
+//! normal ones. (A query future dropped mid-flight used to cost its pooled connection; the storm of
+//! reconnects overflowed the embedded server's Unix-socket listen queue — EAGAIN, os error 11 —
+//! and left connections mid-transaction, so normal callers got UNAVAILABLE and INTERNAL.)
+use crate::helpers::*;
+use flexcover::pb;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tonic::Code;
+
+const IMPATIENT: usize = 80;
+const NORMAL: usize = 20;
+const STORM: Duration = Duration::from_secs(6);
+
+#[derive(Default)]
+struct Tally {
+    normal_ok: AtomicUsize,
+    normal_failed: AtomicUsize,
+    impatient_internal: AtomicUsize,
+    impatient_calls: AtomicUsize,
+}
+
+#[tokio::test]
+async fn a_storm_of_impatient_callers_does_not_break_the_others() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let token = Arc::new(app.token("platform:meituan").await);
+    let tally = Arc::new(Tally::default());
+    let failures = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let deadline = tokio::time::Instant::now() + STORM;
+    let mut callers = Vec::new();
+    for caller in 0..IMPATIENT + NORMAL {
+        let impatient = caller < IMPATIENT;
+        let channel = app.channel().await;
+        let (token, tally, failures) = (token.clone(), tally.clone(), failures.clone());
+        callers.push(tokio::spawn(async move {
+            let mut client = pb::enrolment_service_client::EnrolmentServiceClient::new(channel);
+            let mut n = 0u32;
+            while tokio::time::Instant::now() < deadline {
+                n += 1;
+                // Every call writes: a transaction with its idempotency record, events and rows.
+                let id = id_number("440305", "19900101", (caller as u32 * 7 + n) % 1000);
+                let mut request =
+                    authed(enrol_request(&format!("storm-{caller}-{n}"), &id), &token);
+                if impatient {
+                    let millis = 5 + (caller as u64 * 13 + u64::from(n)) % 76;
+                    request.set_timeout(Duration::from_millis(millis));
+                }
+                let answer = client.enrol_worker(request).await;
+                match (impatient, answer) {
+                    (true, Err(status)) if status.code() == Code::Internal => {
+                        tally.impatient_internal.fetch_add(1, Ordering::Relaxed);
+                    }
+                    (true, _) => {
+                        tally.impatient_calls.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // A person already enrolled by another caller is a fine answer.
+                    (false, Ok(_)) => {
+                        tally.normal_ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    (false, Err(status)) if status.code() == Code::AlreadyExists => {
+                        tally.normal_ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    (false, Err(status)) => {
+                        tally.normal_failed.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut failures) = failures.lock() {
+                            failures.push(format!("{:?}: {}", status.code(), status.message()));
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for caller in callers {
+        caller.await.expect("caller");
+    }
+    let failed = tally.normal_failed.load(Ordering::Relaxed);
+    let failures = failures.lock().map(|f| f.clone()).unwrap_or_default();
+    eprintln!(
+        "normal calls ok: {}, failed: {failed}; impatient calls: {}, INTERNAL among them: {}",
+        tally.normal_ok.load(Ordering::Relaxed),
+        tally.impatient_calls.load(Ordering::Relaxed),
+        tally.impatient_internal.load(Ordering::Relaxed),
+    );
+    assert!(
+        tally.normal_ok.load(Ordering::Relaxed) > 0,
+        "normal calls ran"
+    );
+    assert_eq!(failed, 0, "normal callers failed: {failures:?}");
+    assert_eq!(
+        tally.impatient_internal.load(Ordering::Relaxed),
+        0,
+        "giving up is never INTERNAL"
+    );
+    // The service is whole afterwards: a plain call works.
+    app.enrolment_client()
+        .await
+        .list_enrolments(authed(pb::ListEnrolmentsRequest::default(), &token))
+        .await
+        .expect("a call after the storm");
+    app.stop().await;
+}
