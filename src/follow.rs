@@ -157,7 +157,8 @@ fn check(previous: &[u8], expected_seq: i64, event: &pb::FederatedEvent) -> anyh
     Ok(())
 }
 
-fn parse_line(line: &str) -> anyhow::Result<pb::FederatedEvent> {
+/// One line of the local copy (`seq, event id, type, occurred at, payload base64, chain hash`).
+pub fn parse_line(line: &str) -> anyhow::Result<pb::FederatedEvent> {
     let fields: Vec<&str> = line.split('\t').collect();
     let [seq, event_id, event_type, _occurred, payload, chain_hash] = fields.as_slice() else {
         bail!("expected 6 tab-separated fields");

@@ -15,6 +15,8 @@ mod federation;
 mod follow;
 mod health;
 mod helpers;
+mod hostile;
+mod hostile_targets;
 mod idempotency;
 mod import;
 mod interop;
