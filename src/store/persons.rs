@@ -47,16 +47,17 @@ pub async fn resolve(
     person_key: &[u8],
     province_code: &str,
 ) -> AppResult<Option<Resolved>> {
-    Ok(sqlx::query_as(
-        "SELECT p.id_ciphertext, p.id_key_id, p.id_masked,
+    Ok(sqlx::query_as!(
+        Resolved,
+        r#"SELECT p.id_ciphertext, p.id_key_id, p.id_masked,
                 EXISTS (SELECT 1 FROM enrolments e WHERE e.person_key = p.person_key AND e.province_code = $2)
                 OR EXISTS (SELECT 1 FROM claims c WHERE c.person_key = p.person_key AND c.province_code = $2)
                 OR EXISTS (SELECT 1 FROM pension_enrolments x WHERE x.person_key = p.person_key AND x.province_code = $2)
-                AS in_province
-         FROM persons p WHERE p.person_key = $1",
+                AS "in_province!"
+         FROM persons p WHERE p.person_key = $1"#,
+        person_key,
+        province_code,
     )
-    .bind(person_key)
-    .bind(province_code)
     .fetch_optional(db)
     .await?)
 }

@@ -17,6 +17,7 @@ mod import;
 mod interop;
 mod lifecycle;
 mod lookup;
+mod offline_queries;
 mod orders;
 mod payments;
 mod pension;
