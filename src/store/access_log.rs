@@ -15,17 +15,17 @@ pub struct Access<'a> {
 
 /// Logs a lookup that found `results` records.
 pub async fn record(db: impl PgExecutor<'_>, access: &Access<'_>, results: i32) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO person_access_log (access_id, accessed_at, actor, token_id, person_key, rpc, results)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        Uuid::now_v7(),
+        access.at,
+        access.actor,
+        access.token_id,
+        access.person_key,
+        access.rpc,
+        results,
     )
-    .bind(Uuid::now_v7())
-    .bind(access.at)
-    .bind(&access.actor)
-    .bind(access.token_id)
-    .bind(access.person_key)
-    .bind(access.rpc)
-    .bind(results)
     .execute(db)
     .await?;
     Ok(())

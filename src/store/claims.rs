@@ -35,15 +35,16 @@ struct PolicyRow {
 
 /// The province's policy, else the national default.
 pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<ClaimPolicy> {
-    let row: Option<PolicyRow> = sqlx::query_as(
+    let row: Option<PolicyRow> = sqlx::query_as!(
+        PolicyRow,
         "SELECT platform_application_days,
                 worker_application_days, decision_working_days, duplicate_window_minutes,
                 wage_base_percent, wage_base_year_offset
          FROM claim_policy WHERE province_code IN ($1, $2)
          ORDER BY province_code = $1 DESC LIMIT 1",
+        province_code,
+        NATIONAL_POLICY,
     )
-    .bind(province_code)
-    .bind(NATIONAL_POLICY)
     .fetch_optional(db)
     .await?;
     let row = row.ok_or_else(|| anyhow::anyhow!("the national claim policy row is missing"))?;
@@ -64,21 +65,21 @@ pub async fn set_policy(
     row: &ClaimPolicy,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO claim_policy VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (province_code) DO UPDATE SET
              platform_application_days = $2, worker_application_days = $3,
              decision_working_days = $4, duplicate_window_minutes = $5,
              wage_base_percent = $6, wage_base_year_offset = $7, updated_at = $8",
+        province_code,
+        row.platform_application_days,
+        row.worker_application_days,
+        row.decision_working_days,
+        row.duplicate_window_minutes,
+        row.wage_base_percent,
+        row.wage_base_year_offset,
+        now,
     )
-    .bind(province_code)
-    .bind(row.platform_application_days)
-    .bind(row.worker_application_days)
-    .bind(row.decision_working_days)
-    .bind(row.duplicate_window_minutes)
-    .bind(row.wage_base_percent)
-    .bind(row.wage_base_year_offset)
-    .bind(now)
     .execute(db)
     .await?;
     Ok(())
@@ -86,23 +87,27 @@ pub async fn set_policy(
 
 /// The working-day calendar from `from` over the next `days` days.
 pub async fn calendar(db: impl PgExecutor<'_>, from: NaiveDate, days: i64) -> AppResult<Calendar> {
-    let rows: Vec<(NaiveDate, bool)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT day, holiday FROM public_holidays WHERE day BETWEEN $1 AND $1 + $2::integer",
+        from,
+        days as i32,
     )
-    .bind(from)
-    .bind(days as i32)
     .fetch_all(db)
     .await?;
-    Ok(Calendar::new(rows.into_iter().map(|(day, holiday)| {
-        (
-            day,
-            if holiday {
-                DayKind::Holiday
-            } else {
-                DayKind::Workday
-            },
-        )
-    })))
+    Ok(Calendar::new(
+        rows.into_iter()
+            .map(|row| (row.day, row.holiday))
+            .map(|(day, holiday)| {
+                (
+                    day,
+                    if holiday {
+                        DayKind::Holiday
+                    } else {
+                        DayKind::Workday
+                    },
+                )
+            }),
+    ))
 }
 
 pub async fn set_public_holiday(
@@ -112,25 +117,26 @@ pub async fn set_public_holiday(
     name: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO public_holidays (day, holiday, name, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (day) DO UPDATE SET holiday = $2, name = $3, updated_at = $4",
+        day,
+        holiday,
+        name,
+        now,
     )
-    .bind(day)
-    .bind(holiday)
-    .bind(name)
-    .bind(now)
     .execute(db)
     .await?;
     Ok(())
 }
 
 pub async fn national_income(db: impl PgExecutor<'_>, year: i32) -> AppResult<Option<Fen>> {
-    let annual: Option<i64> =
-        sqlx::query_scalar("SELECT annual_fen FROM national_incomes WHERE year = $1")
-            .bind(year)
-            .fetch_optional(db)
-            .await?;
+    let annual: Option<i64> = sqlx::query_scalar!(
+        "SELECT annual_fen FROM national_incomes WHERE year = $1",
+        year,
+    )
+    .fetch_optional(db)
+    .await?;
     Ok(annual.map(Fen))
 }
 
@@ -140,13 +146,13 @@ pub async fn set_national_income(
     annual: Fen,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO national_incomes (year, annual_fen, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (year) DO UPDATE SET annual_fen = $2, updated_at = $3",
+        year,
+        annual.0,
+        now,
     )
-    .bind(year)
-    .bind(annual.0)
-    .bind(now)
     .execute(db)
     .await?;
     Ok(())
@@ -179,44 +185,33 @@ pub struct ClaimRow {
     pub grade: Option<i16>,
 }
 
-macro_rules! select_claims {
-    () => {
-        "SELECT province_code::text AS province_code, claim_id, platform_id, person_key, id_masked,
-                order_id, occurred_at, place_code::text AS place_code, kind, description_ciphertext,
-                description_key_id, status, covered, enrolment_id, covering_order_id, reported_at,
-                platform_application_due, worker_application_due, decision_due, applicant,
-                late_explanation, decision_reasons, grade
-         FROM claims "
-    };
-}
-
 pub async fn insert(tx: &mut Tx, row: &ClaimRow, now: DateTime<Utc>) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO claims (province_code, claim_id, platform_id, person_key, id_masked, order_id,
              occurred_at, place_code, kind, description_ciphertext, description_key_id, status,
              covered, enrolment_id, covering_order_id, reported_at, platform_application_due,
              worker_application_due, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+        row.province_code,
+        row.claim_id,
+        row.platform_id,
+        row.person_key,
+        row.id_masked,
+        row.order_id,
+        row.occurred_at,
+        row.place_code,
+        row.kind as IncidentKind,
+        row.description_ciphertext,
+        row.description_key_id,
+        row.status as ClaimStatus,
+        row.covered,
+        row.enrolment_id,
+        row.covering_order_id,
+        row.reported_at,
+        row.platform_application_due,
+        row.worker_application_due,
+        now,
     )
-    .bind(&row.province_code)
-    .bind(row.claim_id)
-    .bind(&row.platform_id)
-    .bind(&row.person_key)
-    .bind(&row.id_masked)
-    .bind(&row.order_id)
-    .bind(row.occurred_at)
-    .bind(&row.place_code)
-    .bind(row.kind)
-    .bind(&row.description_ciphertext)
-    .bind(&row.description_key_id)
-    .bind(row.status)
-    .bind(row.covered)
-    .bind(row.enrolment_id)
-    .bind(&row.covering_order_id)
-    .bind(row.reported_at)
-    .bind(row.platform_application_due)
-    .bind(row.worker_application_due)
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -224,8 +219,17 @@ pub async fn insert(tx: &mut Tx, row: &ClaimRow, now: DateTime<Utc>) -> AppResul
 
 pub async fn get(db: impl PgExecutor<'_>, claim_id: Uuid) -> AppResult<Option<ClaimRow>> {
     Ok(
-        sqlx::query_as(concat!(select_claims!(), "WHERE claim_id = $1"))
-            .bind(claim_id)
+        sqlx::query_as!(
+        ClaimRow,
+        r#"SELECT province_code::text AS "province_code!", claim_id, platform_id, person_key, id_masked,
+                order_id, occurred_at, place_code::text AS "place_code!", kind AS "kind: IncidentKind",
+                description_ciphertext, description_key_id, status AS "status: ClaimStatus", covered,
+                enrolment_id, covering_order_id, reported_at, platform_application_due,
+                worker_application_due, decision_due, applicant AS "applicant: Applicant",
+                late_explanation, decision_reasons, grade
+         FROM claims WHERE claim_id = $1"#,
+        claim_id,
+    )
             .fetch_optional(db)
             .await?,
     )
@@ -234,8 +238,17 @@ pub async fn get(db: impl PgExecutor<'_>, claim_id: Uuid) -> AppResult<Option<Cl
 /// The claim, locked for a step.
 pub async fn lock(tx: &mut Tx, claim_id: Uuid) -> AppResult<Option<ClaimRow>> {
     Ok(
-        sqlx::query_as(concat!(select_claims!(), "WHERE claim_id = $1 FOR UPDATE"))
-            .bind(claim_id)
+        sqlx::query_as!(
+        ClaimRow,
+        r#"SELECT province_code::text AS "province_code!", claim_id, platform_id, person_key, id_masked,
+                order_id, occurred_at, place_code::text AS "place_code!", kind AS "kind: IncidentKind",
+                description_ciphertext, description_key_id, status AS "status: ClaimStatus", covered,
+                enrolment_id, covering_order_id, reported_at, platform_application_due,
+                worker_application_due, decision_due, applicant AS "applicant: Applicant",
+                late_explanation, decision_reasons, grade
+         FROM claims WHERE claim_id = $1 FOR UPDATE"#,
+        claim_id,
+    )
             .fetch_optional(&mut **tx)
             .await?,
     )
@@ -243,20 +256,20 @@ pub async fn lock(tx: &mut Tx, claim_id: Uuid) -> AppResult<Option<ClaimRow>> {
 
 /// Writes the fields a step may change (status, application, decision, appraisal).
 pub async fn update(tx: &mut Tx, row: &ClaimRow, now: DateTime<Utc>) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE claims SET status = $3, decision_due = $4, applicant = $5, late_explanation = $6,
                 decision_reasons = $7, grade = $8, updated_at = $9
          WHERE province_code = $1 AND claim_id = $2",
+        row.province_code,
+        row.claim_id,
+        row.status as ClaimStatus,
+        row.decision_due,
+        row.applicant as Option<Applicant>,
+        row.late_explanation,
+        row.decision_reasons,
+        row.grade,
+        now,
     )
-    .bind(&row.province_code)
-    .bind(row.claim_id)
-    .bind(row.status)
-    .bind(row.decision_due)
-    .bind(row.applicant)
-    .bind(&row.late_explanation)
-    .bind(&row.decision_reasons)
-    .bind(row.grade)
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -270,17 +283,20 @@ pub async fn near_in_time(
     window_minutes: i32,
     except: Uuid,
 ) -> AppResult<Vec<(String, Uuid)>> {
-    Ok(sqlx::query_as(
-        "SELECT province_code::text, claim_id FROM claims
+    Ok(sqlx::query!(
+        r#"SELECT province_code::text AS "province_code!", claim_id FROM claims
          WHERE person_key = $1 AND claim_id <> $4
-           AND occurred_at BETWEEN $2 - make_interval(mins => $3) AND $2 + make_interval(mins => $3)",
+           AND occurred_at BETWEEN $2::timestamptz - make_interval(mins => $3) AND $2::timestamptz + make_interval(mins => $3)"#,
+        person_key,
+        at,
+        window_minutes,
+        except,
     )
-    .bind(person_key)
-    .bind(at)
-    .bind(window_minutes)
-    .bind(except)
     .fetch_all(&mut **tx)
-    .await?)
+    .await?
+    .into_iter()
+    .map(|row| (row.province_code, row.claim_id))
+    .collect())
 }
 
 /// Flags each pair both ways.
@@ -298,25 +314,25 @@ pub async fn flag_duplicates(
         claims.extend([claim.1, *other]);
         other_claims.extend([*other, claim.1]);
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO claim_duplicates (province_code, claim_id, other_claim_id, flagged_at)
          SELECT p, c, o, $4 FROM UNNEST($1::text[], $2::uuid[], $3::uuid[]) AS t(p, c, o)
          ON CONFLICT DO NOTHING",
+        &provinces,
+        &claims,
+        &other_claims,
+        now,
     )
-    .bind(&provinces)
-    .bind(&claims)
-    .bind(&other_claims)
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
 pub async fn duplicates_of(db: impl PgExecutor<'_>, claim_id: Uuid) -> AppResult<Vec<Uuid>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT other_claim_id FROM claim_duplicates WHERE claim_id = $1 ORDER BY other_claim_id",
+        claim_id,
     )
-    .bind(claim_id)
     .fetch_all(db)
     .await?)
 }
@@ -339,30 +355,32 @@ pub async fn append_timeline(
     detail: &str,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO claim_timeline (province_code, claim_id, seq, step, status, at, actor, detail)
          SELECT $1, $2, COALESCE(max(seq), 0) + 1, $3, $4, $5, $6, $7
          FROM claim_timeline WHERE province_code = $1 AND claim_id = $2",
+        claim.province_code,
+        claim.claim_id,
+        step as StepTaken,
+        claim.status as ClaimStatus,
+        at,
+        actor,
+        detail,
     )
-    .bind(&claim.province_code)
-    .bind(claim.claim_id)
-    .bind(step)
-    .bind(claim.status)
-    .bind(at)
-    .bind(actor)
-    .bind(detail)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
 pub async fn timeline(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<TimelineRow>> {
-    Ok(sqlx::query_as(
-        "SELECT seq, step, status, at, actor, detail FROM claim_timeline
-         WHERE province_code = $1 AND claim_id = $2 ORDER BY seq",
+    Ok(sqlx::query_as!(
+        TimelineRow,
+        r#"SELECT seq, step AS "step: StepTaken", status AS "status: ClaimStatus", at, actor, detail
+         FROM claim_timeline
+         WHERE province_code = $1 AND claim_id = $2 ORDER BY seq"#,
+        claim.province_code,
+        claim.claim_id,
     )
-    .bind(&claim.province_code)
-    .bind(claim.claim_id)
     .fetch_all(db)
     .await?)
 }
@@ -392,31 +410,31 @@ pub struct NewItem<'a> {
 
 /// Stores a new assessment, superseding the earlier ones.
 pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) -> AppResult<()> {
-    let assessment: i32 = sqlx::query_scalar(
-        "SELECT COALESCE(max(assessment), 0) + 1 FROM benefit_items
-         WHERE province_code = $1 AND claim_id = $2",
+    let assessment: i32 = sqlx::query_scalar!(
+        r#"SELECT COALESCE(max(assessment), 0) + 1 AS "assessment!" FROM benefit_items
+         WHERE province_code = $1 AND claim_id = $2"#,
+        claim.province_code,
+        claim.claim_id,
     )
-    .bind(&claim.province_code)
-    .bind(claim.claim_id)
     .fetch_one(&mut **tx)
     .await?;
     for (n, item) in items.iter().enumerate() {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO benefit_items (province_code, claim_id, assessment, item, kind, payer,
                  amount_fen, monthly, formula, input_names, input_values)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            claim.province_code,
+            claim.claim_id,
+            assessment,
+            n as i32 + 1,
+            item.kind as BenefitKind,
+            item.payer as Payer,
+            item.amount_fen,
+            item.monthly,
+            item.formula,
+            item.input_names as _,
+            &item.input_values,
         )
-        .bind(&claim.province_code)
-        .bind(claim.claim_id)
-        .bind(assessment)
-        .bind(n as i32 + 1)
-        .bind(item.kind)
-        .bind(item.payer)
-        .bind(item.amount_fen)
-        .bind(item.monthly)
-        .bind(item.formula)
-        .bind(&item.input_names)
-        .bind(&item.input_values)
         .execute(&mut **tx)
         .await?;
     }
@@ -429,8 +447,9 @@ pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) 
 /// numeric and, past 9.2 x 10^18 fen (over nine million payments of the largest amount), shown
 /// at that ceiling rather than failing the read.
 pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<ItemRow>> {
-    Ok(sqlx::query_as(
-        "WITH current AS (
+    Ok(sqlx::query_as!(
+        ItemRow,
+        r#"WITH current AS (
              SELECT * FROM benefit_items
              WHERE province_code = $1 AND claim_id = $2
                AND assessment = (SELECT max(assessment) FROM benefit_items
@@ -444,14 +463,16 @@ pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<I
                     COALESCE(sum(c.amount_fen) OVER (PARTITION BY c.kind ORDER BY c.item
                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS before
              FROM current c LEFT JOIN paid p USING (kind))
-         SELECT kind, payer, amount_fen, monthly, formula, input_names, input_values,
+         SELECT kind AS "kind!: BenefitKind", payer AS "payer!: Payer", amount_fen AS "amount_fen!",
+                monthly AS "monthly!", formula AS "formula!", input_names AS "input_names!",
+                input_values AS "input_values!",
                 CASE WHEN monthly THEN CASE WHEN item = (SELECT min(item) FROM current x WHERE x.kind = spread.kind)
                                             THEN total ELSE 0 END
-                     ELSE GREATEST(0, LEAST(amount_fen, total - before)) END::bigint AS paid_fen
-         FROM spread ORDER BY item",
+                     ELSE GREATEST(0, LEAST(amount_fen, total - before)) END::bigint AS "paid_fen!"
+         FROM spread ORDER BY item"#,
+        claim.province_code,
+        claim.claim_id,
     )
-    .bind(&claim.province_code)
-    .bind(claim.claim_id)
     .fetch_all(db)
     .await?)
 }
@@ -465,30 +486,30 @@ pub async fn insert_payment(
     actor: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO benefit_payments (province_code, claim_id, payment_id, kind, amount_fen,
              paid_on, recorded_at, actor)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        claim.province_code,
+        claim.claim_id,
+        Uuid::now_v7(),
+        kind as BenefitKind,
+        amount.0,
+        paid_on,
+        now,
+        actor,
     )
-    .bind(&claim.province_code)
-    .bind(claim.claim_id)
-    .bind(Uuid::now_v7())
-    .bind(kind)
-    .bind(amount.0)
-    .bind(paid_on)
-    .bind(now)
-    .bind(actor)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
 pub async fn payments_count(tx: &mut Tx, claim: &ClaimRow) -> AppResult<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM benefit_payments WHERE province_code = $1 AND claim_id = $2",
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM benefit_payments WHERE province_code = $1 AND claim_id = $2"#,
+        claim.province_code,
+        claim.claim_id,
     )
-    .bind(&claim.province_code)
-    .bind(claim.claim_id)
     .fetch_one(&mut **tx)
     .await?)
 }
@@ -511,9 +532,15 @@ pub async fn list(
     before: Option<Uuid>,
     limit: i64,
 ) -> AppResult<Vec<ClaimRow>> {
-    Ok(sqlx::query_as(concat!(
-        select_claims!(),
-        "WHERE ($1::text IS NULL OR province_code = $1)
+    Ok(sqlx::query_as!(
+        ClaimRow,
+        r#"SELECT province_code::text AS "province_code!", claim_id, platform_id, person_key, id_masked,
+                order_id, occurred_at, place_code::text AS "place_code!", kind AS "kind: IncidentKind",
+                description_ciphertext, description_key_id, status AS "status: ClaimStatus", covered,
+                enrolment_id, covering_order_id, reported_at, platform_application_due,
+                worker_application_due, decision_due, applicant AS "applicant: Applicant",
+                late_explanation, decision_reasons, grade
+         FROM claims WHERE ($1::text IS NULL OR province_code = $1)
            AND ($2::text IS NULL OR platform_id = $2)
            AND ($3::text IS NULL OR status = $3)
            AND ($4::date IS NULL
@@ -521,14 +548,14 @@ pub async fn list(
                 OR (status = 'applied' AND decision_due < $4))
            AND ($5::uuid IS NULL OR claim_id < $5)
          ORDER BY claim_id DESC
-         LIMIT $6"
-    ))
-    .bind(&filter.province_code)
-    .bind(&filter.platform_id)
-    .bind(filter.status)
-    .bind(filter.overdue_on)
-    .bind(before)
-    .bind(limit)
+         LIMIT $6"#,
+        filter.province_code.as_deref(),
+        filter.platform_id.as_deref(),
+        filter.status as Option<ClaimStatus>,
+        filter.overdue_on,
+        before,
+        limit,
+    )
     .fetch_all(db)
     .await?)
 }
@@ -539,11 +566,11 @@ pub async fn average_wage(
     province_code: &str,
     year: i32,
 ) -> AppResult<Option<Fen>> {
-    let annual: Option<i64> = sqlx::query_scalar(
+    let annual: Option<i64> = sqlx::query_scalar!(
         "SELECT annual_fen FROM average_wages WHERE province_code = $1 AND year = $2",
+        province_code,
+        year,
     )
-    .bind(province_code)
-    .bind(year)
     .fetch_optional(db)
     .await?;
     Ok(annual.map(Fen))

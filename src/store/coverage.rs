@@ -48,11 +48,12 @@ pub async fn enrolment_owner(
     db: impl PgExecutor<'_>,
     enrolment_id: Uuid,
 ) -> AppResult<Option<EnrolmentOwner>> {
-    Ok(sqlx::query_as(
-        "SELECT province_code::text AS province_code, platform_id FROM enrolments
-         WHERE enrolment_id = $1",
+    Ok(sqlx::query_as!(
+        EnrolmentOwner,
+        r#"SELECT province_code::text AS "province_code!", platform_id FROM enrolments
+         WHERE enrolment_id = $1"#,
+        enrolment_id,
     )
-    .bind(enrolment_id)
     .fetch_optional(db)
     .await?)
 }

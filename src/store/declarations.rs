@@ -64,18 +64,19 @@ pub async fn order_totals(
         orders: i64,
         tenth_fen: Option<String>,
     }
-    let totals: Vec<Total> = sqlx::query_as(
-        "SELECT industry, base_rate_id, multiplier_id, count(*) AS orders,
+    let totals: Vec<Total> = sqlx::query_as!(
+        Total,
+        r#"SELECT industry AS "industry: Industry", base_rate_id, multiplier_id, count(*) AS "orders!",
                 sum(premium_tenth_fen)::text AS tenth_fen
          FROM orders
          WHERE province_code = $1 AND platform_id = $2 AND accepted_at >= $3 AND accepted_at < $4
          GROUP BY industry, base_rate_id, multiplier_id
-         ORDER BY industry, base_rate_id, multiplier_id NULLS FIRST",
+         ORDER BY industry, base_rate_id, multiplier_id NULLS FIRST"#,
+        key.province_code,
+        key.platform_id,
+        from,
+        until,
     )
-    .bind(key.province_code)
-    .bind(key.platform_id)
-    .bind(from)
-    .bind(until)
     .fetch_all(&mut **tx)
     .await?;
     totals
@@ -112,17 +113,18 @@ pub async fn get(
     key: &Key<'_>,
     version: Option<i32>,
 ) -> AppResult<Option<DeclarationRow>> {
-    Ok(sqlx::query_as(
-        "SELECT province_code::text AS province_code, platform_id, period, version, source, total_fen,
-                due_date, declared_at, declared_by
+    Ok(sqlx::query_as!(
+        DeclarationRow,
+        r#"SELECT province_code::text AS "province_code!", platform_id, period, version,
+                source AS "source: DeclarationSource", total_fen, due_date, declared_at, declared_by
          FROM declarations
          WHERE province_code = $1 AND platform_id = $2 AND period = $3 AND ($4::int IS NULL OR version = $4)
-         ORDER BY version DESC LIMIT 1",
+         ORDER BY version DESC LIMIT 1"#,
+        key.province_code,
+        key.platform_id,
+        key.period,
+        version,
     )
-    .bind(key.province_code)
-    .bind(key.platform_id)
-    .bind(key.period)
-    .bind(version)
     .fetch_optional(db)
     .await?)
 }
@@ -132,54 +134,56 @@ pub async fn lines(
     key: &Key<'_>,
     version: i32,
 ) -> AppResult<Vec<LineRow>> {
-    Ok(sqlx::query_as(
-        "SELECT industry, base_rate_id, multiplier_id, orders, amount_fen FROM declaration_lines
-         WHERE province_code = $1 AND platform_id = $2 AND period = $3 AND version = $4 ORDER BY line_no",
+    Ok(sqlx::query_as!(
+        LineRow,
+        r#"SELECT industry AS "industry: Industry", base_rate_id, multiplier_id, orders, amount_fen
+         FROM declaration_lines
+         WHERE province_code = $1 AND platform_id = $2 AND period = $3 AND version = $4 ORDER BY line_no"#,
+        key.province_code,
+        key.platform_id,
+        key.period,
+        version,
     )
-    .bind(key.province_code)
-    .bind(key.platform_id)
-    .bind(key.period)
-    .bind(version)
     .fetch_all(db)
     .await?)
 }
 
 pub async fn insert(tx: &mut Tx, declaration: &DeclarationRow, lines: &[LineRow]) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO declarations (province_code, platform_id, period, version, source, total_fen,
              due_date, declared_at, declared_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        declaration.province_code,
+        declaration.platform_id,
+        declaration.period,
+        declaration.version,
+        declaration.source as DeclarationSource,
+        declaration.total_fen,
+        declaration.due_date,
+        declaration.declared_at,
+        declaration.declared_by,
     )
-    .bind(&declaration.province_code)
-    .bind(&declaration.platform_id)
-    .bind(declaration.period)
-    .bind(declaration.version)
-    .bind(declaration.source)
-    .bind(declaration.total_fen)
-    .bind(declaration.due_date)
-    .bind(declaration.declared_at)
-    .bind(&declaration.declared_by)
     .execute(&mut **tx)
     .await?;
     if lines.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO declaration_lines (province_code, platform_id, period, version, line_no, industry,
              base_rate_id, multiplier_id, orders, amount_fen)
          SELECT $1, $2, $3, $4, t.n, t.industry, t.base_rate_id, t.multiplier_id, t.orders, t.amount_fen
          FROM UNNEST($5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
               WITH ORDINALITY AS t(industry, base_rate_id, multiplier_id, orders, amount_fen, n)",
+        declaration.province_code,
+        declaration.platform_id,
+        declaration.period,
+        declaration.version,
+        lines.iter().map(|l| l.industry).collect::<Vec<_>>() as _,
+        &lines.iter().map(|l| l.base_rate_id).collect::<Vec<_>>(),
+        lines.iter().map(|l| l.multiplier_id).collect::<Vec<_>>() as _,
+        &lines.iter().map(|l| l.orders).collect::<Vec<_>>(),
+        &lines.iter().map(|l| l.amount_fen).collect::<Vec<_>>(),
     )
-    .bind(&declaration.province_code)
-    .bind(&declaration.platform_id)
-    .bind(declaration.period)
-    .bind(declaration.version)
-    .bind(lines.iter().map(|l| l.industry).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.base_rate_id).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.multiplier_id).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.orders).collect::<Vec<_>>())
-    .bind(lines.iter().map(|l| l.amount_fen).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -187,13 +191,14 @@ pub async fn insert(tx: &mut Tx, declaration: &DeclarationRow, lines: &[LineRow]
 
 /// The due day and late fee rate for a province (its own setting, else the national default).
 pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<(u32, i64)> {
-    let row: Option<(i32, i32)> = sqlx::query_as(
+    let row: Option<(i32, i32)> = sqlx::query!(
         "SELECT due_day, late_fee_ppm_per_day FROM contribution_policy
          WHERE province_code IN ($1, '00') ORDER BY province_code = '00' LIMIT 1",
+        province_code,
     )
-    .bind(province_code)
     .fetch_optional(db)
-    .await?;
+    .await?
+    .map(|row| (row.due_day, row.late_fee_ppm_per_day));
     let (due_day, ppm) = row.unwrap_or((15, 500));
     Ok((u32::try_from(due_day).unwrap_or(15), i64::from(ppm)))
 }

@@ -160,17 +160,20 @@ async fn out_of_scope(
     pairs.dedup();
     let provinces: Vec<&str> = pairs.iter().map(|p| p.0).collect();
     let dates: Vec<NaiveDate> = pairs.iter().map(|p| p.1).collect();
-    let covered: Vec<(String, NaiveDate)> = sqlx::query_as(
-        "SELECT t.province_code::text, t.day FROM UNNEST($1::text[], $2::date[]) AS t(province_code, day)
+    let covered: Vec<(String, NaiveDate)> = sqlx::query!(
+        r#"SELECT t.province_code::text AS "province_code!", t.day AS "day!" FROM UNNEST($1::text[], $2::date[]) AS t(province_code, day)
          WHERE EXISTS (SELECT 1 FROM pilot_scope s
                        WHERE s.province_code = t.province_code AND s.platform_id = $3
-                         AND daterange(s.valid_from, s.valid_to) @> t.day)",
+                         AND daterange(s.valid_from, s.valid_to) @> t.day)"#,
+        provinces as _,
+        &dates,
+        platform_id,
     )
-    .bind(&provinces)
-    .bind(&dates)
-    .bind(platform_id)
     .fetch_all(&mut **tx)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|row| (row.province_code, row.day))
+    .collect();
     let covered: HashSet<(String, NaiveDate)> = covered.into_iter().collect();
     Ok(which
         .iter()
@@ -190,7 +193,7 @@ async fn insert_enrolments(
 ) -> AppResult<HashSet<Uuid>> {
     let text = |f: fn(&NewEnrolment) -> &str| column(items, which, f);
     let bytes = |f: fn(&NewEnrolment) -> &[u8]| column(items, which, f);
-    let created: Vec<Uuid> = sqlx::query_scalar(
+    let created: Vec<Uuid> = sqlx::query_scalar!(
         "INSERT INTO enrolments (province_code, enrolment_id, platform_id, person_key, place_code,
              industry, status, cover_start, status_since, name_ciphertext, name_masked,
              phone_ciphertext, phone_masked, pii_key_id, created_at, created_by)
@@ -203,22 +206,22 @@ async fn insert_enrolments(
                    name_ciphertext, name_masked, phone_ciphertext, phone_masked, pii_key_id)
          ON CONFLICT (platform_id, person_key) WHERE status IN ('active', 'suspended') DO NOTHING
          RETURNING enrolment_id",
+        text(|item| item.province.as_str()) as _,
+        &column(items, which, |item| item.enrolment_id),
+        bytes(|item| &item.person_key) as _,
+        text(|item| item.place.as_str()) as _,
+        column(items, which, |item| item.industry) as _,
+        &column(items, which, |item| item.cover_start),
+        bytes(|item| &item.name.bytes) as _,
+        text(|item| &item.name_masked) as _,
+        bytes(|item| &item.phone.bytes) as _,
+        text(|item| &item.phone_masked) as _,
+        text(|item| &item.name.key_id) as _,
+        context.platform_id,
+        context.now,
+        context.caller,
+        EnrolmentStatus::Active as EnrolmentStatus,
     )
-    .bind(text(|item| item.province.as_str()))
-    .bind(column(items, which, |item| item.enrolment_id))
-    .bind(bytes(|item| &item.person_key))
-    .bind(text(|item| item.place.as_str()))
-    .bind(column(items, which, |item| item.industry))
-    .bind(column(items, which, |item| item.cover_start))
-    .bind(bytes(|item| &item.name.bytes))
-    .bind(text(|item| &item.name_masked))
-    .bind(bytes(|item| &item.phone.bytes))
-    .bind(text(|item| &item.phone_masked))
-    .bind(text(|item| &item.name.key_id))
-    .bind(context.platform_id)
-    .bind(context.now)
-    .bind(context.caller)
-    .bind(EnrolmentStatus::Active)
     .fetch_all(&mut **tx)
     .await?;
     Ok(created.into_iter().collect())
@@ -235,14 +238,17 @@ async fn open_enrolments(
         return Ok(Vec::new());
     }
     let keys = column(items, which, |item| item.person_key.as_slice());
-    let rows: Vec<(Vec<u8>, Uuid)> = sqlx::query_as(
+    let rows: Vec<(Vec<u8>, Uuid)> = sqlx::query!(
         "SELECT person_key, enrolment_id FROM enrolments
          WHERE platform_id = $1 AND person_key = ANY($2) AND status IN ('active', 'suspended')",
+        platform_id,
+        keys as _,
     )
-    .bind(platform_id)
-    .bind(&keys)
     .fetch_all(&mut **tx)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|row| (row.person_key, row.enrolment_id))
+    .collect();
     let open: HashMap<Vec<u8>, Uuid> = rows.into_iter().collect();
     which
         .iter()
@@ -265,19 +271,19 @@ async fn insert_first_history(
     if which.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO enrolment_history (province_code, enrolment_id, seq, status, effective_date,
              reason, actor, recorded_at)
          SELECT t.province_code, t.enrolment_id, 1, $7, t.cover_start, $4, $5, $6
          FROM UNNEST($1::text[], $2::uuid[], $3::date[]) AS t(province_code, enrolment_id, cover_start)",
+        column(items, which, |item| item.province.as_str()) as _,
+        &column(items, which, |item| item.enrolment_id),
+        &column(items, which, |item| item.cover_start),
+        Reason::Enrolled as Reason,
+        context.caller,
+        context.now,
+        EnrolmentStatus::Active as EnrolmentStatus,
     )
-    .bind(column(items, which, |item| item.province.as_str()))
-    .bind(column(items, which, |item| item.enrolment_id))
-    .bind(column(items, which, |item| item.cover_start))
-    .bind(Reason::Enrolled)
-    .bind(context.caller)
-    .bind(context.now)
-    .bind(EnrolmentStatus::Active)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -57,12 +57,17 @@ macro_rules! active_on {
 pub(crate) use active_on;
 
 pub async fn get(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> AppResult<Option<EnrolmentRow>> {
-    Ok(
-        sqlx::query_as(concat!(select_enrolments!(), "WHERE e.enrolment_id = $1"))
-            .bind(enrolment_id)
-            .fetch_optional(db)
-            .await?,
+    Ok(sqlx::query_as!(
+        EnrolmentRow,
+        r#"SELECT e.province_code, e.enrolment_id, e.platform_id, e.place_code,
+                e.industry AS "industry: Industry", e.status AS "status: EnrolmentStatus",
+                e.cover_start, p.id_masked, e.name_masked, e.phone_masked, e.created_at,
+                e.cover_end, e.transferred_from, e.transferred_to
+         FROM enrolments e JOIN persons p USING (person_key) WHERE e.enrolment_id = $1"#,
+        enrolment_id,
     )
+    .fetch_optional(db)
+    .await?)
 }
 
 /// Filters of a listing; `None` means any.
@@ -82,22 +87,26 @@ pub async fn list(
     before: Option<Uuid>,
     limit: i64,
 ) -> AppResult<Vec<EnrolmentRow>> {
-    Ok(sqlx::query_as(concat!(
-        select_enrolments!(),
-        "WHERE ($1::text IS NULL OR e.province_code = $1)
+    Ok(sqlx::query_as!(
+        EnrolmentRow,
+        r#"SELECT e.province_code, e.enrolment_id, e.platform_id, e.place_code,
+                e.industry AS "industry: Industry", e.status AS "status: EnrolmentStatus",
+                e.cover_start, p.id_masked, e.name_masked, e.phone_masked, e.created_at,
+                e.cover_end, e.transferred_from, e.transferred_to
+         FROM enrolments e JOIN persons p USING (person_key) WHERE ($1::text IS NULL OR e.province_code = $1)
            AND ($2::text IS NULL OR e.platform_id = $2)
            AND ($3::text IS NULL OR e.place_code = $3)
            AND ($4::text IS NULL OR e.status = $4)
            AND ($5::uuid IS NULL OR e.enrolment_id < $5)
          ORDER BY e.enrolment_id DESC
-         LIMIT $6"
-    ))
-    .bind(filter.province.as_ref().map(ProvinceCode::as_str))
-    .bind(filter.platform.as_ref().map(PlatformId::as_str))
-    .bind(&filter.place_code)
-    .bind(filter.status)
-    .bind(before)
-    .bind(limit)
+         LIMIT $6"#,
+        filter.province.as_ref().map(ProvinceCode::as_str),
+        filter.platform.as_ref().map(PlatformId::as_str),
+        filter.place_code.as_deref(),
+        filter.status as Option<EnrolmentStatus>,
+        before,
+        limit,
+    )
     .fetch_all(db)
     .await?)
 }
@@ -110,16 +119,20 @@ pub async fn find_by_person(
     platform: Option<&PlatformId>,
     province: Option<&ProvinceCode>,
 ) -> AppResult<Vec<EnrolmentRow>> {
-    Ok(sqlx::query_as(concat!(
-        select_enrolments!(),
-        "WHERE e.person_key = $1
+    Ok(sqlx::query_as!(
+        EnrolmentRow,
+        r#"SELECT e.province_code, e.enrolment_id, e.platform_id, e.place_code,
+                e.industry AS "industry: Industry", e.status AS "status: EnrolmentStatus",
+                e.cover_start, p.id_masked, e.name_masked, e.phone_masked, e.created_at,
+                e.cover_end, e.transferred_from, e.transferred_to
+         FROM enrolments e JOIN persons p USING (person_key) WHERE e.person_key = $1
            AND ($2::text IS NULL OR e.platform_id = $2)
            AND ($3::text IS NULL OR e.province_code = $3)
-         ORDER BY e.enrolment_id DESC"
-    ))
-    .bind(person_key)
-    .bind(platform.map(PlatformId::as_str))
-    .bind(province.map(ProvinceCode::as_str))
+         ORDER BY e.enrolment_id DESC"#,
+        person_key,
+        platform.map(PlatformId::as_str),
+        province.map(ProvinceCode::as_str),
+    )
     .fetch_all(db)
     .await?)
 }
@@ -130,12 +143,13 @@ pub async fn person_of(
     enrolment_id: Uuid,
     platform_id: &str,
 ) -> AppResult<Option<(Vec<u8>, String)>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query!(
         "SELECT e.person_key, p.id_masked FROM enrolments e JOIN persons p USING (person_key)
          WHERE e.enrolment_id = $1 AND e.platform_id = $2",
+        enrolment_id,
+        platform_id,
     )
-    .bind(enrolment_id)
-    .bind(platform_id)
     .fetch_optional(db)
-    .await?)
+    .await?
+    .map(|row| (row.person_key, row.id_masked)))
 }

@@ -29,16 +29,16 @@ pub async fn append_many(tx: &mut Tx, events: &[NewEvent<'_>]) -> AppResult<()> 
     if events.is_empty() {
         return Ok(());
     }
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO events (province_code, event_id, event_type, aggregate_id, payload, occurred_at)
          SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::uuid[], $5::bytea[], $6::timestamptz[])",
+        events.iter().map(|e| e.province_code).collect::<Vec<_>>() as _,
+        &events.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>(),
+        events.iter().map(|e| e.event_type).collect::<Vec<_>>() as _,
+        &events.iter().map(|e| e.aggregate_id).collect::<Vec<_>>(),
+        events.iter().map(|e| e.payload.as_slice()).collect::<Vec<_>>() as _,
+        &events.iter().map(|e| e.occurred_at).collect::<Vec<_>>(),
     )
-    .bind(events.iter().map(|e| e.province_code).collect::<Vec<_>>())
-    .bind(events.iter().map(|_| Uuid::now_v7()).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.event_type).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.aggregate_id).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.payload.as_slice()).collect::<Vec<_>>())
-    .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await?;
     Ok(())

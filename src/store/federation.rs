@@ -168,23 +168,23 @@ async fn number(tx: &mut Tx, ready: &[Ready], now: DateTime<Utc>) -> AppResult<(
     .await?;
     for (province, (seq, hash)) in &heads {
         let moved = match before.get(province) {
-            Some((old_seq, _)) => sqlx::query(
+            Some((old_seq, _)) => sqlx::query!(
                 "UPDATE province_heads SET seq = $2, chain_hash = $3
                  WHERE province_code = $1 AND seq = $4",
+                province,
+                seq,
+                hash,
+                old_seq,
             )
-            .bind(province)
-            .bind(seq)
-            .bind(hash)
-            .bind(old_seq)
             .execute(&mut **tx)
             .await?
             .rows_affected(),
-            None => sqlx::query(
+            None => sqlx::query!(
                 "INSERT INTO province_heads (province_code, seq, chain_hash) VALUES ($1, $2, $3)",
+                province,
+                seq,
+                hash,
             )
-            .bind(province)
-            .bind(seq)
-            .bind(hash)
             .execute(&mut **tx)
             .await?
             .rows_affected(),
@@ -268,11 +268,13 @@ pub async fn log_after(
 
 /// The head (seq and hash) of a province; (0, genesis) before its first event.
 pub async fn head(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<(i64, Vec<u8>)> {
-    let row: Option<(i64, Vec<u8>)> =
-        sqlx::query_as("SELECT seq, chain_hash FROM province_heads WHERE province_code = $1")
-            .bind(province_code)
-            .fetch_optional(db)
-            .await?;
+    let row: Option<(i64, Vec<u8>)> = sqlx::query!(
+        "SELECT seq, chain_hash FROM province_heads WHERE province_code = $1",
+        province_code,
+    )
+    .fetch_optional(db)
+    .await?
+    .map(|row| (row.seq, row.chain_hash));
     Ok(row.unwrap_or_else(|| (0, chain::GENESIS.to_vec())))
 }
 
@@ -285,11 +287,11 @@ pub async fn hash_at(
     if seq == 0 {
         return Ok(Some(chain::GENESIS.to_vec()));
     }
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT chain_hash FROM province_log WHERE province_code = $1 AND seq = $2",
+        province_code,
+        seq,
     )
-    .bind(province_code)
-    .bind(seq)
     .fetch_optional(db)
     .await?)
 }
@@ -308,16 +310,17 @@ pub async fn person_record(
     db: impl PgExecutor<'_>,
     person_key: &[u8],
 ) -> AppResult<Option<PersonRecord>> {
-    Ok(sqlx::query_as(
-        "SELECT p.id_ciphertext, p.id_key_id, p.id_masked,
+    Ok(sqlx::query_as!(
+        PersonRecord,
+        r#"SELECT p.id_ciphertext, p.id_key_id, p.id_masked,
                 ARRAY(SELECT e.province_code FROM enrolments e WHERE e.person_key = p.person_key
                       UNION SELECT c.province_code FROM claims c WHERE c.person_key = p.person_key
                       UNION SELECT x.province_code FROM pension_enrolments x
                             WHERE x.person_key = p.person_key
-                      ORDER BY 1) AS provinces
-         FROM persons p WHERE p.person_key = $1",
+                      ORDER BY 1) AS "provinces!"
+         FROM persons p WHERE p.person_key = $1"#,
+        person_key,
     )
-    .bind(person_key)
     .fetch_optional(db)
     .await?)
 }

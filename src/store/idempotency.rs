@@ -51,14 +51,14 @@ pub async fn claim(tx: &mut Tx, key: &Key<'_>, now: DateTime<Utc>) -> AppResult<
 }
 
 pub async fn complete(tx: &mut Tx, key: &Key<'_>, response: &Sealed) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE idempotency_keys SET response = $3, response_key_id = $4
          WHERE caller = $1 AND request_id = $2",
+        key.caller,
+        key.request_id,
+        response.bytes,
+        response.key_id,
     )
-    .bind(key.caller)
-    .bind(key.request_id)
-    .bind(&response.bytes)
-    .bind(&response.key_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -106,7 +106,7 @@ pub async fn claim_many(
     let hashes = column(keys, &order, |key| key.request_hash);
     let responses = column(keys, &order, |key| key.response.map(|r| r.bytes.as_slice()));
     let key_ids = column(keys, &order, |key| key.response.map(|r| r.key_id.as_str()));
-    let fresh: Vec<String> = sqlx::query_scalar(
+    let fresh: Vec<String> = sqlx::query_scalar!(
         "INSERT INTO idempotency_keys
              (caller, request_id, rpc, request_hash, response, response_key_id, created_at)
          SELECT $1, t.request_id, $2, t.request_hash, t.response, t.key_id, $3
@@ -115,14 +115,14 @@ pub async fn claim_many(
          ORDER BY t.n
          ON CONFLICT (caller, request_id) DO NOTHING
          RETURNING request_id",
+        caller,
+        rpc,
+        now,
+        ids as _,
+        hashes as _,
+        responses as _,
+        key_ids as _,
     )
-    .bind(caller)
-    .bind(rpc)
-    .bind(now)
-    .bind(&ids)
-    .bind(&hashes)
-    .bind(&responses)
-    .bind(&key_ids)
     .fetch_all(&mut **tx)
     .await?;
     let fresh: std::collections::HashSet<String> = fresh.into_iter().collect();
@@ -133,12 +133,13 @@ pub async fn claim_many(
         .collect();
     let mut earlier = std::collections::HashMap::new();
     if !seen.is_empty() {
-        let rows: Vec<StoredKey> = sqlx::query_as(
+        let rows: Vec<StoredKey> = sqlx::query_as!(
+            StoredKey,
             "SELECT request_id, rpc, request_hash, response, response_key_id FROM idempotency_keys
              WHERE caller = $1 AND request_id = ANY($2)",
+            caller,
+            seen as _,
         )
-        .bind(caller)
-        .bind(&seen)
         .fetch_all(&mut **tx)
         .await?;
         for row in rows {
@@ -171,11 +172,13 @@ pub async fn release_many(tx: &mut Tx, caller: &str, request_ids: &[&str]) -> Ap
     if request_ids.is_empty() {
         return Ok(());
     }
-    sqlx::query("DELETE FROM idempotency_keys WHERE caller = $1 AND request_id = ANY($2)")
-        .bind(caller)
-        .bind(request_ids)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM idempotency_keys WHERE caller = $1 AND request_id = ANY($2)",
+        caller,
+        request_ids as _,
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -188,26 +191,29 @@ pub async fn seal_plain_responses(
     let mut sealed = 0;
     loop {
         let mut tx = pool.begin().await?;
-        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT caller, request_id, response FROM idempotency_keys
+        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query!(
+            r#"SELECT caller, request_id, response AS "response!" FROM idempotency_keys
              WHERE response IS NOT NULL AND response_key_id IS NULL
-             LIMIT 1000 FOR UPDATE SKIP LOCKED",
+             LIMIT 1000 FOR UPDATE SKIP LOCKED"#,
         )
         .fetch_all(&mut *tx)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|row| (row.caller, row.request_id, row.response))
+        .collect();
         if rows.is_empty() {
             return Ok(sealed);
         }
         for (caller, request_id, response) in &rows {
             let seal = pii.seal_bytes(response, &response_context(caller, request_id))?;
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE idempotency_keys SET response = $3, response_key_id = $4
                  WHERE caller = $1 AND request_id = $2",
+                caller,
+                request_id,
+                seal.bytes,
+                seal.key_id,
             )
-            .bind(caller)
-            .bind(request_id)
-            .bind(&seal.bytes)
-            .bind(&seal.key_id)
             .execute(&mut *tx)
             .await?;
         }

@@ -4,6 +4,7 @@ use super::Tx;
 use super::enrolments::EnrolmentRow;
 use crate::domain::division::{PlaceOfEmployment, ProvinceCode};
 use crate::domain::enrolment::{CoverStartWindows, EnrolmentStatus};
+use crate::domain::industry::Industry;
 use crate::domain::lifecycle::{NATIONAL_DEFAULT, Reason};
 use crate::error::AppResult;
 use crate::pii::Sealed;
@@ -34,11 +35,12 @@ struct LockedRow {
 
 /// Locks the enrolment row (FOR UPDATE) until the transaction ends.
 pub async fn lock(tx: &mut Tx, enrolment_id: Uuid) -> AppResult<Option<Locked>> {
-    let locked: Option<LockedRow> = sqlx::query_as(
-        "SELECT province_code::text AS province_code, person_key, name_ciphertext, phone_ciphertext, pii_key_id
-         FROM enrolments WHERE enrolment_id = $1 FOR UPDATE",
+    let locked: Option<LockedRow> = sqlx::query_as!(
+        LockedRow,
+        r#"SELECT province_code::text AS "province_code!", person_key, name_ciphertext, phone_ciphertext, pii_key_id
+         FROM enrolments WHERE enrolment_id = $1 FOR UPDATE"#,
+        enrolment_id,
     )
-    .bind(enrolment_id)
     .fetch_optional(&mut **tx)
     .await?;
     let Some(LockedRow {
@@ -54,14 +56,15 @@ pub async fn lock(tx: &mut Tx, enrolment_id: Uuid) -> AppResult<Option<Locked>> 
     let row = super::enrolments::get(&mut **tx, enrolment_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("locked enrolment {enrolment_id} vanished"))?;
-    let (last_seq, last_effective): (i32, NaiveDate) = sqlx::query_as(
+    let last = sqlx::query!(
         "SELECT seq, effective_date FROM enrolment_history
          WHERE province_code = $1 AND enrolment_id = $2 ORDER BY seq DESC LIMIT 1",
+        province_code,
+        enrolment_id,
     )
-    .bind(&province_code)
-    .bind(enrolment_id)
     .fetch_one(&mut **tx)
     .await?;
+    let (last_seq, last_effective) = (last.seq, last.effective_date);
     Ok(Some(Locked {
         row,
         person_key,
@@ -87,16 +90,16 @@ pub struct StatusChange {
 }
 
 pub async fn change_status(tx: &mut Tx, locked: &Locked, change: &StatusChange) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE enrolments SET status = $3, cover_end = $4, transferred_to = $5, updated_at = $6
          WHERE province_code = $1 AND enrolment_id = $2",
+        locked.row.province_code,
+        locked.row.enrolment_id,
+        change.status as EnrolmentStatus,
+        change.cover_end,
+        change.transferred_to,
+        change.at,
     )
-    .bind(&locked.row.province_code)
-    .bind(locked.row.enrolment_id)
-    .bind(change.status)
-    .bind(change.cover_end)
-    .bind(change.transferred_to)
-    .bind(change.at)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -118,7 +121,7 @@ pub struct HistoryRow {
 /// Appends a history entry and moves the enrolment's `status_since` to its effective date: the
 /// latest entry's date is what lets coverage skip the history for later days.
 pub async fn append_history(tx: &mut Tx, entry: &HistoryRow) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "WITH appended AS (
              INSERT INTO enrolment_history (province_code, enrolment_id, seq, status,
                  effective_date, reason, actor, recorded_at, related_enrolment_id)
@@ -127,28 +130,30 @@ pub async fn append_history(tx: &mut Tx, entry: &HistoryRow) -> AppResult<()> {
          UPDATE enrolments e SET status_since = appended.effective_date
          FROM appended
          WHERE e.province_code = appended.province_code AND e.enrolment_id = appended.enrolment_id",
+        entry.province_code,
+        entry.enrolment_id,
+        entry.seq,
+        entry.status as EnrolmentStatus,
+        entry.effective_date,
+        entry.reason as Reason,
+        entry.actor,
+        entry.recorded_at,
+        entry.related_enrolment_id,
     )
-    .bind(&entry.province_code)
-    .bind(entry.enrolment_id)
-    .bind(entry.seq)
-    .bind(entry.status)
-    .bind(entry.effective_date)
-    .bind(entry.reason)
-    .bind(&entry.actor)
-    .bind(entry.recorded_at)
-    .bind(entry.related_enrolment_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
 pub async fn history(db: impl PgExecutor<'_>, enrolment_id: Uuid) -> AppResult<Vec<HistoryRow>> {
-    Ok(sqlx::query_as(
-        "SELECT province_code::text, enrolment_id, seq, status, effective_date, reason, actor,
+    Ok(sqlx::query_as!(
+        HistoryRow,
+        r#"SELECT province_code::text AS "province_code!", enrolment_id, seq,
+                status AS "status: EnrolmentStatus", effective_date, reason AS "reason: Reason", actor,
                 recorded_at, related_enrolment_id
-         FROM enrolment_history WHERE enrolment_id = $1 ORDER BY seq",
+         FROM enrolment_history WHERE enrolment_id = $1 ORDER BY seq"#,
+        enrolment_id,
     )
-    .bind(enrolment_id)
     .fetch_all(db)
     .await?)
 }
@@ -169,28 +174,29 @@ pub async fn insert_continuation(
     previous: &Locked,
     next: &Continuation<'_>,
 ) -> AppResult<()> {
-    sqlx::query(
+    let province = next.place.province();
+    sqlx::query!(
         "INSERT INTO enrolments (province_code, enrolment_id, platform_id, person_key, place_code,
              industry, status, cover_start, status_since, name_ciphertext, name_masked,
              phone_ciphertext, phone_masked, pii_key_id, created_at, created_by, transferred_from)
          VALUES ($1, $2, $3, $4, $5, $6, $16, $7, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        province.as_str(),
+        next.enrolment_id,
+        previous.row.platform_id,
+        previous.person_key,
+        next.place.as_str(),
+        previous.row.industry as Industry,
+        next.cover_start,
+        next.name.bytes,
+        previous.row.name_masked,
+        next.phone.bytes,
+        previous.row.phone_masked,
+        next.name.key_id,
+        next.at,
+        next.created_by,
+        previous.row.enrolment_id,
+        EnrolmentStatus::Active as EnrolmentStatus,
     )
-    .bind(next.place.province().as_str())
-    .bind(next.enrolment_id)
-    .bind(&previous.row.platform_id)
-    .bind(&previous.person_key)
-    .bind(next.place.as_str())
-    .bind(previous.row.industry)
-    .bind(next.cover_start)
-    .bind(&next.name.bytes)
-    .bind(&previous.row.name_masked)
-    .bind(&next.phone.bytes)
-    .bind(&previous.row.phone_masked)
-    .bind(&next.name.key_id)
-    .bind(next.at)
-    .bind(next.created_by)
-    .bind(previous.row.enrolment_id)
-    .bind(EnrolmentStatus::Active)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -198,12 +204,12 @@ pub async fn insert_continuation(
 
 /// The backdating window for a province: its own setting, else the national default.
 pub async fn max_backdate_days(db: impl PgExecutor<'_>, province: &ProvinceCode) -> AppResult<i64> {
-    let days: Option<i32> = sqlx::query_scalar(
+    let days: Option<i32> = sqlx::query_scalar!(
         "SELECT max_backdate_days FROM enrolment_policy
          WHERE province_code IN ($1, $2) ORDER BY province_code = $2 LIMIT 1",
+        province.as_str(),
+        NATIONAL_DEFAULT,
     )
-    .bind(province.as_str())
-    .bind(NATIONAL_DEFAULT)
     .fetch_optional(db)
     .await?;
     Ok(days.map_or(0, i64::from))
@@ -212,15 +218,17 @@ pub async fn max_backdate_days(db: impl PgExecutor<'_>, province: &ProvinceCode)
 /// Every cover-start window set: the national default and the provinces with their own. The table
 /// holds at most one row per province, so this is read whole.
 pub async fn cover_start_windows(db: impl PgExecutor<'_>) -> AppResult<CoverStartWindows> {
-    let rows: Vec<(String, i32)> = sqlx::query_as(
-        "SELECT province_code::text, max_cover_start_days_ahead FROM enrolment_policy
-         WHERE max_cover_start_days_ahead IS NOT NULL",
+    let rows = sqlx::query!(
+        r#"SELECT province_code::text AS "province_code!", max_cover_start_days_ahead AS "max_cover_start_days_ahead!"
+         FROM enrolment_policy
+         WHERE max_cover_start_days_ahead IS NOT NULL"#,
     )
     .fetch_all(db)
     .await?;
     let mut national = None;
     let mut provinces = Vec::with_capacity(rows.len());
-    for (province, days) in rows {
+    for row in rows {
+        let (province, days) = (row.province_code, row.max_cover_start_days_ahead);
         if province == NATIONAL_DEFAULT {
             national = Some(i64::from(days));
         } else {
@@ -240,7 +248,7 @@ pub struct Windows<'a> {
 }
 
 pub async fn set_windows(tx: &mut Tx, windows: &Windows<'_>) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO enrolment_policy (province_code, max_backdate_days, max_cover_start_days_ahead,
              updated_at)
          -- CHECK constraints apply to the proposed row even when it conflicts: the national row
@@ -249,11 +257,11 @@ pub async fn set_windows(tx: &mut Tx, windows: &Windows<'_>) -> AppResult<()> {
          ON CONFLICT (province_code) DO UPDATE SET max_backdate_days = $2,
              max_cover_start_days_ahead = COALESCE($3, enrolment_policy.max_cover_start_days_ahead),
              updated_at = $4",
+        windows.province.map_or(NATIONAL_DEFAULT, ProvinceCode::as_str),
+        windows.max_backdate_days,
+        windows.max_cover_start_days_ahead,
+        windows.at,
     )
-    .bind(windows.province.map_or(NATIONAL_DEFAULT, ProvinceCode::as_str))
-    .bind(windows.max_backdate_days)
-    .bind(windows.max_cover_start_days_ahead)
-    .bind(windows.at)
     .execute(&mut **tx)
     .await?;
     Ok(())

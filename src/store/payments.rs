@@ -26,19 +26,19 @@ pub struct NewPayment<'a> {
 
 pub async fn insert(db: impl PgExecutor<'_>, payment: &NewPayment<'_>) -> AppResult<Uuid> {
     let payment_id = Uuid::now_v7();
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO contribution_payments (province_code, payment_id, platform_id, period, amount_fen,
              paid_on, recorded_at, recorded_by)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        payment.province_code,
+        payment_id,
+        payment.platform_id,
+        payment.period,
+        payment.amount_fen,
+        payment.paid_on,
+        payment.recorded_at,
+        payment.recorded_by,
     )
-    .bind(payment.province_code)
-    .bind(payment_id)
-    .bind(payment.platform_id)
-    .bind(payment.period)
-    .bind(payment.amount_fen)
-    .bind(payment.paid_on)
-    .bind(payment.recorded_at)
-    .bind(payment.recorded_by)
     .execute(db)
     .await?;
     Ok(payment_id)
@@ -51,13 +51,13 @@ pub async fn paid_total(
     platform_id: &str,
     period: NaiveDate,
 ) -> AppResult<i128> {
-    let total: Option<String> = sqlx::query_scalar(
+    let total: Option<String> = sqlx::query_scalar!(
         "SELECT sum(amount_fen)::text FROM contribution_payments
          WHERE province_code = $1 AND platform_id = $2 AND period = $3",
+        province_code,
+        platform_id,
+        period,
     )
-    .bind(province_code)
-    .bind(platform_id)
-    .bind(period)
     .fetch_one(db)
     .await?;
     super::declarations::numeric_sum(total.as_deref())
@@ -70,18 +70,19 @@ pub async fn for_series(
     series: &[(String, NaiveDate)],
     as_of: NaiveDate,
 ) -> AppResult<Vec<PaymentRow>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        PaymentRow,
         "SELECT p.payment_id, p.platform_id, p.period, p.amount_fen, p.paid_on, p.recorded_at
          FROM contribution_payments p
          JOIN UNNEST($2::text[], $3::date[]) AS s(platform_id, period)
            ON p.platform_id = s.platform_id AND p.period = s.period
          WHERE p.province_code = $1 AND p.paid_on <= $4
          ORDER BY p.paid_on, p.payment_id",
+        province_code,
+        series.iter().map(|s| s.0.as_str()).collect::<Vec<_>>() as _,
+        &series.iter().map(|s| s.1).collect::<Vec<_>>(),
+        as_of,
     )
-    .bind(province_code)
-    .bind(series.iter().map(|s| s.0.as_str()).collect::<Vec<_>>())
-    .bind(series.iter().map(|s| s.1).collect::<Vec<_>>())
-    .bind(as_of)
     .fetch_all(db)
     .await?)
 }
@@ -106,7 +107,8 @@ pub async fn arrears(
     limit: i64,
 ) -> AppResult<Vec<ArrearsRow>> {
     let (after_platform, after_period) = after.map_or((None, None), |(p, d)| (Some(p), Some(d)));
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        ArrearsRow,
         "WITH latest AS (
              SELECT DISTINCT ON (platform_id, period) platform_id, period, version, total_fen, due_date
              FROM declarations WHERE province_code = $1
@@ -120,12 +122,12 @@ pub async fn arrears(
            AND ($3::text IS NULL OR (l.platform_id, l.period) > ($3, $4::date))
          ORDER BY l.platform_id, l.period
          LIMIT $5",
+        province_code,
+        as_of,
+        after_platform,
+        after_period,
+        limit,
     )
-    .bind(province_code)
-    .bind(as_of)
-    .bind(after_platform)
-    .bind(after_period)
-    .bind(limit)
     .fetch_all(db)
     .await?)
 }

@@ -15,14 +15,14 @@ pub async fn set_average_wage(
     annual_fen: i64,
     at: DateTime<Utc>,
 ) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO average_wages (province_code, year, annual_fen, updated_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (province_code, year) DO UPDATE SET annual_fen = $3, updated_at = $4",
+        province_code,
+        year,
+        annual_fen,
+        at,
     )
-    .bind(province_code)
-    .bind(year)
-    .bind(annual_fen)
-    .bind(at)
     .execute(db)
     .await?;
     Ok(())
@@ -33,11 +33,11 @@ pub async fn average_wage(
     province_code: &str,
     year: i32,
 ) -> AppResult<Option<i64>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT annual_fen FROM average_wages WHERE province_code = $1 AND year = $2",
+        province_code,
+        year,
     )
-    .bind(province_code)
-    .bind(year)
     .fetch_optional(db)
     .await?)
 }
@@ -69,43 +69,46 @@ pub async fn insert(
     row: &PensionRow,
     created_by: &str,
 ) -> AppResult<Result<(), ActiveElsewhere>> {
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO pension_enrolments (province_code, pension_id, person_key, place_code,
              monthly_base_fen, status, created_at, created_by)
          VALUES ($1, $2, $3, $4, $5, $8, $6, $7)
          ON CONFLICT (person_key) WHERE status = 'active' DO NOTHING",
+        row.province_code,
+        row.pension_id,
+        row.person_key,
+        row.place_code,
+        row.monthly_base_fen,
+        row.created_at,
+        created_by,
+        PensionStatus::Active as PensionStatus,
     )
-    .bind(&row.province_code)
-    .bind(row.pension_id)
-    .bind(&row.person_key)
-    .bind(&row.place_code)
-    .bind(row.monthly_base_fen)
-    .bind(row.created_at)
-    .bind(created_by)
-    .bind(PensionStatus::Active)
     .execute(&mut **tx)
     .await?;
     if inserted.rows_affected() == 1 {
         return Ok(Ok(()));
     }
-    let existing = sqlx::query_as(
-        "SELECT pension_id, province_code::text AS province_code FROM pension_enrolments
-         WHERE person_key = $1 AND status = $2",
+    let existing = sqlx::query_as!(
+        ActiveElsewhere,
+        r#"SELECT pension_id, province_code::text AS "province_code!" FROM pension_enrolments
+         WHERE person_key = $1 AND status = $2"#,
+        row.person_key,
+        PensionStatus::Active as PensionStatus,
     )
-    .bind(&row.person_key)
-    .bind(PensionStatus::Active)
     .fetch_one(&mut **tx)
     .await?;
     Ok(Err(existing))
 }
 
 pub async fn get(db: impl PgExecutor<'_>, pension_id: Uuid) -> AppResult<Option<PensionRow>> {
-    Ok(sqlx::query_as(
-        "SELECT e.province_code::text AS province_code, e.pension_id, e.person_key, p.id_masked,
-                e.place_code::text AS place_code, e.monthly_base_fen, e.status, e.transferred_to, e.created_at
-         FROM pension_enrolments e JOIN persons p USING (person_key) WHERE e.pension_id = $1",
+    Ok(sqlx::query_as!(
+        PensionRow,
+        r#"SELECT e.province_code::text AS "province_code!", e.pension_id, e.person_key, p.id_masked,
+                e.place_code::text AS "place_code!", e.monthly_base_fen,
+                e.status AS "status: PensionStatus", e.transferred_to, e.created_at
+         FROM pension_enrolments e JOIN persons p USING (person_key) WHERE e.pension_id = $1"#,
+        pension_id,
     )
-    .bind(pension_id)
     .fetch_optional(db)
     .await?)
 }
@@ -120,13 +123,15 @@ pub async fn lock(tx: &mut Tx, pension_id: Uuid) -> AppResult<Option<PensionRow>
 }
 
 pub async fn mark_transferred(tx: &mut Tx, row: &PensionRow, to: Uuid) -> AppResult<()> {
-    sqlx::query("UPDATE pension_enrolments SET status = $4, transferred_to = $3 WHERE province_code = $1 AND pension_id = $2")
-        .bind(&row.province_code)
-        .bind(row.pension_id)
-        .bind(to)
-        .bind(PensionStatus::Transferred)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "UPDATE pension_enrolments SET status = $4, transferred_to = $3 WHERE province_code = $1 AND pension_id = $2",
+        row.province_code,
+        row.pension_id,
+        to,
+        PensionStatus::Transferred as PensionStatus,
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -157,19 +162,19 @@ pub async fn insert_months(
     months: &[crate::domain::pension::PaidMonth],
     at: DateTime<Utc>,
 ) -> AppResult<Result<(), ()>> {
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "INSERT INTO pension_months (province_code, pension_id, month, person_key, base_fen, total_fen, individual_fen, declared_at)
          SELECT $1, $2, t.month, $3, t.base_fen, t.total_fen, t.individual_fen, $4
          FROM UNNEST($5::date[], $6::bigint[], $7::bigint[], $8::bigint[]) AS t(month, base_fen, total_fen, individual_fen)",
+        row.province_code,
+        row.pension_id,
+        row.person_key,
+        at,
+        &months.iter().map(|m| m.month).collect::<Vec<_>>(),
+        &months.iter().map(|m| m.base.0).collect::<Vec<_>>(),
+        &months.iter().map(|m| m.total.0).collect::<Vec<_>>(),
+        &months.iter().map(|m| m.individual.0).collect::<Vec<_>>(),
     )
-    .bind(&row.province_code)
-    .bind(row.pension_id)
-    .bind(&row.person_key)
-    .bind(at)
-    .bind(months.iter().map(|m| m.month).collect::<Vec<_>>())
-    .bind(months.iter().map(|m| m.base.0).collect::<Vec<_>>())
-    .bind(months.iter().map(|m| m.total.0).collect::<Vec<_>>())
-    .bind(months.iter().map(|m| m.individual.0).collect::<Vec<_>>())
     .execute(&mut **tx)
     .await;
     match inserted {
@@ -184,10 +189,13 @@ pub async fn months_of_person(
     db: impl PgExecutor<'_>,
     person_key: &[u8],
 ) -> AppResult<Vec<MonthRow>> {
-    Ok(sqlx::query_as("SELECT month, base_fen, total_fen, individual_fen FROM pension_months WHERE person_key = $1 ORDER BY month")
-        .bind(person_key)
-        .fetch_all(db)
-        .await?)
+    Ok(sqlx::query_as!(
+        MonthRow,
+        "SELECT month, base_fen, total_fen, individual_fen FROM pension_months WHERE person_key = $1 ORDER BY month",
+        person_key,
+    )
+    .fetch_all(db)
+    .await?)
 }
 
 /// The person's active pension enrolment, else their latest one.
@@ -195,12 +203,12 @@ pub async fn current_of_person(
     db: impl PgExecutor<'_>,
     person_key: &[u8],
 ) -> AppResult<Option<Uuid>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT pension_id FROM pension_enrolments WHERE person_key = $1
          ORDER BY status = $2 DESC, created_at DESC LIMIT 1",
+        person_key,
+        PensionStatus::Active as PensionStatus,
     )
-    .bind(person_key)
-    .bind(PensionStatus::Active)
     .fetch_optional(db)
     .await?)
 }
@@ -210,10 +218,10 @@ pub async fn first_enrolled_at(
     db: impl PgExecutor<'_>,
     person_key: &[u8],
 ) -> AppResult<Option<DateTime<Utc>>> {
-    Ok(
-        sqlx::query_scalar("SELECT min(created_at) FROM pension_enrolments WHERE person_key = $1")
-            .bind(person_key)
-            .fetch_one(db)
-            .await?,
+    Ok(sqlx::query_scalar!(
+        "SELECT min(created_at) FROM pension_enrolments WHERE person_key = $1",
+        person_key,
     )
+    .fetch_one(db)
+    .await?)
 }

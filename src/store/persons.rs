@@ -14,19 +14,19 @@ pub struct NewPerson<'a> {
 
 /// Creates the people who do not exist yet (one record per human), in one statement.
 pub async fn ensure(tx: &mut Tx, people: &[NewPerson<'_>], now: DateTime<Utc>) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO persons (person_key, id_ciphertext, id_key_id, id_masked, birth_date, created_at)
          SELECT t.person_key, t.id_ciphertext, t.id_key_id, t.id_masked, t.birth_date, $6
          FROM UNNEST($1::bytea[], $2::bytea[], $3::text[], $4::text[], $5::date[])
               AS t(person_key, id_ciphertext, id_key_id, id_masked, birth_date)
          ON CONFLICT (person_key) DO NOTHING",
+        people.iter().map(|p| p.person_key).collect::<Vec<_>>() as _,
+        people.iter().map(|p| p.id_number.bytes.as_slice()).collect::<Vec<_>>() as _,
+        people.iter().map(|p| p.id_number.key_id.as_str()).collect::<Vec<_>>() as _,
+        people.iter().map(|p| p.id_masked).collect::<Vec<_>>() as _,
+        &people.iter().map(|p| p.birth_date).collect::<Vec<_>>(),
+        now,
     )
-    .bind(people.iter().map(|p| p.person_key).collect::<Vec<_>>())
-    .bind(people.iter().map(|p| p.id_number.bytes.as_slice()).collect::<Vec<_>>())
-    .bind(people.iter().map(|p| p.id_number.key_id.as_str()).collect::<Vec<_>>())
-    .bind(people.iter().map(|p| p.id_masked).collect::<Vec<_>>())
-    .bind(people.iter().map(|p| p.birth_date).collect::<Vec<_>>())
-    .bind(now)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -47,16 +47,17 @@ pub async fn resolve(
     person_key: &[u8],
     province_code: &str,
 ) -> AppResult<Option<Resolved>> {
-    Ok(sqlx::query_as(
-        "SELECT p.id_ciphertext, p.id_key_id, p.id_masked,
+    Ok(sqlx::query_as!(
+        Resolved,
+        r#"SELECT p.id_ciphertext, p.id_key_id, p.id_masked,
                 EXISTS (SELECT 1 FROM enrolments e WHERE e.person_key = p.person_key AND e.province_code = $2)
                 OR EXISTS (SELECT 1 FROM claims c WHERE c.person_key = p.person_key AND c.province_code = $2)
                 OR EXISTS (SELECT 1 FROM pension_enrolments x WHERE x.person_key = p.person_key AND x.province_code = $2)
-                AS in_province
-         FROM persons p WHERE p.person_key = $1",
+                AS "in_province!"
+         FROM persons p WHERE p.person_key = $1"#,
+        person_key,
+        province_code,
     )
-    .bind(person_key)
-    .bind(province_code)
     .fetch_optional(db)
     .await?)
 }

@@ -13,15 +13,16 @@ pub struct ScopeRow {
 }
 
 pub async fn add(tx: &mut Tx, scope: &ScopeRow) -> AppResult<ScopeRow> {
-    let added = sqlx::query_as::<_, ScopeRow>(
+    let added = sqlx::query_as!(
+        ScopeRow,
         "INSERT INTO pilot_scope (province_code, platform_id, valid_from, valid_to)
          VALUES ($1, $2, $3, $4)
          RETURNING province_code, platform_id, valid_from, valid_to",
+        scope.province_code,
+        scope.platform_id,
+        scope.valid_from,
+        scope.valid_to,
     )
-    .bind(&scope.province_code)
-    .bind(&scope.platform_id)
-    .bind(scope.valid_from)
-    .bind(scope.valid_to)
     .fetch_one(&mut **tx)
     .await;
     match added {
@@ -43,14 +44,14 @@ pub async fn add(tx: &mut Tx, scope: &ScopeRow) -> AppResult<ScopeRow> {
 
 /// Inserts the period unless an overlapping one exists; for seeding. Returns whether it was added.
 pub async fn ensure(tx: &mut Tx, scope: &ScopeRow) -> AppResult<bool> {
-    let added = sqlx::query(
+    let added = sqlx::query!(
         "INSERT INTO pilot_scope (province_code, platform_id, valid_from, valid_to)
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        scope.province_code,
+        scope.platform_id,
+        scope.valid_from,
+        scope.valid_to,
     )
-    .bind(&scope.province_code)
-    .bind(&scope.platform_id)
-    .bind(scope.valid_from)
-    .bind(scope.valid_to)
     .execute(&mut **tx)
     .await?;
     Ok(added.rows_affected() == 1)
@@ -63,12 +64,13 @@ pub async fn end(
     platform_id: &str,
     end_date: NaiveDate,
 ) -> AppResult<ScopeRow> {
-    let open: Option<ScopeRow> = sqlx::query_as(
+    let open: Option<ScopeRow> = sqlx::query_as!(
+        ScopeRow,
         "SELECT province_code, platform_id, valid_from, valid_to FROM pilot_scope
          WHERE province_code = $1 AND platform_id = $2 AND valid_to IS NULL FOR UPDATE",
+        province_code,
+        platform_id,
     )
-    .bind(province_code)
-    .bind(platform_id)
     .fetch_optional(&mut **tx)
     .await?;
     let Some(open) = open else {
@@ -82,15 +84,16 @@ pub async fn end(
             format!("must be after the period's start {}", open.valid_from),
         ));
     }
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        ScopeRow,
         "UPDATE pilot_scope SET valid_to = $4
          WHERE province_code = $1 AND platform_id = $2 AND valid_from = $3
          RETURNING province_code, platform_id, valid_from, valid_to",
+        province_code,
+        platform_id,
+        open.valid_from,
+        end_date,
     )
-    .bind(province_code)
-    .bind(platform_id)
-    .bind(open.valid_from)
-    .bind(end_date)
     .fetch_one(&mut **tx)
     .await?)
 }
@@ -101,16 +104,17 @@ pub async fn list(
     platform_id: Option<&str>,
     on_date: Option<NaiveDate>,
 ) -> AppResult<Vec<ScopeRow>> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        ScopeRow,
         "SELECT province_code, platform_id, valid_from, valid_to FROM pilot_scope
          WHERE ($1::text IS NULL OR province_code = $1)
            AND ($2::text IS NULL OR platform_id = $2)
            AND ($3::date IS NULL OR daterange(valid_from, valid_to) @> $3)
          ORDER BY province_code, platform_id, valid_from",
+        province_code,
+        platform_id,
+        on_date,
     )
-    .bind(province_code)
-    .bind(platform_id)
-    .bind(on_date)
     .fetch_all(db)
     .await?)
 }
@@ -122,14 +126,14 @@ pub async fn covers(
     platform_id: &str,
     date: NaiveDate,
 ) -> AppResult<bool> {
-    Ok(sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM pilot_scope
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pilot_scope
            WHERE province_code = $1 AND platform_id = $2
-             AND daterange(valid_from, valid_to) @> $3)",
+             AND daterange(valid_from, valid_to) @> $3::date) AS "covers!""#,
+        province_code,
+        platform_id,
+        date,
     )
-    .bind(province_code)
-    .bind(platform_id)
-    .bind(date)
     .fetch_one(db)
     .await?)
 }

@@ -13,16 +13,11 @@ pub struct PlatformRow {
     pub created_at: DateTime<Utc>,
 }
 
-macro_rules! columns {
-    () => {
-        "platform_id, name, credit_code, industries, created_at"
-    };
-}
-
 /// Registers a platform. A platform seeded without a credit code (the pilot list) is completed by
 /// its registration; any other existing platform id or credit code is ALREADY_EXISTS.
 pub async fn register(tx: &mut Tx, platform: &PlatformRow) -> AppResult<PlatformRow> {
-    let registered = sqlx::query_as::<_, PlatformRow>(
+    let registered = sqlx::query_as!(
+        PlatformRow,
         "INSERT INTO platforms (platform_id, name, credit_code, industries, created_at)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (platform_id) DO UPDATE
@@ -30,12 +25,12 @@ pub async fn register(tx: &mut Tx, platform: &PlatformRow) -> AppResult<Platform
                industries = EXCLUDED.industries
            WHERE platforms.credit_code IS NULL
          RETURNING platform_id, name, credit_code, industries, created_at",
+        platform.platform_id,
+        platform.name,
+        platform.credit_code.as_deref(),
+        &platform.industries,
+        platform.created_at,
     )
-    .bind(&platform.platform_id)
-    .bind(&platform.name)
-    .bind(&platform.credit_code)
-    .bind(&platform.industries)
-    .bind(platform.created_at)
     .fetch_optional(&mut **tx)
     .await;
     match registered {
@@ -55,40 +50,40 @@ pub async fn register(tx: &mut Tx, platform: &PlatformRow) -> AppResult<Platform
 
 /// Inserts a platform unless it exists; for seeding.
 pub async fn ensure(tx: &mut Tx, platform: &PlatformRow) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO platforms (platform_id, name, credit_code, industries, created_at)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (platform_id) DO NOTHING",
+        platform.platform_id,
+        platform.name,
+        platform.credit_code.as_deref(),
+        &platform.industries,
+        platform.created_at,
     )
-    .bind(&platform.platform_id)
-    .bind(&platform.name)
-    .bind(&platform.credit_code)
-    .bind(&platform.industries)
-    .bind(platform.created_at)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
 pub async fn get(db: impl PgExecutor<'_>, platform_id: &str) -> AppResult<Option<PlatformRow>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM platforms WHERE platform_id = $1"
-    ))
-    .bind(platform_id)
+    Ok(sqlx::query_as!(
+        PlatformRow,
+        "SELECT platform_id, name, credit_code, industries, created_at
+         FROM platforms WHERE platform_id = $1",
+        platform_id,
+    )
     .fetch_optional(db)
     .await?)
 }
 
 /// Platforms ordered by id, after `after` (keyset pagination).
 pub async fn list(db: impl PgExecutor<'_>, after: &str, limit: i64) -> AppResult<Vec<PlatformRow>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM platforms WHERE platform_id > $1 ORDER BY platform_id LIMIT $2"
-    ))
-    .bind(after)
-    .bind(limit)
+    Ok(sqlx::query_as!(
+        PlatformRow,
+        "SELECT platform_id, name, credit_code, industries, created_at
+         FROM platforms WHERE platform_id > $1 ORDER BY platform_id LIMIT $2",
+        after,
+        limit,
+    )
     .fetch_all(db)
     .await?)
 }

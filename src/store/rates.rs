@@ -73,16 +73,18 @@ pub async fn insert_base_rate(
     rate: &crate::domain::rates::BaseRate,
     now: DateTime<Utc>,
 ) -> AppResult<BaseRateVersion> {
-    let inserted = sqlx::query_as(
-        "INSERT INTO base_rates (industry, rate_class, valid_from, fen_per_order, created_at)
+    let inserted = sqlx::query_as!(
+        BaseRateVersion,
+        r#"INSERT INTO base_rates (industry, rate_class, valid_from, fen_per_order, created_at)
          VALUES ($1, $2, $3, $4, $5)
-         RETURNING base_rate_id, industry, rate_class, valid_from, fen_per_order",
+         RETURNING base_rate_id, industry AS "industry: Industry", rate_class AS "rate_class: RateClass",
+                   valid_from, fen_per_order"#,
+        rate.industry as Industry,
+        rate.class as RateClass,
+        rate.valid_from,
+        rate.fen_per_order,
+        now,
     )
-    .bind(rate.industry)
-    .bind(rate.class)
-    .bind(rate.valid_from)
-    .bind(rate.fen_per_order)
-    .bind(now)
     .fetch_one(db)
     .await;
     match inserted {
@@ -106,15 +108,15 @@ pub async fn ensure_published(
     rate: &crate::domain::rates::BaseRate,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let added = sqlx::query(
+    let added = sqlx::query!(
         "INSERT INTO base_rates (industry, rate_class, valid_from, fen_per_order, created_at)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        rate.industry as Industry,
+        rate.class as RateClass,
+        rate.valid_from,
+        rate.fen_per_order,
+        now,
     )
-    .bind(rate.industry)
-    .bind(rate.class)
-    .bind(rate.valid_from)
-    .bind(rate.fen_per_order)
-    .bind(now)
     .execute(db)
     .await?;
     Ok(added.rows_affected() == 1)
@@ -147,15 +149,15 @@ pub async fn set_platform_class(
     rate_class: RateClass,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let written = sqlx::query(
+    let written = sqlx::query!(
         "INSERT INTO platform_rate_classes (platform_id, industry, rate_class, updated_at)
          VALUES ($1, $2, $3, $4)
          ON CONFLICT (platform_id, industry) DO UPDATE SET rate_class = $3, updated_at = $4",
+        platform_id,
+        industry as Industry,
+        rate_class as RateClass,
+        now,
     )
-    .bind(platform_id)
-    .bind(industry)
-    .bind(rate_class)
-    .bind(now)
     .execute(db)
     .await;
     match written {
@@ -179,13 +181,13 @@ pub async fn multiplier_dates(
     platform_id: &str,
     industry: Industry,
 ) -> AppResult<Vec<NaiveDate>> {
-    Ok(sqlx::query_scalar(
+    Ok(sqlx::query_scalar!(
         "SELECT valid_from FROM rate_multipliers
          WHERE province_code = $1 AND platform_id = $2 AND industry = $3 ORDER BY valid_from",
+        province_code,
+        platform_id,
+        industry as Industry,
     )
-    .bind(province_code)
-    .bind(platform_id)
-    .bind(industry)
     .fetch_all(db)
     .await?)
 }
@@ -205,17 +207,19 @@ pub async fn insert_multiplier(
     multiplier: &NewMultiplier<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<MultiplierVersion> {
-    let inserted = sqlx::query_as(
-        "INSERT INTO rate_multipliers (province_code, platform_id, industry, valid_from, tenths, created_at)
+    let inserted = sqlx::query_as!(
+        MultiplierVersion,
+        r#"INSERT INTO rate_multipliers (province_code, platform_id, industry, valid_from, tenths, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)
-         RETURNING multiplier_id, province_code::text AS province_code, platform_id, industry, valid_from, tenths",
+         RETURNING multiplier_id, province_code::text AS "province_code!", platform_id,
+                   industry AS "industry: Industry", valid_from, tenths AS "tenths: Multiplier""#,
+        multiplier.province_code,
+        multiplier.platform_id,
+        multiplier.industry as Industry,
+        multiplier.valid_from,
+        multiplier.multiplier as Multiplier,
+        now,
     )
-    .bind(multiplier.province_code)
-    .bind(multiplier.platform_id)
-    .bind(multiplier.industry)
-    .bind(multiplier.valid_from)
-    .bind(multiplier.multiplier)
-    .bind(now)
     .fetch_one(db)
     .await;
     match inserted {
@@ -270,10 +274,13 @@ pub async fn in_force_many(
     platform_id: &str,
     keys: &[&RateKey],
 ) -> AppResult<HashMap<RateKey, RateInForce>> {
-    let rows: Vec<RateInForce> = sqlx::query_as(
-        "SELECT t.province_code, t.day, b.base_rate_id, b.industry, b.rate_class,
-                b.valid_from AS base_valid_from, b.fen_per_order, m.multiplier_id, m.tenths,
-                m.valid_from AS multiplier_valid_from
+    let rows: Vec<RateInForce> = sqlx::query_as!(
+        RateInForce,
+        r#"SELECT t.province_code AS "province_code!", t.day AS "day!", b.base_rate_id AS "base_rate_id!",
+                b.industry AS "industry!: Industry", b.rate_class AS "rate_class!: RateClass",
+                b.valid_from AS "base_valid_from!", b.fen_per_order AS "fen_per_order!",
+                m.multiplier_id AS "multiplier_id?", m.tenths AS "tenths?: Multiplier",
+                m.valid_from AS "multiplier_valid_from?"
          FROM UNNEST($2::text[], $3::text[], $4::date[]) AS t(province_code, industry, day)
          JOIN LATERAL (SELECT b.* FROM base_rates b
                        WHERE b.industry = t.industry AND b.valid_from <= t.day
@@ -283,14 +290,14 @@ pub async fn in_force_many(
          LEFT JOIN LATERAL (SELECT m.* FROM rate_multipliers m
                             WHERE m.province_code = t.province_code AND m.platform_id = $1
                               AND m.industry = t.industry AND m.valid_from <= t.day
-                            ORDER BY m.valid_from DESC LIMIT 1) m ON true",
+                            ORDER BY m.valid_from DESC LIMIT 1) m ON true"#,
+        platform_id,
+        keys.iter().map(|k| k.0.as_str()).collect::<Vec<_>>() as _,
+        keys.iter().map(|k| k.1).collect::<Vec<_>>() as _,
+        &keys.iter().map(|k| k.2).collect::<Vec<_>>(),
+        // A platform without a class of its own pays the standard rate.
+        RateClass::Standard as RateClass,
     )
-    .bind(platform_id)
-    .bind(keys.iter().map(|k| k.0.as_str()).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.1).collect::<Vec<_>>())
-    .bind(keys.iter().map(|k| k.2).collect::<Vec<_>>())
-    // A platform without a class of its own pays the standard rate.
-    .bind(RateClass::Standard)
     .fetch_all(db)
     .await?;
     Ok(rows

@@ -13,35 +13,29 @@ pub struct TokenRow {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-macro_rules! columns {
-    () => {
-        "token_id, secret_hash, role, label, created_at, revoked_at"
-    };
-}
-
 pub async fn insert(db: impl PgExecutor<'_>, token: &TokenRow) -> AppResult<()> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO api_tokens (token_id, secret_hash, role, label, created_at, revoked_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
+        token.token_id,
+        token.secret_hash,
+        token.role,
+        token.label,
+        token.created_at,
+        token.revoked_at,
     )
-    .bind(&token.token_id)
-    .bind(&token.secret_hash)
-    .bind(&token.role)
-    .bind(&token.label)
-    .bind(token.created_at)
-    .bind(token.revoked_at)
     .execute(db)
     .await?;
     Ok(())
 }
 
 pub async fn get(db: impl PgExecutor<'_>, token_id: &str) -> AppResult<Option<TokenRow>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM api_tokens WHERE token_id = $1"
-    ))
-    .bind(token_id)
+    Ok(sqlx::query_as!(
+        TokenRow,
+        "SELECT token_id, secret_hash, role, label, created_at, revoked_at
+         FROM api_tokens WHERE token_id = $1",
+        token_id,
+    )
     .fetch_optional(db)
     .await?)
 }
@@ -52,14 +46,13 @@ pub async fn revoke(
     token_id: &str,
     at: DateTime<Utc>,
 ) -> AppResult<Option<TokenRow>> {
-    Ok(sqlx::query_as(concat!(
+    Ok(sqlx::query_as!(
+        TokenRow,
         "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE token_id = $1
-         RETURNING ",
-        columns!(),
-        ""
-    ))
-    .bind(token_id)
-    .bind(at)
+         RETURNING token_id, secret_hash, role, label, created_at, revoked_at",
+        token_id,
+        at,
+    )
     .fetch_optional(db)
     .await?)
 }
@@ -70,14 +63,14 @@ pub async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> AppResult<Vec<TokenRow>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM api_tokens WHERE ($1::text IS NULL OR token_id < $1)
-         ORDER BY token_id DESC LIMIT $2"
-    ))
-    .bind(after)
-    .bind(limit)
+    Ok(sqlx::query_as!(
+        TokenRow,
+        "SELECT token_id, secret_hash, role, label, created_at, revoked_at
+         FROM api_tokens WHERE ($1::text IS NULL OR token_id < $1)
+         ORDER BY token_id DESC LIMIT $2",
+        after,
+        limit,
+    )
     .fetch_all(db)
     .await?)
 }

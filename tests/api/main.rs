@@ -25,6 +25,7 @@ mod lookup;
 mod matrix;
 mod matrix_fixtures;
 mod matrix_requests;
+mod offline_queries;
 mod orders;
 mod payments;
 mod pension;
