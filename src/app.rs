@@ -120,6 +120,11 @@ pub async fn serve(
         // with it the budget) is 16 streams' worth.
         .initial_stream_window_size(STREAM_WINDOW_BYTES)
         .initial_connection_window_size(16 * STREAM_WINDOW_BYTES)
+        // Pings find peers that vanished without closing (a NAT that forgot them, a killed host).
+        .http2_keepalive_interval(settings.http2_keepalive())
+        .http2_keepalive_timeout(Some(Duration::from_secs(
+            settings.http2_keepalive_timeout_secs,
+        )))
         .layer(layers)
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -90,6 +90,16 @@ pub struct ServerSettings {
     /// How often health checks probe the database, in milliseconds.
     #[arg(long, env = "FLEXCOVER_HEALTH_INTERVAL_MS", default_value_t = 2000)]
     pub health_interval_ms: u64,
+    /// How often the server pings an HTTP/2 connection to find a dead peer, in seconds (0: never).
+    #[arg(long, env = "FLEXCOVER_HTTP2_KEEPALIVE_SECS", default_value_t = 60)]
+    pub http2_keepalive_secs: u64,
+    /// How long a keepalive ping may go unanswered before the connection is closed, in seconds.
+    #[arg(
+        long,
+        env = "FLEXCOVER_HTTP2_KEEPALIVE_TIMEOUT_SECS",
+        default_value_t = 20
+    )]
+    pub http2_keepalive_timeout_secs: u64,
     /// How long shutdown waits for in-flight calls, in seconds.
     #[arg(long, env = "FLEXCOVER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -104,6 +114,8 @@ impl Default for ServerSettings {
             admission_wait_ms: 1000,
             max_message_bytes: 4 * 1024 * 1024,
             health_interval_ms: 2000,
+            http2_keepalive_secs: 60,
+            http2_keepalive_timeout_secs: 20,
             shutdown_grace_secs: 30,
         }
     }
@@ -120,6 +132,11 @@ impl ServerSettings {
             queue: self.admission_queue,
             wait: Duration::from_millis(self.admission_wait_ms),
         }
+    }
+
+    /// The HTTP/2 keepalive ping interval, if pings are on.
+    pub fn http2_keepalive(&self) -> Option<Duration> {
+        (self.http2_keepalive_secs > 0).then(|| Duration::from_secs(self.http2_keepalive_secs))
     }
 
     pub fn health_interval(&self) -> Duration {

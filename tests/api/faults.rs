@@ -101,3 +101,40 @@ async fn a_storm_of_impatient_callers_does_not_break_the_others() {
         .expect("a call after the storm");
     app.stop().await;
 }
+
+/// A peer that vanished without closing (it never answers a ping) is found and closed by the
+/// server's HTTP/2 keepalive, so it does not hold a connection for ever.
+#[tokio::test]
+async fn a_peer_that_never_answers_pings_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(flexcover::config::ServerSettings {
+        health_interval_ms: 100,
+        http2_keepalive_secs: 1,
+        http2_keepalive_timeout_secs: 1,
+        ..Default::default()
+    })
+    .await;
+    let mut socket = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    // The HTTP/2 client preface and an empty SETTINGS frame; then silence.
+    socket
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .expect("preface");
+    let closed = tokio::time::timeout(Duration::from_secs(15), async {
+        let mut buffer = [0u8; 1024];
+        loop {
+            match socket.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the server kept a silent peer's connection for 15 s"
+    );
+    app.stop().await;
+}
