@@ -151,6 +151,39 @@ where
     }
 }
 
+/// A message's bytes carried as Latin-1 text, so the mutator can work on them like any seed (each
+/// char maps back to one byte in `latin1_bytes`); leaked once, 'static for the table.
+fn latin1_seed(message: &impl Message) -> &'static str {
+    let latin1: String = message
+        .encode_to_vec()
+        .iter()
+        .map(|&b| char::from(b))
+        .collect();
+    Box::leak(latin1.into_boxed_str())
+}
+
+/// A valid ReportIncidentRequest, encoded, as the seed of its target.
+fn incident_seeds() -> &'static [&'static str] {
+    use std::sync::OnceLock;
+    static SEEDS: OnceLock<Vec<&'static str>> = OnceLock::new();
+    SEEDS.get_or_init(|| {
+        vec![latin1_seed(&pb::ReportIncidentRequest {
+            request_id: "incident-0001".into(),
+            worker: Some(pb::report_incident_request::Worker::IdNumber(
+                "440305199003151236".into(),
+            )),
+            order_id: "mt-20001".into(),
+            occurred_at: Some(prost_types::Timestamp {
+                seconds: 1_781_510_400,
+                nanos: 0,
+            }),
+            place_code: "440305".into(),
+            description: "fell from the e-bike at a crossing; left wrist fractured".into(),
+            kind: pb::IncidentKind::Injury as i32,
+        })]
+    })
+}
+
 /// Encoded valid requests, as seeds for the request targets (leaked once: 'static for the table).
 fn encoded_seeds() -> &'static [&'static str] {
     use std::sync::OnceLock;
@@ -171,14 +204,7 @@ fn encoded_seeds() -> &'static [&'static str] {
                 day: 5,
             }),
         };
-        // Protobuf bytes are rarely UTF-8; they are carried as Latin-1 text so the mutator can
-        // work on them like any seed (each char maps back to one byte below).
-        let latin1: String = enrol
-            .encode_to_vec()
-            .iter()
-            .map(|&b| char::from(b))
-            .collect();
-        vec![Box::leak(latin1.into_boxed_str())]
+        vec![latin1_seed(&enrol)]
     })
 }
 
@@ -300,9 +326,11 @@ pub fn targets() -> Vec<Target> {
         },
         Target {
             name: "ReportIncidentRequest (protobuf, then the command)",
-            seeds: &[],
+            seeds: incident_seeds(),
             check: |b| {
-                request::<pb::ReportIncidentRequest, flexcover::service::claim::ReportIncident>(b)
+                request::<pb::ReportIncidentRequest, flexcover::service::claim::ReportIncident>(
+                    &latin1_bytes(b),
+                )
             },
         },
     ]
