@@ -559,19 +559,3 @@ pub async fn list(
     .fetch_all(db)
     .await?)
 }
-
-/// The province's annual average wage of `year` (SetAverageWage), the source of the wage base.
-pub async fn average_wage(
-    db: impl PgExecutor<'_>,
-    province_code: &str,
-    year: i32,
-) -> AppResult<Option<Fen>> {
-    let annual: Option<i64> = sqlx::query_scalar!(
-        "SELECT annual_fen FROM average_wages WHERE province_code = $1 AND year = $2",
-        province_code,
-        year,
-    )
-    .fetch_optional(db)
-    .await?;
-    Ok(annual.map(Fen))
-}

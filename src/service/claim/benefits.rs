@@ -42,8 +42,9 @@ pub async fn assess_benefits<R: ClaimReply>(
     let policy = store::policy(&mut **tx, &claim.province_code).await?;
     let accident_year = china_date(claim.occurred_at).year();
     let wage_year = benefits::wage_base_year(accident_year, policy.wage_base_year_offset);
-    let annual = store::average_wage(&mut **tx, &claim.province_code, wage_year)
+    let annual = crate::store::pension::average_wage(&mut **tx, &claim.province_code, wage_year)
         .await?
+        .map(Fen)
         .ok_or_else(|| {
             AppError::FailedPrecondition(format!(
                 "no {wage_year} average wage is recorded for province {} (SetAverageWage)",
