@@ -31,33 +31,3 @@ pub async fn ensure(tx: &mut Tx, people: &[NewPerson<'_>], now: DateTime<Utc>) -
     .await?;
     Ok(())
 }
-
-/// A person's sealed ID number and mask, and whether they have records in `province_code`
-/// (enrolments, claims or pension enrolments).
-#[derive(sqlx::FromRow)]
-pub struct Resolved {
-    pub id_ciphertext: Vec<u8>,
-    pub id_key_id: String,
-    pub id_masked: String,
-    pub in_province: bool,
-}
-
-pub async fn resolve(
-    db: impl sqlx::PgExecutor<'_>,
-    person_key: &[u8],
-    province_code: &str,
-) -> AppResult<Option<Resolved>> {
-    Ok(sqlx::query_as!(
-        Resolved,
-        r#"SELECT p.id_ciphertext, p.id_key_id, p.id_masked,
-                EXISTS (SELECT 1 FROM enrolments e WHERE e.person_key = p.person_key AND e.province_code = $2)
-                OR EXISTS (SELECT 1 FROM claims c WHERE c.person_key = p.person_key AND c.province_code = $2)
-                OR EXISTS (SELECT 1 FROM pension_enrolments x WHERE x.person_key = p.person_key AND x.province_code = $2)
-                AS "in_province!"
-         FROM persons p WHERE p.person_key = $1"#,
-        person_key,
-        province_code,
-    )
-    .fetch_optional(db)
-    .await?)
-}
