@@ -7,6 +7,7 @@ use crate::api::enrolment::EnrolmentApi;
 use crate::api::federation::FederationApi;
 use crate::auth::AuthLayer;
 use crate::config::ServerSettings;
+use crate::connection::TrackedStream;
 use crate::pb;
 use crate::pb::admin_service_server::AdminServiceServer;
 use crate::pb::claim_service_server::ClaimServiceServer;
@@ -16,6 +17,7 @@ use crate::pb::federation_service_server::FederationServiceServer;
 use crate::rpc_span::RpcSpanLayer;
 use crate::store;
 use anyhow::Context;
+use futures_util::StreamExt;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -97,6 +99,7 @@ pub async fn serve(
     .max_encoding_message_size(max_message);
 
     let layers = tower::ServiceBuilder::new()
+        .layer(crate::connection::StreamCountLayer)
         .layer(RpcSpanLayer)
         .layer(crate::oversize::OversizeLayer)
         .layer(crate::admission::AdmissionLayer::new(settings.admission()))
@@ -134,10 +137,7 @@ pub async fn serve(
         .add_service(contribution)
         .add_service(claim)
         .add_service(federation)
-        .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
-            shutdown,
-        );
+        .serve_with_incoming_shutdown(accepted(listener, settings), shutdown);
     let bounded = async {
         let _ = signal_seen.wait_for(|seen| *seen).await;
         tokio::time::sleep(grace).await;
@@ -155,6 +155,16 @@ pub async fn serve(
         task.abort();
     }
     result
+}
+
+/// Accepted connections, each tracked for the idle timeout.
+fn accepted(
+    listener: TcpListener,
+    settings: &ServerSettings,
+) -> impl futures_util::Stream<Item = std::io::Result<TrackedStream>> {
+    let idle_timeout = settings.idle_connection_timeout();
+    tokio_stream::wrappers::TcpListenerStream::new(listener)
+        .map(move |socket| socket.map(|socket| TrackedStream::new(socket, idle_timeout)))
 }
 
 /// Drives health status from a database probe: SERVING only while the database answers.

@@ -100,6 +100,13 @@ pub struct ServerSettings {
         default_value_t = 20
     )]
     pub http2_keepalive_timeout_secs: u64,
+    /// A connection with no call open for this long is closed, in seconds (0: never).
+    #[arg(
+        long,
+        env = "FLEXCOVER_IDLE_CONNECTION_TIMEOUT_SECS",
+        default_value_t = 300
+    )]
+    pub idle_connection_timeout_secs: u64,
     /// How long shutdown waits for in-flight calls, in seconds.
     #[arg(long, env = "FLEXCOVER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -116,6 +123,7 @@ impl Default for ServerSettings {
             health_interval_ms: 2000,
             http2_keepalive_secs: 60,
             http2_keepalive_timeout_secs: 20,
+            idle_connection_timeout_secs: 300,
             shutdown_grace_secs: 30,
         }
     }
@@ -137,6 +145,12 @@ impl ServerSettings {
     /// The HTTP/2 keepalive ping interval, if pings are on.
     pub fn http2_keepalive(&self) -> Option<Duration> {
         (self.http2_keepalive_secs > 0).then(|| Duration::from_secs(self.http2_keepalive_secs))
+    }
+
+    /// How long a connection may stay without an open call, if it is ever closed for it.
+    pub fn idle_connection_timeout(&self) -> Option<Duration> {
+        (self.idle_connection_timeout_secs > 0)
+            .then(|| Duration::from_secs(self.idle_connection_timeout_secs))
     }
 
     pub fn health_interval(&self) -> Duration {

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod codec;
 pub mod config;
+pub mod connection;
 pub mod database;
 pub mod domain;
 pub mod error;

@@ -8,6 +8,7 @@ mod batch;
 mod canonical;
 mod claim_rules;
 mod claims;
+mod connections;
 mod declarations;
 mod enrolment;
 mod faults;
