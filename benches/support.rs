@@ -31,7 +31,7 @@ pub async fn cluster(name: &str) -> (String, Option<EmbeddedPostgres>) {
     }
 }
 
-fn embedded_data_dir(name: &str) -> std::path::PathBuf {
+pub fn embedded_data_dir(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("flexcover-bench-{name}-{}", std::process::id()))
 }
 
@@ -124,6 +124,7 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 pub struct Server {
     pub child: std::process::Child,
     pub channel: tonic::transport::Channel,
+    endpoint: String,
 }
 
 /// Starts the release server on a free port against `url` and connects to it.
@@ -154,10 +155,23 @@ pub async fn start_server(url: &str) -> Server {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    Server { child, channel }
+    Server {
+        child,
+        channel,
+        endpoint,
+    }
 }
 
 impl Server {
+    /// Another connection to the same server.
+    pub async fn reconnect(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(self.endpoint.clone())
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect again")
+    }
+
     pub fn stop(mut self) {
         // SAFETY: kill has no memory-safety preconditions.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };

@@ -60,6 +60,10 @@ pub async fn serve(
             state.clock.clone(),
         )),
         tokio::spawn(crate::sequencer::listen(state.pool.clone(), numbered)),
+        tokio::spawn(crate::cache::listen(
+            state.pool.clone(),
+            state.cache.clone(),
+        )),
     ];
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -103,7 +107,7 @@ pub async fn serve(
         .layer(RpcSpanLayer)
         .layer(crate::oversize::OversizeLayer)
         .layer(crate::admission::AdmissionLayer::new(settings.admission()))
-        .layer(AuthLayer::new(state.pool.clone()))
+        .layer(AuthLayer::new(state.pool.clone(), state.cache.clone()))
         .into_inner();
 
     // The drain is bounded: after the signal, in-flight calls get the grace period, no more.

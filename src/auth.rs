@@ -1,9 +1,10 @@
 //! Authentication: bearer tokens, stored as SHA-256 hashes, checked in constant time, revocable.
 //! The tower layer puts the caller's [`Principal`] into the request extensions; health checks and
 //! reflection stay open.
+use crate::cache::Cache;
 use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
-use crate::store::tokens::{self, TokenRow};
+use crate::store::tokens::TokenRow;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -11,6 +12,7 @@ use futures_util::future::BoxFuture;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use subtle::ConstantTimeEq;
 use tonic::Status;
@@ -82,11 +84,11 @@ fn split_token(token: &str) -> Option<(&str, &str)> {
 }
 
 /// Checks a bearer token against the stored hash.
-pub async fn authenticate(pool: &PgPool, token: &str) -> AppResult<Principal> {
+pub async fn authenticate(pool: &PgPool, cache: &Cache, token: &str) -> AppResult<Principal> {
     let unknown = || AppError::Unauthenticated("invalid token".into());
     let (token_id, secret) = split_token(token).ok_or_else(unknown)?;
-    let mut connection = crate::service::acquire(pool).await?;
-    let row = tokens::get(&mut *connection, token_id)
+    let row = cache
+        .token(pool, token_id)
         .await
         .map_err(|error| match error {
             AppError::Internal(cause) => {
@@ -153,11 +155,12 @@ fn bearer_token(headers: &http::HeaderMap) -> Result<&str, BadCredentials> {
 #[derive(Clone)]
 pub struct AuthLayer {
     pool: PgPool,
+    cache: Arc<Cache>,
 }
 
 impl AuthLayer {
-    pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+    pub fn new(pool: PgPool, cache: Arc<Cache>) -> Self {
+        Self { pool, cache }
     }
 }
 
@@ -168,6 +171,7 @@ impl<S> tower::Layer<S> for AuthLayer {
         AuthService {
             inner,
             pool: self.pool.clone(),
+            cache: Arc::clone(&self.cache),
         }
     }
 }
@@ -176,6 +180,7 @@ impl<S> tower::Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     pool: PgPool,
+    cache: Arc<Cache>,
 }
 
 impl<S, B> tower::Service<http::Request<B>> for AuthService<S>
@@ -203,12 +208,13 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let pool = self.pool.clone();
+        let cache = Arc::clone(&self.cache);
         Box::pin(async move {
             let token = match bearer_token(request.headers()) {
                 Ok(token) => token,
                 Err(bad) => return Ok(Status::unauthenticated(bad.message()).into_http()),
             };
-            match authenticate(&pool, token).await {
+            match authenticate(&pool, &cache, token).await {
                 Ok(principal) => {
                     let span = tracing::Span::current();
                     span.record("caller.kind", principal.role.kind());

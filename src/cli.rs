@@ -149,6 +149,7 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
         pool: database.pool.clone(),
         pii: Arc::new(pii),
         clock: Arc::new(SystemClock),
+        cache: Arc::new(crate::cache::Cache::new(args.server.cache_max_age())),
     };
     tracing::info!(listen = %args.listen, "flexcover serving");
     let served =

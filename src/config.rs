@@ -107,6 +107,10 @@ pub struct ServerSettings {
         default_value_t = 300
     )]
     pub idle_connection_timeout_secs: u64,
+    /// Longest a cached token, platform or setting is used without a fresh read, in seconds; a
+    /// change reaches every replica sooner by notification (0: no cache).
+    #[arg(long, env = "FLEXCOVER_CACHE_MAX_AGE_SECS", default_value_t = 5)]
+    pub cache_max_age_secs: u64,
     /// How long shutdown waits for in-flight calls, in seconds.
     #[arg(long, env = "FLEXCOVER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -124,6 +128,7 @@ impl Default for ServerSettings {
             http2_keepalive_secs: 60,
             http2_keepalive_timeout_secs: 20,
             idle_connection_timeout_secs: 300,
+            cache_max_age_secs: 5,
             shutdown_grace_secs: 30,
         }
     }
@@ -151,6 +156,10 @@ impl ServerSettings {
     pub fn idle_connection_timeout(&self) -> Option<Duration> {
         (self.idle_connection_timeout_secs > 0)
             .then(|| Duration::from_secs(self.idle_connection_timeout_secs))
+    }
+
+    pub fn cache_max_age(&self) -> Duration {
+        Duration::from_secs(self.cache_max_age_secs)
     }
 
     pub fn health_interval(&self) -> Duration {

@@ -3,6 +3,7 @@ pub mod admission;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod client;
 pub mod codec;

@@ -31,6 +31,8 @@ pub struct AppState {
     pub pool: PgPool,
     pub pii: Arc<PiiKeys>,
     pub clock: Arc<dyn Clock>,
+    /// Credentials and small reference data, kept exact by the invalidation listener.
+    pub cache: Arc<crate::cache::Cache>,
 }
 
 /// A mutating request's idempotency key (AIP-155), as decoded by the API layer: the request_id

@@ -222,3 +222,50 @@ async fn oversized_messages_are_refused() {
     assert_eq!(app.count("enrolments").await, 0);
     app.stop().await;
 }
+
+/// Two replicas on one database: a token revoked through one is refused by the other within a
+/// second, though the other had it in memory (the default cache age is longer than that).
+#[tokio::test]
+async fn a_token_revoked_on_one_replica_is_refused_by_another_within_a_second() {
+    let first = spawn_app().await;
+    first.seed_pilot().await;
+    let url = database_url(&admin_url(), &first.database);
+    let second = spawn_app_on(&url, first.database.clone(), Default::default()).await;
+    let admin = first.token("national-admin").await;
+    let platform = first.token("platform:meituan").await;
+    let mut on_second = second.enrolment_client().await;
+    let list = || authed(pb::ListEnrolmentsRequest::default(), &platform);
+    for _ in 0..3 {
+        on_second
+            .list_enrolments(list())
+            .await
+            .expect("in memory now");
+    }
+    let token_id = platform.split('_').nth(1).expect("token id").to_string();
+    first
+        .admin_client()
+        .await
+        .revoke_token(authed(
+            pb::RevokeTokenRequest {
+                request_id: "rv-replica".into(),
+                token_id,
+            },
+            &admin,
+        ))
+        .await
+        .expect("revoked on the first replica");
+    let revoked_at = std::time::Instant::now();
+    loop {
+        match on_second.list_enrolments(list()).await {
+            Err(status) if status.code() == Code::Unauthenticated => break,
+            Err(status) => panic!("unexpected {status:?}"),
+            Ok(_) => assert!(
+                revoked_at.elapsed() < std::time::Duration::from_secs(1),
+                "the second replica still accepted the revoked token after a second"
+            ),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    second.stop().await;
+    first.stop().await;
+}

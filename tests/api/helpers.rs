@@ -139,6 +139,11 @@ pub fn database_url(admin_url: &str, database: &str) -> String {
     format!("{server}/{database}{query}")
 }
 
+/// The URL of the test cluster's admin database.
+pub fn admin_url() -> String {
+    cluster().admin_url.clone()
+}
+
 fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
         std::thread::spawn(start_cluster)
@@ -212,6 +217,7 @@ pub async fn spawn_app_on(url: &str, database: String, settings: ServerSettings)
         pool: pool.clone(),
         pii: Arc::new(PiiKeys::parse(&PiiKeys::generate_text()).expect("test PII key")),
         clock: clock.clone(),
+        cache: Arc::new(flexcover::cache::Cache::new(settings.cache_max_age())),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

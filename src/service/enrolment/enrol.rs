@@ -16,7 +16,7 @@ use crate::policy::{self, Action, Owner};
 use crate::service::{AppState, RequestKey, not_in_pilot, open_reply, seal_reply};
 use crate::store::enrolment_writes::{self, NewEnrolment, Outcome};
 use crate::store::enrolments::EnrolmentRow;
-use crate::store::{idempotency::Stored, lifecycle, platforms};
+use crate::store::idempotency::Stored;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
 use uuid::Uuid;
@@ -57,7 +57,9 @@ impl Enroller {
         let platform = own
             .cloned()
             .ok_or_else(|| anyhow::anyhow!("the policy let a caller without a platform enrol"))?;
-        let registered = platforms::get(&state.pool, platform.as_str())
+        let registered = state
+            .cache
+            .platform(&state.pool, platform.as_str())
             .await?
             .ok_or_else(|| {
                 AppError::FailedPrecondition(format!("platform {platform} is not registered"))
@@ -71,7 +73,7 @@ impl Enroller {
             role: principal.role.clone(),
             platform,
             industries,
-            windows: lifecycle::cover_start_windows(&state.pool).await?,
+            windows: state.cache.cover_start_windows(&state.pool).await?,
             caller: principal.caller_key(),
         })
     }

@@ -62,6 +62,7 @@ where
     };
     let reply = R::from(&answer);
     idempotent.commit(state, tx, &reply).await?;
+    state.cache.forget("enrolment_policy");
     tracing::info!("enrolment windows set");
     Ok(reply)
 }

@@ -235,6 +235,8 @@ where
         .ok_or_else(|| AppError::NotFound(format!("no token {token_id}")))?;
     let reply = R::from(&row);
     idempotent.commit(state, tx, &reply).await?;
+    // This replica at once; the others by the trigger's notification.
+    state.cache.forget(&format!("token:{token_id}"));
     tracing::info!(token_id, "token revoked");
     Ok(reply)
 }

@@ -1,0 +1,254 @@
+//! Credentials and small reference data from memory: tokens, platforms and the cover-start
+//! windows, read by nearly every call, cost no round trip once seen.
+//!
+//! Staying exact: triggers on their tables `NOTIFY` [`CHANNEL`] when a row changes (migration
+//! 0019), whoever changed it — an RPC, the CLI or a person with psql — and every replica's
+//! [`listen`] drops the entry, so a revocation reaches every replica within milliseconds of its
+//! commit. Entries are used only while the listener is connected (a reconnect clears everything,
+//! since notifications sent while it was away are lost), and never past `max_age` in any case, so
+//! a notification missed any other way leaves a stale entry for at most that long. A read that
+//! races a notification is not kept (the generation check), and unknown tokens are never cached.
+use crate::domain::enrolment::CoverStartWindows;
+use crate::error::AppResult;
+use crate::store::platforms::{self, PlatformRow};
+use crate::store::tokens::{self, TokenRow};
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The channel the invalidation triggers notify; payloads `token:<id>`, `platform:<id>`,
+/// `enrolment_policy`.
+pub const CHANNEL: &str = "flexcover_cache";
+
+/// More entries than this and the table starts over: a bound on memory, not an eviction policy.
+const MAX_ENTRIES: usize = 100_000;
+
+pub struct Cache {
+    entries: Mutex<Entries>,
+    listening: AtomicBool,
+    max_age: Duration,
+}
+
+#[derive(Default)]
+struct Entries {
+    /// Bumped by every invalidation: a read that started before one is not kept.
+    generation: u64,
+    tokens: HashMap<String, (Instant, TokenRow)>,
+    platforms: HashMap<String, (Instant, PlatformRow)>,
+    windows: Option<(Instant, CoverStartWindows)>,
+}
+
+impl Entries {
+    fn clear(&mut self) {
+        self.generation += 1;
+        self.tokens.clear();
+        self.platforms.clear();
+        self.windows = None;
+    }
+}
+
+fn fresh<V: Clone>(entry: Option<&(Instant, V)>, max_age: Duration) -> Option<V> {
+    entry
+        .filter(|(read_at, _)| read_at.elapsed() < max_age)
+        .map(|(_, value)| value.clone())
+}
+
+fn keep<V>(table: &mut HashMap<String, (Instant, V)>, key: &str, read_at: Instant, value: V) {
+    if table.len() >= MAX_ENTRIES {
+        table.clear();
+    }
+    table.insert(key.to_owned(), (read_at, value));
+}
+
+impl Cache {
+    /// A cache whose entries live at most `max_age` (zero: nothing is cached).
+    pub fn new(max_age: Duration) -> Self {
+        Self {
+            entries: Mutex::new(Entries::default()),
+            listening: AtomicBool::new(false),
+            max_age,
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Entries) -> T) -> T {
+        f(&mut self.entries.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Whether entries may be used: only while invalidations arrive.
+    fn usable(&self) -> bool {
+        self.listening.load(Ordering::Acquire) && !self.max_age.is_zero()
+    }
+
+    /// The generation and time before a read, for `keep_if_current`.
+    fn before_read(&self) -> (u64, Instant) {
+        (self.with(|e| e.generation), Instant::now())
+    }
+
+    fn keep_if_current(
+        &self,
+        (generation, read_at): (u64, Instant),
+        f: impl FnOnce(&mut Entries, Instant),
+    ) {
+        if self.usable() {
+            self.with(|entries| {
+                if entries.generation == generation {
+                    f(entries, read_at);
+                }
+            });
+        }
+    }
+
+    /// The token row, from memory or the database (acquiring a connection only on a miss).
+    pub async fn token(&self, pool: &PgPool, token_id: &str) -> AppResult<Option<TokenRow>> {
+        if self.usable()
+            && let Some(row) = self.with(|e| fresh(e.tokens.get(token_id), self.max_age))
+        {
+            return Ok(Some(row));
+        }
+        let before = self.before_read();
+        let mut connection = crate::service::acquire(pool).await?;
+        let row = tokens::get(&mut *connection, token_id).await?;
+        if let Some(row) = &row {
+            self.keep_if_current(before, |e, at| {
+                keep(&mut e.tokens, token_id, at, row.clone())
+            });
+        }
+        Ok(row)
+    }
+
+    /// The platform row, from memory or the database.
+    pub async fn platform(
+        &self,
+        pool: &PgPool,
+        platform_id: &str,
+    ) -> AppResult<Option<PlatformRow>> {
+        if self.usable()
+            && let Some(row) = self.with(|e| fresh(e.platforms.get(platform_id), self.max_age))
+        {
+            return Ok(Some(row));
+        }
+        let before = self.before_read();
+        let row = platforms::get(pool, platform_id).await?;
+        if let Some(row) = &row {
+            self.keep_if_current(before, |e, at| {
+                keep(&mut e.platforms, platform_id, at, row.clone());
+            });
+        }
+        Ok(row)
+    }
+
+    /// The cover-start windows, from memory or the database.
+    pub async fn cover_start_windows(&self, pool: &PgPool) -> AppResult<CoverStartWindows> {
+        if self.usable()
+            && let Some(windows) = self.with(|e| fresh(e.windows.as_ref(), self.max_age))
+        {
+            return Ok(windows);
+        }
+        let before = self.before_read();
+        let windows = crate::store::lifecycle::cover_start_windows(pool).await?;
+        self.keep_if_current(before, |e, at| e.windows = Some((at, windows.clone())));
+        Ok(windows)
+    }
+
+    /// Drops what a notification names (anything unrecognised drops everything); for a change
+    /// this replica committed, which its own callers must see before the notification arrives.
+    pub fn forget(&self, payload: &str) {
+        self.invalidate(payload);
+    }
+
+    fn invalidate(&self, payload: &str) {
+        self.with(|entries| {
+            entries.generation += 1;
+            if let Some(token_id) = payload.strip_prefix("token:") {
+                entries.tokens.remove(token_id);
+            } else if let Some(platform_id) = payload.strip_prefix("platform:") {
+                entries.platforms.remove(platform_id);
+            } else if payload == "enrolment_policy" {
+                entries.windows = None;
+            } else {
+                entries.clear();
+            }
+        });
+    }
+
+    fn set_listening(&self, listening: bool) {
+        self.with(Entries::clear);
+        self.listening.store(listening, Ordering::Release);
+    }
+}
+
+/// Applies invalidations until the process ends; reconnects after a failure. Entries are used
+/// only while this listens.
+pub async fn listen(pool: PgPool, cache: Arc<Cache>) {
+    loop {
+        let listening = async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+            listener.listen(CHANNEL).await?;
+            cache.set_listening(true);
+            loop {
+                let notification = listener.recv().await?;
+                cache.invalidate(notification.payload());
+            }
+        };
+        let Err(error): Result<std::convert::Infallible, sqlx::Error> = listening.await;
+        cache.set_listening(false);
+        tracing::warn!(%error, "listening for cache invalidations failed; reconnecting");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token_row(id: &str) -> TokenRow {
+        crate::auth::issue(
+            &crate::domain::role::Role::NationalAdmin,
+            id,
+            chrono::Utc::now(),
+        )
+        .row
+    }
+
+    fn cached_token(cache: &Cache, id: &str) -> Option<TokenRow> {
+        cache.with(|e| fresh(e.tokens.get(id), cache.max_age))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn entries_expire_after_max_age_even_without_a_notification() {
+        let cache = Cache::new(Duration::from_secs(5));
+        cache.set_listening(true);
+        let before = cache.before_read();
+        cache.keep_if_current(before, |e, at| keep(&mut e.tokens, "t", at, token_row("t")));
+        assert!(cached_token(&cache, "t").is_some());
+        tokio::time::advance(Duration::from_secs(5)).await;
+        assert!(cached_token(&cache, "t").is_none(), "stale past max_age");
+    }
+
+    #[tokio::test]
+    async fn a_read_that_raced_an_invalidation_is_not_kept() {
+        let cache = Cache::new(Duration::from_secs(5));
+        cache.set_listening(true);
+        let before = cache.before_read();
+        cache.invalidate("token:t");
+        cache.keep_if_current(before, |e, at| keep(&mut e.tokens, "t", at, token_row("t")));
+        assert!(cached_token(&cache, "t").is_none());
+    }
+
+    #[tokio::test]
+    async fn nothing_is_kept_while_not_listening_and_a_notification_drops_its_entry() {
+        let cache = Cache::new(Duration::from_secs(5));
+        let before = cache.before_read();
+        cache.keep_if_current(before, |e, at| keep(&mut e.tokens, "t", at, token_row("t")));
+        assert!(cached_token(&cache, "t").is_none(), "not listening");
+        cache.set_listening(true);
+        let before = cache.before_read();
+        cache.keep_if_current(before, |e, at| keep(&mut e.tokens, "t", at, token_row("t")));
+        assert!(cached_token(&cache, "t").is_some());
+        cache.invalidate("token:t");
+        assert!(cached_token(&cache, "t").is_none());
+    }
+}
