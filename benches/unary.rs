@@ -68,10 +68,19 @@ async fn main() {
     }
     server.stop();
 
+    let variables = pgbench::Variables {
+        token_id: token.split('_').nth(1).expect("token id").to_string(),
+        person_key_hex: sqlx::query_scalar(
+            "SELECT encode(person_key, 'hex') FROM enrolments LIMIT 1",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("an enrolled person"),
+    };
     let mut baselines = Vec::new();
     for script in pgbench::Script::ALL {
         for concurrency in CONCURRENCY {
-            let tps = pgbench::run(&url, script, concurrency, run_for).await;
+            let tps = pgbench::run(&url, script, concurrency, run_for, &variables).await;
             eprintln!("pgbench {} c={concurrency}: {tps:.0} tps", script.name());
             baselines.push((script, concurrency, tps));
         }

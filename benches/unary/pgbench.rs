@@ -1,5 +1,6 @@
 //! pgbench on the same cluster, running the statements each call sends (benches/unary/*.sql,
-//! written from the statements the capture prints; `-M prepared`, as sqlx prepares them).
+//! written from the statements the capture prints; `-M prepared`, as sqlx prepares them). In
+//! prepared mode pgbench reads `:name` even inside a string literal, so no literal holds a colon.
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +46,20 @@ fn pgbench_binary() -> &'static str {
         .unwrap_or("pgbench")
 }
 
+/// The values the scripts read: the bench token's id and an enrolled person's key (hex).
+pub struct Variables {
+    pub token_id: String,
+    pub person_key_hex: String,
+}
+
 /// Transactions per second of `script` at `clients` for `run_for`.
-pub async fn run(url: &str, script: Script, clients: usize, run_for: Duration) -> f64 {
+pub async fn run(
+    url: &str,
+    script: Script,
+    clients: usize,
+    run_for: Duration,
+    variables: &Variables,
+) -> f64 {
     let file = std::env::temp_dir().join(format!(
         "flexcover-unary-{}-{}.sql",
         script.call(),
@@ -57,6 +70,8 @@ pub async fn run(url: &str, script: Script, clients: usize, run_for: Duration) -
         .args(["-n", "-M", "prepared", "-c", &clients.to_string()])
         .args(["-j", &clients.min(2).to_string()])
         .args(["-T", &run_for.as_secs().max(1).to_string()])
+        .args(["-D", &format!("token_id={}", variables.token_id)])
+        .args(["-D", &format!("person_key={}", variables.person_key_hex)])
         .arg("-f")
         .arg(&file)
         .arg(url)
