@@ -150,6 +150,7 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
         pii: Arc::new(pii),
         clock: Arc::new(SystemClock),
         cache: Arc::new(crate::cache::Cache::new(args.server.cache_max_age())),
+        access_log: crate::access_log::AccessLog::start(&database.pool),
     };
     tracing::info!(listen = %args.listen, "flexcover serving");
     let served =

@@ -1,4 +1,5 @@
 //! flexcover: social-insurance enrolment of platform workers over gRPC.
+pub mod access_log;
 pub mod admission;
 pub mod api;
 pub mod app;

@@ -33,6 +33,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Credentials and small reference data, kept exact by the invalidation listener.
     pub cache: Arc<crate::cache::Cache>,
+    /// Lookups by full ID number are logged through it, in groups, before they answer.
+    pub access_log: crate::access_log::AccessLog,
 }
 
 /// A mutating request's idempotency key (AIP-155), as decoded by the API layer: the request_id

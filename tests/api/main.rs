@@ -1,6 +1,7 @@
 //! Integration tests: real tonic clients against the real server on 127.0.0.1:0 and a fresh
 //! PostgreSQL database per test (DATABASE_URL's server, or an embedded cluster when it is unset).
 //! One test binary with modules links far faster than one binary per file.
+mod access_log;
 mod admin;
 mod at_rest;
 mod auth;

@@ -15,7 +15,6 @@ use crate::pii::Sealed;
 use crate::policy::{self, Action, Decision, Owner, Resource};
 use crate::service::{AppState, Idempotent, RequestKey, person_access, record_province};
 use crate::store::Tx;
-use crate::store::access_log;
 use crate::store::claims::{self as store, ClaimRow, ItemRow, TimelineRow};
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -245,12 +244,10 @@ pub(super) async fn answer(
     } else {
         None
     };
-    access_log::record(
-        &mut **tx,
-        &person_access(state, principal, &claim.person_key, rpc),
-        1,
-    )
-    .await?;
+    state
+        .access_log
+        .record(&person_access(state, principal, &claim.person_key, rpc), 1)
+        .await?;
     Ok(ClaimAnswer {
         claim,
         description,

@@ -81,9 +81,6 @@ pub async fn check(
             (None, Some(*enrolment_id))
         }
     };
-    let access = person_key
-        .as_deref()
-        .map(|person_key| person_access(state, principal, person_key, RPC));
     let query = store::CoverageQuery {
         person_key: person_key.as_deref(),
         enrolment_id,
@@ -92,25 +89,32 @@ pub async fn check(
         platform_id: narrowed.platform.as_ref().map(|p| p.as_str()),
         province_code: narrowed.province.as_ref().map(|p| p.as_str()),
     };
-    let Some((enrolment, order)) = store::covering_at(&mut *tx, &query, access.as_ref()).await?
-    else {
-        tx.commit().await?;
-        return Ok(Coverage { covered: None });
+    let covered = match store::covering_at(&mut *tx, &query, None).await? {
+        Some((enrolment, order)) => {
+            let rate = rate_in_force(
+                &mut *tx,
+                &enrolment.province_code,
+                &enrolment.platform_id,
+                enrolment.industry,
+                day,
+            )
+            .await?;
+            Some(Covered {
+                enrolment,
+                order,
+                rate,
+            })
+        }
+        None => None,
     };
-    let rate = rate_in_force(
-        &mut *tx,
-        &enrolment.province_code,
-        &enrolment.platform_id,
-        enrolment.industry,
-        day,
-    )
-    .await?;
     tx.commit().await?;
-    Ok(Coverage {
-        covered: Some(Covered {
-            enrolment,
-            order,
-            rate,
-        }),
-    })
+    if let Some(person_key) = &person_key {
+        // A lookup by ID number answers only once its access-log row is durable.
+        let access = person_access(state, principal, person_key, RPC);
+        state
+            .access_log
+            .record(&access, i32::from(covered.is_some()))
+            .await?;
+    }
+    Ok(Coverage { covered })
 }

@@ -10,7 +10,6 @@ use crate::domain::text::parse_id;
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Action};
 use crate::service::{AppState, person_access};
-use crate::store::access_log;
 use crate::store::enrolments::{self, EnrolmentRow, ListFilter};
 use crate::store::lifecycle::{self, HistoryRow};
 use uuid::Uuid;
@@ -118,11 +117,12 @@ pub async fn find_by_id_number(
         narrowed.province.as_ref(),
     )
     .await?;
-    access_log::record(
-        &state.pool,
-        &person_access(state, principal, &person_key, FIND_RPC),
-        i32::try_from(rows.len()).unwrap_or(i32::MAX),
-    )
-    .await?;
+    state
+        .access_log
+        .record(
+            &person_access(state, principal, &person_key, FIND_RPC),
+            i32::try_from(rows.len()).unwrap_or(i32::MAX),
+        )
+        .await?;
     Ok(rows)
 }

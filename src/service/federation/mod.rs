@@ -10,7 +10,6 @@ use crate::error::{AppError, AppResult};
 use crate::pii::Sealed;
 use crate::policy::{self, Action, Owner, Resource};
 use crate::service::{AppState, person_access, record_province};
-use crate::store::access_log;
 use crate::store::federation::{self as store, LogRow};
 use futures_util::Stream;
 use std::pin::Pin;
@@ -184,12 +183,10 @@ pub async fn resolve_person(
         .pii
         .open(&sealed, &person_key)
         .map_err(|error| anyhow::anyhow!("opening a person's ID number: {error}"))?;
-    access_log::record(
-        &mut *tx,
-        &person_access(state, principal, &person_key, RPC),
-        1,
-    )
-    .await?;
+    state
+        .access_log
+        .record(&person_access(state, principal, &person_key, RPC), 1)
+        .await?;
     tx.commit().await?;
     Ok(ResolvedPerson {
         person_key,

@@ -280,12 +280,13 @@ pub async fn account(
         PensionLookup::IdNumber(id) => {
             let person_key = state.pii.person_key(&id);
             let current = store::current_of_person(&state.pool, &person_key).await?;
-            crate::store::access_log::record(
-                &state.pool,
-                &person_access(state, principal, &person_key, "GetPensionAccount"),
-                i32::from(current.is_some()),
-            )
-            .await?;
+            state
+                .access_log
+                .record(
+                    &person_access(state, principal, &person_key, "GetPensionAccount"),
+                    i32::from(current.is_some()),
+                )
+                .await?;
             match current {
                 Some(pension_id) => store::get(&state.pool, pension_id).await?,
                 None => None,
