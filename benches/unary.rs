@@ -47,7 +47,7 @@ async fn main() {
 
     let server = start_server(&url).await;
     let pid = server.child.id();
-    let target = load::Target::new(&server, token.clone()).await;
+    let target = load::Target::new(&server, token.clone(), 0).await;
     // Workers for CheckCoverage: enrolled before any measurement.
     load::enrol_workers(&target, 2_000).await;
 
@@ -138,7 +138,8 @@ async fn capture_statements(
         .expect("log statements");
     let start = std::fs::metadata(log_path).map_or(0, |m| m.len());
     let server = start_server(url).await;
-    let target = load::Target::new(&server, token.to_string()).await;
+    // Workers of its own: each server run seals with a key of its own.
+    let target = load::Target::new(&server, token.to_string(), 10_000_000).await;
     load::enrol_workers(&target, 1).await;
     let before_calls = std::fs::metadata(log_path).map_or(0, |m| m.len());
     for call in [Call::GetRate, Call::CheckCoverage, Call::EnrolWorker] {

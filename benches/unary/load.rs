@@ -35,12 +35,14 @@ impl Call {
 pub struct Target {
     channels: Vec<Channel>,
     token: String,
-    /// Workers enrolled so far: worker n for n below it is enrolled.
+    /// Workers from this one on are this target's.
+    first_worker: u64,
+    /// Workers enrolled so far: worker first_worker + n for n below it is enrolled.
     enrolled: AtomicU64,
 }
 
 impl Target {
-    pub async fn new(server: &Server, token: String) -> Arc<Self> {
+    pub async fn new(server: &Server, token: String, first_worker: u64) -> Arc<Self> {
         let mut channels = vec![server.channel.clone()];
         while channels.len() < CONNECTIONS {
             channels.push(server.reconnect().await);
@@ -48,6 +50,7 @@ impl Target {
         Arc::new(Self {
             channels,
             token,
+            first_worker,
             enrolled: AtomicU64::new(0),
         })
     }
@@ -80,7 +83,7 @@ pub async fn one_call(target: &Target, call: Call, caller: usize) -> bool {
             .is_ok(),
         Call::CheckCoverage => {
             let enrolled = target.enrolled.load(Ordering::Relaxed).max(1);
-            let n = (caller as u64 * 7919 + rand_u64()) % enrolled;
+            let n = target.first_worker + (caller as u64 * 7919 + rand_u64()) % enrolled;
             ContributionServiceClient::new(channel)
                 .check_coverage(authed(
                     pb::CheckCoverageRequest {
@@ -94,7 +97,7 @@ pub async fn one_call(target: &Target, call: Call, caller: usize) -> bool {
                 .is_ok()
         }
         Call::EnrolWorker => {
-            let n = target.enrolled.fetch_add(1, Ordering::Relaxed);
+            let n = target.first_worker + target.enrolled.fetch_add(1, Ordering::Relaxed);
             EnrolmentServiceClient::new(channel)
                 .enrol_worker(authed(enrol_request("unary", n), token))
                 .await

@@ -35,6 +35,8 @@ pub struct AppState {
     pub cache: Arc<crate::cache::Cache>,
     /// Lookups by full ID number are logged through it, in groups, before they answer.
     pub access_log: crate::access_log::AccessLog,
+    /// Concurrent EnrolWorker calls join its groups.
+    pub enrolments: crate::service::enrolment::coalesce::Coalescer,
 }
 
 /// A mutating request's idempotency key (AIP-155), as decoded by the API layer: the request_id
@@ -104,7 +106,12 @@ impl Idempotent {
 /// Opens a call's transaction — unless its caller has already given up: this is the safe point to
 /// stop abandoned work (nothing is half done yet), so it cannot crowd out callers who still wait.
 pub async fn begin(state: &AppState) -> AppResult<Tx> {
-    let connection = acquire(&state.pool).await?;
+    begin_on(&state.pool).await
+}
+
+/// [`begin`] on a pool of the caller's choosing.
+pub async fn begin_on(pool: &PgPool) -> AppResult<Tx> {
+    let connection = acquire(pool).await?;
     Ok(sqlx::Transaction::begin(connection, None).await?)
 }
 

@@ -39,6 +39,8 @@ pub struct NewEnrolment {
     pub response: Sealed,
     /// Encoded event payload.
     pub event: Vec<u8>,
+    /// When its call was served: coalesced calls share a transaction, not a time.
+    pub created_at: DateTime<Utc>,
 }
 
 /// What happened to one item.
@@ -123,7 +125,7 @@ pub async fn create(
             .filter(|i| outcomes[*i].is_none())
             .collect();
         insert_first_history(tx, context, items, &created).await?;
-        insert_events(tx, context, items, &created).await?;
+        insert_events(tx, items, &created).await?;
         // Their responses were stored with their claims.
         for i in created {
             outcomes[i] = Some(Outcome::Created);
@@ -199,11 +201,11 @@ async fn insert_enrolments(
              phone_ciphertext, phone_masked, pii_key_id, created_at, created_by)
          SELECT t.province_code, t.enrolment_id, $12, t.person_key, t.place_code, t.industry,
                 $15, t.cover_start, t.cover_start, t.name_ciphertext, t.name_masked, t.phone_ciphertext,
-                t.phone_masked, t.pii_key_id, $13, $14
+                t.phone_masked, t.pii_key_id, t.created_at, $14
          FROM UNNEST($1::text[], $2::uuid[], $3::bytea[], $4::text[], $5::text[], $6::date[],
-                     $7::bytea[], $8::text[], $9::bytea[], $10::text[], $11::text[])
+                     $7::bytea[], $8::text[], $9::bytea[], $10::text[], $11::text[], $13::timestamptz[])
               AS t(province_code, enrolment_id, person_key, place_code, industry, cover_start,
-                   name_ciphertext, name_masked, phone_ciphertext, phone_masked, pii_key_id)
+                   name_ciphertext, name_masked, phone_ciphertext, phone_masked, pii_key_id, created_at)
          ON CONFLICT (platform_id, person_key) WHERE status IN ('active', 'suspended') DO NOTHING
          RETURNING enrolment_id",
         text(|item| item.province.as_str()) as _,
@@ -218,7 +220,7 @@ async fn insert_enrolments(
         text(|item| &item.phone_masked) as _,
         text(|item| &item.name.key_id) as _,
         context.platform_id,
-        context.now,
+        &column(items, which, |item| item.created_at),
         context.caller,
         EnrolmentStatus::Active as EnrolmentStatus,
     )
@@ -274,14 +276,15 @@ async fn insert_first_history(
     sqlx::query!(
         "INSERT INTO enrolment_history (province_code, enrolment_id, seq, status, effective_date,
              reason, actor, recorded_at)
-         SELECT t.province_code, t.enrolment_id, 1, $7, t.cover_start, $4, $5, $6
-         FROM UNNEST($1::text[], $2::uuid[], $3::date[]) AS t(province_code, enrolment_id, cover_start)",
+         SELECT t.province_code, t.enrolment_id, 1, $7, t.cover_start, $4, $5, t.recorded_at
+         FROM UNNEST($1::text[], $2::uuid[], $3::date[], $6::timestamptz[])
+              AS t(province_code, enrolment_id, cover_start, recorded_at)",
         column(items, which, |item| item.province.as_str()) as _,
         &column(items, which, |item| item.enrolment_id),
         &column(items, which, |item| item.cover_start),
         Reason::Enrolled as Reason,
         context.caller,
-        context.now,
+        &column(items, which, |item| item.created_at),
         EnrolmentStatus::Active as EnrolmentStatus,
     )
     .execute(&mut **tx)
@@ -289,12 +292,7 @@ async fn insert_first_history(
     Ok(())
 }
 
-async fn insert_events(
-    tx: &mut Tx,
-    context: &Context<'_>,
-    items: &[NewEnrolment],
-    which: &[usize],
-) -> AppResult<()> {
+async fn insert_events(tx: &mut Tx, items: &[NewEnrolment], which: &[usize]) -> AppResult<()> {
     if which.is_empty() {
         return Ok(());
     }
@@ -305,7 +303,7 @@ async fn insert_events(
             event_type: super::events::ENROLMENT_OPENED,
             aggregate_id: items[i].enrolment_id,
             payload: items[i].event.clone(),
-            occurred_at: context.now,
+            occurred_at: items[i].created_at,
         })
         .collect();
     super::events::append_many(tx, &events).await

@@ -9,6 +9,7 @@ mod batch;
 mod canonical;
 mod claim_rules;
 mod claims;
+mod coalesced;
 mod connections;
 mod declarations;
 mod enrolment;

@@ -96,7 +96,9 @@ pub async fn write_chunk<R: Message + Default>(
     let outcomes: Vec<Outcome> = if to_write.is_empty() {
         Vec::new()
     } else {
-        enroller.write(state, &to_write, state.clock.now()).await?
+        enroller
+            .write(&state.pool, &to_write, state.clock.now())
+            .await?
     };
     let reply_of = |position: usize| -> AppResult<R> {
         let outcome = outcomes

@@ -19,6 +19,7 @@ use crate::store::enrolments::EnrolmentRow;
 use crate::store::idempotency::Stored;
 use chrono::{DateTime, NaiveDate, Utc};
 use prost::Message;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The idempotency scope of enrolments, shared by EnrolWorker and BatchEnrolWorkers: a retried
@@ -167,13 +168,19 @@ impl Enroller {
             phone_masked: row.phone_masked,
             response,
             event,
+            created_at: now,
         })
+    }
+
+    /// The idempotency scope and event actor of its calls.
+    pub fn caller(&self) -> &str {
+        &self.caller
     }
 
     /// Writes prepared items in one transaction, retrying the whole chunk on a deadlock.
     pub async fn write(
         &self,
-        state: &AppState,
+        pool: &sqlx::PgPool,
         items: &[NewEnrolment],
         now: DateTime<Utc>,
     ) -> AppResult<Vec<Outcome>> {
@@ -186,7 +193,7 @@ impl Enroller {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut tx = crate::service::begin(state).await?;
+            let mut tx = crate::service::begin_on(pool).await?;
             match enrolment_writes::create(&mut tx, &context, items).await {
                 Ok(outcomes) => {
                     tx.commit().await?;
@@ -238,16 +245,13 @@ pub async fn enrol<R>(
 where
     R: Message + Default + for<'a> From<&'a EnrolmentRow>,
 {
-    let enroller = Enroller::load(state, principal).await?;
+    let enroller = Arc::new(Enroller::load(state, principal).await?);
     let now = state.clock.now();
     let item = enroller.prepare::<R>(state, command, now)?;
     crate::service::record_province(item.province.as_str());
-    let outcome = enroller
-        .write(state, std::slice::from_ref(&item), now)
-        .await?
-        .pop()
-        .ok_or_else(|| anyhow::anyhow!("no outcome for a single enrolment"))?;
-    let reply = enroller.reply(state, &item, outcome)?;
+    // Written with whatever other EnrolWorker calls arrive meanwhile, in one transaction.
+    let (item, outcome) = state.enrolments.write(Arc::clone(&enroller), item).await?;
+    let reply = enroller.reply(state, &item, outcome?)?;
     tracing::info!(enrolment_id = %item.enrolment_id, "worker enrolled");
     Ok(reply)
 }

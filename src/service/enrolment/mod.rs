@@ -5,6 +5,7 @@
 //! province and platform, so a caller who may not see it gets exactly the NOT_FOUND a random id
 //! gets (`not_found`).
 pub mod batch;
+pub mod coalesce;
 pub mod enrol;
 pub mod events;
 pub mod lifecycle;
