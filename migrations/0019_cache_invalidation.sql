@@ -26,3 +26,16 @@ CREATE TRIGGER platforms_invalidate_cache
 CREATE TRIGGER enrolment_policy_invalidate_cache
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON enrolment_policy
     FOR EACH STATEMENT EXECUTE FUNCTION flexcover_cache_invalidate();
+
+-- Rates in force are served from memory too: any change to a rate table drops them all.
+CREATE TRIGGER base_rates_invalidate_cache
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON base_rates
+    FOR EACH STATEMENT EXECUTE FUNCTION flexcover_cache_invalidate();
+
+CREATE TRIGGER rate_multipliers_invalidate_cache
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON rate_multipliers
+    FOR EACH STATEMENT EXECUTE FUNCTION flexcover_cache_invalidate();
+
+CREATE TRIGGER platform_rate_classes_invalidate_cache
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform_rate_classes
+    FOR EACH STATEMENT EXECUTE FUNCTION flexcover_cache_invalidate();

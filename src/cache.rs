@@ -9,9 +9,12 @@
 //! a notification missed any other way leaves a stale entry for at most that long. A read that
 //! races a notification is not kept (the generation check), and unknown tokens are never cached.
 use crate::domain::enrolment::CoverStartWindows;
+use crate::domain::industry::Industry;
 use crate::error::AppResult;
 use crate::store::platforms::{self, PlatformRow};
+use crate::store::rates::{self, RateInForce};
 use crate::store::tokens::{self, TokenRow};
+use chrono::NaiveDate;
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,8 +22,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The channel the invalidation triggers notify; payloads `token:<id>`, `platform:<id>`,
-/// `enrolment_policy`.
+/// The channel the invalidation triggers notify; payloads `token:<id>`, `platform:<id>`, or the
+/// name of a reference table (`enrolment_policy`, `base_rates`, `rate_multipliers`,
+/// `platform_rate_classes`).
 pub const CHANNEL: &str = "flexcover_cache";
 
 /// More entries than this and the table starts over: a bound on memory, not an eviction policy.
@@ -39,7 +43,12 @@ struct Entries {
     tokens: HashMap<String, (Instant, TokenRow)>,
     platforms: HashMap<String, (Instant, PlatformRow)>,
     windows: Option<(Instant, CoverStartWindows)>,
+    /// Rates in force by (platform, province, industry, day); None: no base rate in force yet.
+    rates: HashMap<RateKey, (Instant, Option<RateInForce>)>,
 }
+
+/// A platform's rate at a province, industry and day.
+type RateKey = (String, String, Industry, NaiveDate);
 
 impl Entries {
     fn clear(&mut self) {
@@ -47,6 +56,7 @@ impl Entries {
         self.tokens.clear();
         self.platforms.clear();
         self.windows = None;
+        self.rates.clear();
     }
 }
 
@@ -56,11 +66,16 @@ fn fresh<V: Clone>(entry: Option<&(Instant, V)>, max_age: Duration) -> Option<V>
         .map(|(_, value)| value.clone())
 }
 
-fn keep<V>(table: &mut HashMap<String, (Instant, V)>, key: &str, read_at: Instant, value: V) {
+fn keep<K: std::hash::Hash + Eq, V>(
+    table: &mut HashMap<K, (Instant, V)>,
+    key: K,
+    read_at: Instant,
+    value: V,
+) {
     if table.len() >= MAX_ENTRIES {
         table.clear();
     }
-    table.insert(key.to_owned(), (read_at, value));
+    table.insert(key, (read_at, value));
 }
 
 impl Cache {
@@ -113,7 +128,7 @@ impl Cache {
         let row = tokens::get(&mut *connection, token_id).await?;
         if let Some(row) = &row {
             self.keep_if_current(before, |e, at| {
-                keep(&mut e.tokens, token_id, at, row.clone())
+                keep(&mut e.tokens, token_id.to_owned(), at, row.clone())
             });
         }
         Ok(row)
@@ -134,7 +149,7 @@ impl Cache {
         let row = platforms::get(pool, platform_id).await?;
         if let Some(row) = &row {
             self.keep_if_current(before, |e, at| {
-                keep(&mut e.platforms, platform_id, at, row.clone());
+                keep(&mut e.platforms, platform_id.to_owned(), at, row.clone());
             });
         }
         Ok(row)
@@ -153,6 +168,33 @@ impl Cache {
         Ok(windows)
     }
 
+    /// The rate in force for a platform at a province, industry and day, from memory or the
+    /// database (rates are effective-dated, so a day's answer changes only when a table does).
+    pub async fn rate(
+        &self,
+        pool: &PgPool,
+        platform_id: &str,
+        province_code: &str,
+        industry: Industry,
+        day: NaiveDate,
+    ) -> AppResult<Option<RateInForce>> {
+        let key: RateKey = (
+            platform_id.to_owned(),
+            province_code.to_owned(),
+            industry,
+            day,
+        );
+        if self.usable()
+            && let Some(rate) = self.with(|e| fresh(e.rates.get(&key), self.max_age))
+        {
+            return Ok(rate);
+        }
+        let before = self.before_read();
+        let rate = rates::in_force(pool, province_code, platform_id, industry, day).await?;
+        self.keep_if_current(before, |e, at| keep(&mut e.rates, key, at, rate.clone()));
+        Ok(rate)
+    }
+
     /// Drops what a notification names (anything unrecognised drops everything); for a change
     /// this replica committed, which its own callers must see before the notification arrives.
     pub fn forget(&self, payload: &str) {
@@ -168,6 +210,11 @@ impl Cache {
                 entries.platforms.remove(platform_id);
             } else if payload == "enrolment_policy" {
                 entries.windows = None;
+            } else if matches!(
+                payload,
+                "base_rates" | "rate_multipliers" | "platform_rate_classes"
+            ) {
+                entries.rates.clear();
             } else {
                 entries.clear();
             }
@@ -222,7 +269,9 @@ mod tests {
         let cache = Cache::new(Duration::from_secs(5));
         cache.set_listening(true);
         let before = cache.before_read();
-        cache.keep_if_current(before, |e, at| keep(&mut e.tokens, "t", at, token_row("t")));
+        cache.keep_if_current(before, |e, at| {
+            keep(&mut e.tokens, "t".into(), at, token_row("t"))
+        });
         assert!(cached_token(&cache, "t").is_some());
         tokio::time::advance(Duration::from_secs(5)).await;
         assert!(cached_token(&cache, "t").is_none(), "stale past max_age");
@@ -234,7 +283,9 @@ mod tests {
         cache.set_listening(true);
         let before = cache.before_read();
         cache.invalidate("token:t");
-        cache.keep_if_current(before, |e, at| keep(&mut e.tokens, "t", at, token_row("t")));
+        cache.keep_if_current(before, |e, at| {
+            keep(&mut e.tokens, "t".into(), at, token_row("t"))
+        });
         assert!(cached_token(&cache, "t").is_none());
     }
 
@@ -242,11 +293,15 @@ mod tests {
     async fn nothing_is_kept_while_not_listening_and_a_notification_drops_its_entry() {
         let cache = Cache::new(Duration::from_secs(5));
         let before = cache.before_read();
-        cache.keep_if_current(before, |e, at| keep(&mut e.tokens, "t", at, token_row("t")));
+        cache.keep_if_current(before, |e, at| {
+            keep(&mut e.tokens, "t".into(), at, token_row("t"))
+        });
         assert!(cached_token(&cache, "t").is_none(), "not listening");
         cache.set_listening(true);
         let before = cache.before_read();
-        cache.keep_if_current(before, |e, at| keep(&mut e.tokens, "t", at, token_row("t")));
+        cache.keep_if_current(before, |e, at| {
+            keep(&mut e.tokens, "t".into(), at, token_row("t"))
+        });
         assert!(cached_token(&cache, "t").is_some());
         cache.invalidate("token:t");
         assert!(cached_token(&cache, "t").is_none());

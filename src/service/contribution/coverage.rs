@@ -92,7 +92,7 @@ pub async fn check(
     let covered = match store::covering_at(&mut *tx, &query, None).await? {
         Some((enrolment, order)) => {
             let rate = rate_in_force(
-                &mut *tx,
+                state,
                 &enrolment.province_code,
                 &enrolment.platform_id,
                 enrolment.industry,

@@ -11,7 +11,7 @@ use crate::domain::rates::{
 };
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Action, Owner, Resource};
-use crate::service::rates::{no_rate, rate_in_force};
+use crate::service::rates::{no_rate, rate_in_force_in};
 use crate::service::{AppState, Idempotent, RequestKey, record_province};
 use crate::store::Tx;
 use crate::store::declarations::{self as store, DeclarationRow, Key, LineRow};
@@ -226,7 +226,7 @@ async fn lines_from_counts(
 ) -> AppResult<Vec<LineRow>> {
     let mut lines = Vec::with_capacity(counts.len());
     for (i, (industry, orders)) in counts.iter().enumerate() {
-        let rate = rate_in_force(
+        let rate = rate_in_force_in(
             &mut **tx,
             key.province_code,
             key.platform_id,

@@ -80,7 +80,23 @@ impl From<store::RateInForce> for RateInForce {
 }
 
 /// The rate in force for a province, platform and industry on `day`; None before any base rate.
+/// From memory (see `crate::cache`), for reads.
 pub async fn rate_in_force(
+    state: &AppState,
+    province: &str,
+    platform: &str,
+    industry: Industry,
+    day: NaiveDate,
+) -> AppResult<Option<RateInForce>> {
+    let found = state
+        .cache
+        .rate(&state.pool, platform, province, industry, day)
+        .await?;
+    Ok(found.map(|found| answer(found, platform)))
+}
+
+/// [`rate_in_force`] read in a transaction, for writes that must price within their snapshot.
+pub async fn rate_in_force_in(
     db: impl sqlx::PgExecutor<'_>,
     province: &str,
     platform: &str,
@@ -88,13 +104,15 @@ pub async fn rate_in_force(
     day: NaiveDate,
 ) -> AppResult<Option<RateInForce>> {
     let found = store::in_force(db, province, platform, industry, day).await?;
-    Ok(found.map(|found| {
-        let mut rate = RateInForce::from(found);
-        if let Some(multiplier) = rate.multiplier.as_mut() {
-            multiplier.platform_id = platform.to_owned();
-        }
-        rate
-    }))
+    Ok(found.map(|found| answer(found, platform)))
+}
+
+fn answer(found: store::RateInForce, platform: &str) -> RateInForce {
+    let mut rate = RateInForce::from(found);
+    if let Some(multiplier) = rate.multiplier.as_mut() {
+        multiplier.platform_id = platform.to_owned();
+    }
+    rate
 }
 
 /// NOT_FOUND: no base rate of the industry is in force that day.
@@ -125,15 +143,9 @@ pub async fn get_rate(
         Owner::of(&province, &platform),
     )?;
     let day = china_date(at.unwrap_or_else(|| state.clock.now()));
-    rate_in_force(
-        &state.pool,
-        province.as_str(),
-        platform.as_str(),
-        industry,
-        day,
-    )
-    .await?
-    .ok_or_else(|| AppError::NotFound(no_rate(industry, day)))
+    rate_in_force(state, province.as_str(), platform.as_str(), industry, day)
+        .await?
+        .ok_or_else(|| AppError::NotFound(no_rate(industry, day)))
 }
 
 /// SetBaseRate: a new base rate version, in force from a day in the future.
@@ -160,6 +172,8 @@ where
     let row = store::insert_base_rate(&mut *tx, &command.rate, state.clock.now()).await?;
     let reply = R::from(&row);
     idempotent.commit(state, tx, &reply).await?;
+    // Rates in force on this replica at once; on the others by notification.
+    state.cache.forget("base_rates");
     Ok(reply)
 }
 
@@ -207,6 +221,8 @@ where
     let row = store::insert_multiplier(&mut *tx, &new, state.clock.now()).await?;
     let reply = R::from(&row);
     idempotent.commit(state, tx, &reply).await?;
+    // Rates in force on this replica at once; on the others by notification.
+    state.cache.forget("base_rates");
     Ok(reply)
 }
 
@@ -255,5 +271,7 @@ where
         class: command.class,
     });
     idempotent.commit(state, tx, &reply).await?;
+    // Rates in force on this replica at once; on the others by notification.
+    state.cache.forget("base_rates");
     Ok(reply)
 }
