@@ -269,14 +269,24 @@ pub async fn wait_serving(serve: &mut Serve, channel: &Channel, limit: Duration)
     }
 }
 
-/// After a fault at `fault`: waits (up to 3 s) for health to notice, then for SERVING again;
-/// returns the seconds from the fault to SERVING.
-pub async fn seconds_to_serving(serve: &mut Serve, channel: &Channel, fault: Instant) -> f64 {
-    while fault.elapsed() < Duration::from_secs(3) && serving(channel).await {
+/// Watches health from just before a fault at `fault`: the seconds until SERVING again after
+/// health noticed the fault, or None when health never left SERVING within 3 s (the outage fell
+/// between two database probes). Polls every 20 ms; gives up after 120 s.
+pub async fn watch_recovery(channel: Channel, fault: Instant) -> Result<Option<f64>, String> {
+    let mut noticed = false;
+    loop {
+        let up = serving(&channel).await;
+        match (up, noticed) {
+            (true, true) => return Ok(Some(fault.elapsed().as_secs_f64())),
+            (true, false) if fault.elapsed() > Duration::from_secs(3) => return Ok(None),
+            (false, _) => noticed = true,
+            (true, false) => {}
+        }
+        if fault.elapsed() > Duration::from_secs(120) {
+            return Err("not SERVING within 120 s of the fault".into());
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    wait_serving(serve, channel, Duration::from_secs(120)).await;
-    fault.elapsed().as_secs_f64()
 }
 
 const PG_BIN: &str = "/usr/lib/postgresql/15/bin";

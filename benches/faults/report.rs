@@ -31,7 +31,7 @@ impl Tally {
                 internal.push(status.message().to_owned());
                 "INTERNAL".to_owned()
             }
-            (code, true) => format!("connection error ({code:?})"),
+            (code, true) => format!("client-side {code:?}"),
             (code, false) => format!("{code:?}"),
         };
         let mut codes = self.codes.lock().expect("tally");
@@ -97,7 +97,8 @@ impl Tally {
 #[derive(Default)]
 pub struct Row {
     pub scenario: String,
-    pub acknowledged: u64,
+    /// Acknowledged writes that were verified afterwards.
+    pub acknowledged: Option<u64>,
     pub lost: Option<u64>,
     pub duplicates: Option<u64>,
     pub internal: u64,
@@ -131,7 +132,7 @@ impl Row {
         format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             self.scenario,
-            self.acknowledged,
+            figure(self.acknowledged),
             figure(self.lost),
             figure(self.duplicates),
             self.internal,

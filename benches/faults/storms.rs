@@ -53,7 +53,7 @@ pub async fn cancellation_storm(mode: Mode) -> Row {
     let normal_failures = ledger.tally.total();
     let mut row = Row {
         scenario: "4. cancellation storm".to_owned(),
-        acknowledged: acknowledged.len() as u64,
+        acknowledged: Some(acknowledged.len() as u64),
         lost: Some(verdict.lost),
         duplicates: Some(verdict.duplicates),
         internal: ledger.tally.internal() + impatient_tally.internal(),
