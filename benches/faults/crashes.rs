@@ -59,7 +59,8 @@ async fn writes_under_faults(
     row.check_common(&ledger.tally);
     row.require_zero("calls never answered", unresolved);
     if acknowledged.is_empty() {
-        row.violations.push("no write was acknowledged: the load did not run".into());
+        row.violations
+            .push("no write was acknowledged: the load did not run".into());
     }
     // Only scenario 1 kills serve, and it restarts it at once: serve must outlive every fault.
     row.require_zero("serve exited by itself", u64::from(serve.exited()));
@@ -67,8 +68,9 @@ async fn writes_under_faults(
     row
 }
 
-/// 1. SIGKILL of `flexcover serve`, restarted at once on the same data directory: the new serve
-/// must wait out the orphaned postmaster (stopped by its parent-death signal) and start its own.
+/// Scenario 1: SIGKILL of `flexcover serve`, restarted at once on the same data directory: the
+/// new serve must wait out the orphaned postmaster (stopped by its parent-death signal) and start
+/// its own.
 pub async fn kill_serve(mode: Mode) -> Row {
     let dir = TempDir::new("kill-serve");
     let mut serve = Serve::embedded(&dir.0, &[]);
@@ -80,7 +82,8 @@ pub async fn kill_serve(mode: Mode) -> Row {
     .await
 }
 
-/// 2. SIGKILL of the embedded postmaster: serve's supervisor must start it again by itself.
+/// Scenario 2: SIGKILL of the embedded postmaster: serve's supervisor must start it again by
+/// itself.
 pub async fn kill_postmaster(mode: Mode) -> Row {
     let dir = TempDir::new("kill-postmaster");
     let mut serve = Serve::embedded(&dir.0, &[]);
@@ -93,7 +96,8 @@ pub async fn kill_postmaster(mode: Mode) -> Row {
     .await
 }
 
-/// 3. `pg_ctl restart -m immediate` of an external PostgreSQL that serve reaches by DATABASE_URL.
+/// Scenario 3: `pg_ctl restart -m immediate` of an external PostgreSQL that serve reaches by
+/// DATABASE_URL.
 pub async fn restart_external(mode: Mode) -> Row {
     let scenario = "3. restart external PostgreSQL";
     let cluster = match ExternalCluster::start() {
@@ -110,5 +114,8 @@ pub async fn restart_external(mode: Mode) -> Row {
     let url = crate::support::fresh_database(&cluster.admin_url(), "flexcover_faults").await;
     let mut serve = Serve::external(&url, cluster.log_dir());
     let faults = if mode.short { 2 } else { 10 };
-    writes_under_faults(scenario, &mut serve, faults, |_| cluster.restart_immediate()).await
+    writes_under_faults(scenario, &mut serve, faults, |_| {
+        cluster.restart_immediate()
+    })
+    .await
 }

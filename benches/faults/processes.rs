@@ -62,7 +62,11 @@ impl Serve {
             "FLEXCOVER_DATA_DIR".to_owned(),
             data_dir.display().to_string(),
         )];
-        env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        env.extend(
+            extra_env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         Self::start(env, Some(data_dir.to_owned()), data_dir.join("serve.log"))
     }
 

@@ -113,7 +113,10 @@ pub struct Row {
 
 impl Row {
     pub fn header() -> &'static str {
-        "| scenario | acknowledged | lost | duplicates | INTERNAL | other codes | seconds to SERVING (max / mean) | notes |\n|---|---|---|---|---|---|---|---|"
+        concat!(
+            "| scenario | acknowledged | lost | duplicates | INTERNAL | other codes ",
+            "| seconds to SERVING (max / mean) | notes |\n|---|---|---|---|---|---|---|---|"
+        )
     }
 
     pub fn markdown(&self) -> String {

@@ -1,9 +1,9 @@
 //! Scenarios 4–5: callers that give up, and more callers than the server admits.
+use crate::Mode;
 use crate::processes::{Serve, TempDir, lazy_channel, serving, wait_serving};
 use crate::report::{Row, Tally, millis};
 use crate::support::{authed, percentile};
 use crate::writers::{Load, enrolment, verify};
-use crate::Mode;
 use flexcover::pb;
 use flexcover::pb::contribution_service_client::ContributionServiceClient;
 use flexcover::pb::enrolment_service_client::EnrolmentServiceClient;
@@ -26,7 +26,8 @@ async fn started(name: &str, env: &[(&str, &str)]) -> (TempDir, Serve, String) {
     (dir, serve, token)
 }
 
-/// 4. 80 callers with 5–80 ms deadlines beside 20 normal writers: the normal ones never fail.
+/// Scenario 4: 80 callers with 5–80 ms deadlines beside 20 normal writers: the normal ones never
+/// fail.
 pub async fn cancellation_storm(mode: Mode) -> Row {
     let (_dir, mut serve, token) = started("storm", &[]).await;
     // The impatient callers enrol as another platform, so the normal writers' listing holds
@@ -59,7 +60,8 @@ pub async fn cancellation_storm(mode: Mode) -> Row {
         internal: ledger.tally.internal() + impatient_tally.internal(),
         others: format!("impatient: {}", impatient_tally.others()),
         notes: format!(
-            "{IMPATIENT} impatient + {NORMAL} normal callers for {} s; normal callers' failures: {normal_failures} ({})",
+            "{IMPATIENT} impatient + {NORMAL} normal callers for {} s; \
+             normal callers' failures: {normal_failures} ({})",
             storm.as_secs(),
             ledger.tally.others()
         ),
@@ -120,7 +122,7 @@ impl Calls {
 /// EnrolWorker for a fresh worker.
 async fn one_call(channel: &Channel, token: &str, worker: u64, deadline: Duration, calls: &Calls) {
     let started = Instant::now();
-    let answer = if worker % 2 == 0 {
+    let answer = if worker.is_multiple_of(2) {
         let mut request = authed(
             pb::CheckCoverageRequest {
                 worker: Some(pb::check_coverage_request::Worker::IdNumber(
@@ -199,8 +201,8 @@ async fn closed_loop(serve: &Serve, token: &str, callers: u64, until: Instant, c
     }
 }
 
-/// 5. FLEXCOVER_MAX_CONCURRENT_REQUESTS=16: (a) a crowd of callers with 2 s deadlines while
-/// health is probed; (b) a closed loop at 5× the limit.
+/// Scenario 5: FLEXCOVER_MAX_CONCURRENT_REQUESTS=16: (a) a crowd of callers with 2 s deadlines
+/// while health is probed; (b) a closed loop at 5× the limit.
 pub async fn overload(mode: Mode) -> Row {
     let env = [("FLEXCOVER_MAX_CONCURRENT_REQUESTS", "16")];
     let (_dir, mut serve, token) = started("overload", &env).await;
@@ -229,7 +231,8 @@ pub async fn overload(mode: Mode) -> Row {
             loop_calls.tally.others()
         ),
         notes: format!(
-            "(a) {crowd} callers {} s: {} admitted, shed {:.1}%, health p50 {} p99 {} max {} ({} checks, {not_serving} not SERVING); \
+            "(a) {crowd} callers {} s: {} admitted, shed {:.1}%, health p50 {} p99 {} max {} \
+             ({} checks, {not_serving} not SERVING); \
              (b) 80 callers {} s: {:.0} admitted/s, admitted p50 {} p99 {}, shed {:.1}%",
             phase.as_secs(),
             crowd_calls.admitted().len(),

@@ -112,7 +112,13 @@ async fn enrol_until_answered(
         call.set_timeout(Duration::from_secs(5));
         let status = match client.enrol_worker(call).await {
             Ok(answer) => {
-                return Some(answer.into_inner().enrolment.expect("enrolment").enrolment_id);
+                return Some(
+                    answer
+                        .into_inner()
+                        .enrolment
+                        .expect("enrolment")
+                        .enrolment_id,
+                );
             }
             Err(status) => status,
         };
@@ -236,7 +242,7 @@ async fn list_all(client: EnrolmentServiceClient<Channel>, token: &str) -> HashS
             async move { client.list_enrolments(request).await }
         })
         .await
-            .expect("a listing is never NOT_FOUND");
+        .expect("a listing is never NOT_FOUND");
         ids.extend(page.enrolments.into_iter().map(|e| e.enrolment_id));
         if page.next_page_token.is_empty() {
             return ids;
