@@ -83,6 +83,9 @@ pub struct Limits {
     pub limit: usize,
     pub queue: usize,
     pub wait: Duration,
+    /// The longest an admitted call may take to answer: then DEADLINE_EXCEEDED (its work still
+    /// finishes in its own task, as for a caller who gives up).
+    pub deadline: Duration,
 }
 
 #[derive(Clone)]
@@ -210,7 +213,13 @@ where
                     })
                     .instrument(tracing::Span::current()),
             );
-            let answer = task.await;
+            let Ok(answer) = tokio::time::timeout(shared.limits.deadline, task).await else {
+                // Dropping `abandon` tells the call nobody waits for it any more.
+                return Ok(Status::deadline_exceeded(
+                    "the call did not finish within the server's deadline",
+                )
+                .into_http());
+            };
             abandon.disarm();
             match answer {
                 Ok(result) => result,
@@ -232,6 +241,7 @@ mod tests {
             limit,
             queue,
             wait: Duration::from_millis(wait_ms),
+            deadline: Duration::from_secs(30),
         }
     }
 

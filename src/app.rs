@@ -118,7 +118,6 @@ pub async fn serve(
         let _ = signalled.send(true);
     };
     let server = tonic::transport::Server::builder()
-        .timeout(settings.request_timeout())
         // h2 closes a connection (GOAWAY ENHANCE_YOUR_CALM "too_many_data_frames") once the small
         // DATA frames it holds unread cost more than half the connection window in framing
         // overhead. gRPC clients such as grpcio send one small frame per message, so a stream that

@@ -144,6 +144,7 @@ impl ServerSettings {
             limit: self.max_concurrent_requests,
             queue: self.admission_queue,
             wait: Duration::from_millis(self.admission_wait_ms),
+            deadline: self.request_timeout(),
         }
     }
 

@@ -138,3 +138,40 @@ async fn a_peer_that_never_answers_pings_is_closed() {
     );
     app.stop().await;
 }
+
+/// A call that outlives the server's deadline answers DEADLINE_EXCEEDED (gRPC's code for it, not
+/// CANCELLED); its work still finishes, so a retry with the same request_id replays it.
+#[tokio::test]
+async fn a_call_past_the_servers_deadline_is_deadline_exceeded_and_replays_on_retry() {
+    use sqlx::Connection;
+    let app = spawn_app_with(flexcover::config::ServerSettings {
+        health_interval_ms: 100,
+        request_timeout_secs: 1,
+        ..Default::default()
+    })
+    .await;
+    app.seed_pilot().await;
+    let meituan = app.token("platform:meituan").await;
+    let mut client = app.enrolment_client().await;
+    let mut blocker = sqlx::PgConnection::connect_with(&app.pool.connect_options())
+        .await
+        .expect("a connection of its own");
+    let mut held = blocker.begin().await.expect("begin");
+    sqlx::query("LOCK TABLE enrolments IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *held)
+        .await
+        .expect("lock");
+    let status = client
+        .enrol_worker(authed(enrol_request("slow", STANDARD_ID), &meituan))
+        .await
+        .expect_err("blocked past the deadline");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    held.rollback().await.expect("release");
+    let replayed = client
+        .enrol_worker(authed(enrol_request("slow", STANDARD_ID), &meituan))
+        .await
+        .expect("the retry is answered");
+    assert!(replayed.into_inner().enrolment.is_some());
+    assert_eq!(app.count("enrolments").await, 1);
+    app.stop().await;
+}
