@@ -129,6 +129,11 @@ pub struct Server {
 
 /// Starts the release server on a free port against `url` and connects to it.
 pub async fn start_server(url: &str) -> Server {
+    start_server_with(url, &[]).await
+}
+
+/// [`start_server`] with extra environment variables (settings).
+pub async fn start_server_with(url: &str, settings: &[(&str, &str)]) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("port")
@@ -141,6 +146,7 @@ pub async fn start_server(url: &str) -> Server {
             flexcover::pii::PiiKeys::generate_text(),
         )
         .env("FLEXCOVER_LOG", "warn")
+        .envs(settings.iter().copied())
         .stdin(std::process::Stdio::null())
         .spawn()
         .expect("start the server");

@@ -67,6 +67,7 @@ async fn main() {
         }
     }
     server.stop();
+    let ablation = where_the_time_goes(&url, &token, run_for).await;
 
     let variables = pgbench::Variables {
         token_id: token.split('_').nth(1).expect("token id").to_string(),
@@ -116,7 +117,63 @@ async fn main() {
         );
     }
     println!("\npeak server RSS: {} MB", peak_rss_kib / 1024);
+    println!("\n## Where the time goes: one setting changed at a time\n");
+    println!("| call, server | concurrency | calls/s | p50 | p99 |");
+    println!("|---|---|---|---|---|");
+    for (label, concurrency, measure) in &ablation {
+        println!(
+            "| {label} | {concurrency} | {:.0} | {:.3} ms | {:.3} ms |",
+            measure.rate(),
+            ms(measure.p50),
+            ms(measure.p99)
+        );
+    }
     finish("unary", embedded).await;
+}
+
+/// GetRate against servers with one setting changed at a time: TCP_NODELAY off (as before the
+/// unary work), the cache off, both.
+async fn where_the_time_goes(
+    url: &str,
+    token: &str,
+    run_for: Duration,
+) -> Vec<(String, usize, Measure)> {
+    let variants: [(&str, &[(&str, &str)]); 4] = [
+        ("as shipped", &[]),
+        ("TCP_NODELAY off", &[("FLEXCOVER_TCP_NODELAY", "false")]),
+        ("cache off", &[("FLEXCOVER_CACHE_MAX_AGE_SECS", "0")]),
+        (
+            "both off (before)",
+            &[
+                ("FLEXCOVER_TCP_NODELAY", "false"),
+                ("FLEXCOVER_CACHE_MAX_AGE_SECS", "0"),
+            ],
+        ),
+    ];
+    let mut rows = Vec::new();
+    for (label, settings) in variants {
+        let server = start_server_with(url, settings).await;
+        let target = load::Target::new(&server, token.to_string(), 0).await;
+        for concurrency in [1, 16] {
+            let measure = load::closed_loop(&target, Call::GetRate, concurrency, run_for).await;
+            eprintln!("{label} GetRate c={concurrency}: {measure}");
+            rows.push((format!("GetRate, {label}"), concurrency, measure));
+        }
+        server.stop();
+    }
+    // A lone EnrolWorker caller, with and without coalescing: it must not get slower.
+    for (label, max) in [("coalesced", "256"), ("each alone", "1")] {
+        let server = start_server_with(url, &[("FLEXCOVER_COALESCE_MAX", max)]).await;
+        let first_worker = if max == "1" { 12_000_000 } else { 11_000_000 };
+        let target = load::Target::new(&server, token.to_string(), first_worker).await;
+        for concurrency in [1, 64] {
+            let measure = load::closed_loop(&target, Call::EnrolWorker, concurrency, run_for).await;
+            eprintln!("EnrolWorker {label} c={concurrency}: {measure}");
+            rows.push((format!("EnrolWorker, {label}"), concurrency, measure));
+        }
+        server.stop();
+    }
+    rows
 }
 
 fn ms(duration: Duration) -> f64 {

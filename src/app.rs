@@ -166,8 +166,9 @@ fn accepted(
     settings: &ServerSettings,
 ) -> impl futures_util::Stream<Item = std::io::Result<TrackedStream>> {
     let idle_timeout = settings.idle_connection_timeout();
+    let nodelay = settings.tcp_nodelay;
     tokio_stream::wrappers::TcpListenerStream::new(listener)
-        .map(move |socket| socket.map(|socket| TrackedStream::new(socket, idle_timeout)))
+        .map(move |socket| socket.map(|socket| TrackedStream::new(socket, idle_timeout, nodelay)))
 }
 
 /// Drives health status from a database probe: SERVING only while the database answers.

@@ -151,7 +151,10 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
         clock: Arc::new(SystemClock),
         cache: Arc::new(crate::cache::Cache::new(args.server.cache_max_age())),
         access_log: crate::access_log::AccessLog::start(&database.pool),
-        enrolments: crate::service::enrolment::coalesce::Coalescer::start(database.pool.clone()),
+        enrolments: crate::service::enrolment::coalesce::Coalescer::start(
+            database.pool.clone(),
+            args.server.coalesce_max,
+        ),
     };
     tracing::info!(listen = %args.listen, "flexcover serving");
     let served =

@@ -107,6 +107,12 @@ pub struct ServerSettings {
         default_value_t = 300
     )]
     pub idle_connection_timeout_secs: u64,
+    /// Send small writes at once (TCP_NODELAY); off only to measure what Nagle's algorithm costs.
+    #[arg(long, env = "FLEXCOVER_TCP_NODELAY", default_value_t = true, action = clap::ArgAction::Set)]
+    pub tcp_nodelay: bool,
+    /// Most EnrolWorker calls written in one transaction (1: each alone).
+    #[arg(long, env = "FLEXCOVER_COALESCE_MAX", default_value_t = 256)]
+    pub coalesce_max: usize,
     /// Longest a cached token, platform or setting is used without a fresh read, in seconds; a
     /// change reaches every replica sooner by notification (0: no cache).
     #[arg(long, env = "FLEXCOVER_CACHE_MAX_AGE_SECS", default_value_t = 5)]
@@ -129,6 +135,8 @@ impl Default for ServerSettings {
             http2_keepalive_timeout_secs: 20,
             idle_connection_timeout_secs: 300,
             cache_max_age_secs: 5,
+            tcp_nodelay: true,
+            coalesce_max: 256,
             shutdown_grace_secs: 30,
         }
     }

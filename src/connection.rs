@@ -88,8 +88,8 @@ pub struct TrackedStream {
 }
 
 impl TrackedStream {
-    pub fn new(io: TcpStream, idle_timeout: Option<Duration>) -> Self {
-        if let Err(error) = io.set_nodelay(true) {
+    pub fn new(io: TcpStream, idle_timeout: Option<Duration>, nodelay: bool) -> Self {
+        if let Err(error) = io.set_nodelay(nodelay) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
         let first_check = Instant::now() + idle_timeout.unwrap_or(Duration::ZERO);

@@ -219,7 +219,10 @@ pub async fn spawn_app_on(url: &str, database: String, settings: ServerSettings)
         clock: clock.clone(),
         cache: Arc::new(flexcover::cache::Cache::new(settings.cache_max_age())),
         access_log: flexcover::access_log::AccessLog::start(&pool),
-        enrolments: flexcover::service::enrolment::coalesce::Coalescer::start(pool.clone()),
+        enrolments: flexcover::service::enrolment::coalesce::Coalescer::start(
+            pool.clone(),
+            settings.coalesce_max,
+        ),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

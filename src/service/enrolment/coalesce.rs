@@ -18,7 +18,7 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 /// Items in one group, at most.
-const MAX_GROUP: usize = 256;
+pub const MAX_GROUP: usize = 256;
 /// Groups being written at once.
 const IN_FLIGHT: usize = 4;
 /// Calls waiting to be gathered, at most; beyond it callers wait to hand theirs over.
@@ -43,9 +43,10 @@ fn gone() -> AppError {
 }
 
 impl Coalescer {
-    pub fn start(pool: PgPool) -> Self {
+    /// Groups of at most `max_group` items (1: every call alone, as before coalescing).
+    pub fn start(pool: PgPool, max_group: usize) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(gather(pool, receiver));
+        tokio::spawn(gather(pool, receiver, max_group.clamp(1, MAX_GROUP)));
         Self { sender }
     }
 
@@ -62,7 +63,7 @@ impl Coalescer {
     }
 }
 
-async fn gather(pool: PgPool, mut receiver: mpsc::Receiver<Pending>) {
+async fn gather(pool: PgPool, mut receiver: mpsc::Receiver<Pending>, max_group: usize) {
     let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut held_over: Vec<Pending> = Vec::new();
     loop {
@@ -75,13 +76,13 @@ async fn gather(pool: PgPool, mut receiver: mpsc::Receiver<Pending>) {
                 None => return,
             }
         }
-        while held_over.len() < MAX_GROUP {
+        while held_over.len() < max_group {
             match receiver.try_recv() {
                 Ok(pending) => held_over.push(pending),
                 Err(_) => break,
             }
         }
-        let (groups, rest) = into_groups(std::mem::take(&mut held_over));
+        let (groups, rest) = into_groups(std::mem::take(&mut held_over), max_group);
         held_over = rest;
         let pool = pool.clone();
         tokio::spawn(async move {
@@ -94,14 +95,14 @@ async fn gather(pool: PgPool, mut receiver: mpsc::Receiver<Pending>) {
 }
 
 /// Groups by caller; a request_id already in its group waits for a later one.
-fn into_groups(arrived: Vec<Pending>) -> (Vec<Vec<Pending>>, Vec<Pending>) {
+fn into_groups(arrived: Vec<Pending>, max_group: usize) -> (Vec<Vec<Pending>>, Vec<Pending>) {
     let mut groups: HashMap<String, (HashSet<String>, Vec<Pending>)> = HashMap::new();
     let mut later = Vec::new();
     for pending in arrived {
         let (ids, group) = groups
             .entry(pending.enroller.caller().to_owned())
             .or_default();
-        if ids.insert(pending.item.request_id.clone()) {
+        if group.len() < max_group && ids.insert(pending.item.request_id.clone()) {
             group.push(pending);
         } else {
             later.push(pending);
