@@ -170,9 +170,11 @@ impl Cache {
 
     /// The rate in force for a platform at a province, industry and day, from memory or the
     /// database (rates are effective-dated, so a day's answer changes only when a table does).
+    /// `db` is the caller's transaction when it holds one: a second connection taken from the
+    /// pool while holding the first could wait forever once every caller holds one.
     pub async fn rate(
         &self,
-        pool: &PgPool,
+        db: impl sqlx::PgExecutor<'_>,
         platform_id: &str,
         province_code: &str,
         industry: Industry,
@@ -190,7 +192,7 @@ impl Cache {
             return Ok(rate);
         }
         let before = self.before_read();
-        let rate = rates::in_force(pool, province_code, platform_id, industry, day).await?;
+        let rate = rates::in_force(db, province_code, platform_id, industry, day).await?;
         self.keep_if_current(before, |e, at| keep(&mut e.rates, key, at, rate.clone()));
         Ok(rate)
     }

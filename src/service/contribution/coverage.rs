@@ -93,6 +93,7 @@ pub async fn check(
         Some((enrolment, order)) => {
             let rate = rate_in_force(
                 state,
+                &mut *tx,
                 &enrolment.province_code,
                 &enrolment.platform_id,
                 enrolment.industry,

@@ -80,9 +80,10 @@ impl From<store::RateInForce> for RateInForce {
 }
 
 /// The rate in force for a province, platform and industry on `day`; None before any base rate.
-/// From memory (see `crate::cache`), for reads.
+/// From memory (see `crate::cache`), for reads; a miss is read through `db`.
 pub async fn rate_in_force(
     state: &AppState,
+    db: impl sqlx::PgExecutor<'_>,
     province: &str,
     platform: &str,
     industry: Industry,
@@ -90,7 +91,7 @@ pub async fn rate_in_force(
 ) -> AppResult<Option<RateInForce>> {
     let found = state
         .cache
-        .rate(&state.pool, platform, province, industry, day)
+        .rate(db, platform, province, industry, day)
         .await?;
     Ok(found.map(|found| answer(found, platform)))
 }
@@ -143,9 +144,16 @@ pub async fn get_rate(
         Owner::of(&province, &platform),
     )?;
     let day = china_date(at.unwrap_or_else(|| state.clock.now()));
-    rate_in_force(state, province.as_str(), platform.as_str(), industry, day)
-        .await?
-        .ok_or_else(|| AppError::NotFound(no_rate(industry, day)))
+    rate_in_force(
+        state,
+        &state.pool,
+        province.as_str(),
+        platform.as_str(),
+        industry,
+        day,
+    )
+    .await?
+    .ok_or_else(|| AppError::NotFound(no_rate(industry, day)))
 }
 
 /// SetBaseRate: a new base rate version, in force from a day in the future.
