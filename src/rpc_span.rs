@@ -1,9 +1,18 @@
-//! One tracing span per RPC: method, caller kind, province, gRPC status code and latency.
-//! Inner layers and handlers fill in `caller.kind` and `province` through `Span::current()`.
+//! One server span per RPC, named and attributed by OpenTelemetry's RPC conventions
+//! (`flexcover.v1.EnrolmentService/EnrolWorker`, kind SERVER, `rpc.system` grpc, `rpc.service`,
+//! `rpc.method`, `rpc.grpc.status_code`, `server.address`/`server.port`, `error.type` and status
+//! ERROR for the codes that are the server's fault), continuing the caller's trace when the
+//! request carries a W3C `traceparent`. Inner layers and handlers fill in `caller.kind` and
+//! `province` through `Span::current()`. The trace id is also a field, so JSON log lines of the
+//! call carry it.
+use crate::connection::ConnectionInfo;
 use futures_util::future::BoxFuture;
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::TraceContextExt;
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 #[derive(Clone, Default)]
 pub struct RpcSpanLayer;
@@ -32,6 +41,106 @@ fn grpc_code<B>(response: &http::Response<B>) -> i32 {
         .unwrap_or(0)
 }
 
+/// The codes a server span reports as errors (OpenTelemetry's gRPC conventions): UNKNOWN,
+/// DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS. The others are the caller's.
+fn is_server_error(code: i32) -> bool {
+    matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
+}
+
+/// gRPC's name of a status code, for `error.type`.
+fn code_name(code: i32) -> &'static str {
+    const NAMES: [&str; 17] = [
+        "OK",
+        "CANCELLED",
+        "UNKNOWN",
+        "INVALID_ARGUMENT",
+        "DEADLINE_EXCEEDED",
+        "NOT_FOUND",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+        "RESOURCE_EXHAUSTED",
+        "FAILED_PRECONDITION",
+        "ABORTED",
+        "OUT_OF_RANGE",
+        "UNIMPLEMENTED",
+        "INTERNAL",
+        "UNAVAILABLE",
+        "DATA_LOSS",
+        "UNAUTHENTICATED",
+    ];
+    usize::try_from(code)
+        .ok()
+        .and_then(|i| NAMES.get(i))
+        .copied()
+        .unwrap_or("UNKNOWN")
+}
+
+/// `/package.Service/Method` as (service, method); the whole path when it is not of that shape.
+fn service_and_method(path: &str) -> (&str, &str) {
+    let trimmed = path.trim_start_matches('/');
+    trimmed.split_once('/').unwrap_or((trimmed, ""))
+}
+
+struct Headers<'a>(&'a http::HeaderMap);
+
+impl Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|key| key.as_str()).collect()
+    }
+}
+
+fn start_span<B>(request: &http::Request<B>) -> tracing::Span {
+    let path = request.uri().path();
+    let (service, method) = service_and_method(path);
+    let local = request
+        .extensions()
+        .get::<ConnectionInfo>()
+        .and_then(|info| info.local_addr);
+    let span = tracing::info_span!(
+        "rpc",
+        otel.name = %path.trim_start_matches('/'),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        rpc.system = "grpc",
+        rpc.service = %service,
+        rpc.method = %method,
+        rpc.grpc.status_code = tracing::field::Empty,
+        "error.type" = tracing::field::Empty,
+        server.address = local.map(|a| a.ip().to_string()),
+        server.port = local.map(|a| a.port()),
+        trace_id = tracing::field::Empty,
+        caller.kind = tracing::field::Empty,
+        province = tracing::field::Empty,
+        latency_ms = tracing::field::Empty,
+    );
+    let parent = opentelemetry_sdk::propagation::TraceContextPropagator::new()
+        .extract(&Headers(request.headers()));
+    if parent.span().span_context().is_valid() {
+        let _ = span.set_parent(parent);
+    }
+    let trace_id = span.context().span().span_context().trace_id();
+    if trace_id != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
+    span
+}
+
+fn record_answer(span: &tracing::Span, code: i32, latency_ms: f64) {
+    span.record("latency_ms", latency_ms);
+    span.record("rpc.grpc.status_code", code);
+    if is_server_error(code) {
+        span.record("otel.status_code", "ERROR");
+        span.record("error.type", code_name(code));
+        tracing::warn!(rpc.grpc.status_code = code, latency_ms, "rpc failed");
+    } else {
+        tracing::info!(rpc.grpc.status_code = code, latency_ms, "rpc finished");
+    }
+}
+
 impl<S, B, ResBody> tower::Service<http::Request<B>> for RpcSpan<S>
 where
     S: tower::Service<http::Request<B>, Response = http::Response<ResBody>> + Send,
@@ -47,15 +156,7 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let span = tracing::info_span!(
-            "rpc",
-            otel.name = %request.uri().path(),
-            rpc.method = %request.uri().path(),
-            caller.kind = tracing::field::Empty,
-            province = tracing::field::Empty,
-            grpc.code = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-        );
+        let span = start_span(&request);
         let started = Instant::now();
         let future = self.inner.call(request);
         let record_span = span.clone();
@@ -63,19 +164,13 @@ where
             async move {
                 let result = future.await;
                 let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-                record_span.record("latency_ms", latency_ms);
                 match &result {
-                    Ok(response) => {
-                        let code = grpc_code(response);
-                        record_span.record("grpc.code", code);
-                        // UNKNOWN, DEADLINE_EXCEEDED, INTERNAL, UNAVAILABLE, DATA_LOSS are ours.
-                        if matches!(code, 2 | 4 | 13 | 14 | 15) {
-                            tracing::warn!(grpc.code = code, latency_ms, "rpc failed");
-                        } else {
-                            tracing::info!(grpc.code = code, latency_ms, "rpc finished");
-                        }
+                    Ok(response) => record_answer(&record_span, grpc_code(response), latency_ms),
+                    Err(error) => {
+                        record_span.record("otel.status_code", "ERROR");
+                        record_span.record("error.type", "transport");
+                        tracing::warn!(%error, latency_ms, "rpc transport error");
                     }
-                    Err(error) => tracing::warn!(%error, latency_ms, "rpc transport error"),
                 }
                 result
             }
@@ -83,3 +178,6 @@ where
         )
     }
 }
+
+#[cfg(test)]
+mod tests;

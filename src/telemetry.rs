@@ -30,12 +30,36 @@ impl Drop for TelemetryGuard {
 
 const DEFAULT_FILTER: &str = "info,sqlx=warn,h2=warn,hyper=warn,tower=warn,opentelemetry=warn";
 
+/// The log filter: FLEXCOVER_LOG when set, else the default. A filter that does not parse is an
+/// error, not a silent fallback: an operator who asked for debug logs must not get info.
+fn filter() -> anyhow::Result<EnvFilter> {
+    match std::env::var("FLEXCOVER_LOG") {
+        Ok(directives) if !directives.is_empty() => EnvFilter::try_new(&directives)
+            .with_context(|| format!("FLEXCOVER_LOG={directives:?} is not a valid filter (EnvFilter syntax, e.g. info,flexcover=debug)")),
+        _ => Ok(EnvFilter::try_new(DEFAULT_FILTER)?),
+    }
+}
+
+/// The service's resource: OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES when set (the SDK reads
+/// them), else the name flexcover; always `service.version`.
+fn resource() -> opentelemetry_sdk::Resource {
+    let builder = opentelemetry_sdk::Resource::builder().with_attribute(
+        opentelemetry::KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+    );
+    if std::env::var_os("OTEL_SERVICE_NAME").is_some_and(|name| !name.is_empty()) {
+        builder.build()
+    } else {
+        builder.with_service_name("flexcover").build()
+    }
+}
+
 pub fn init(format: LogFormat) -> anyhow::Result<TelemetryGuard> {
-    let filter = EnvFilter::try_from_env("FLEXCOVER_LOG")
-        .or_else(|_| EnvFilter::try_new(DEFAULT_FILTER))
-        .context("parsing FLEXCOVER_LOG")?;
+    use std::io::IsTerminal;
+    let filter = filter()?;
     let fmt_layer = match format {
         LogFormat::Human => tracing_subscriber::fmt::layer()
+            // Colour codes only for a terminal, never into files and pipes.
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
@@ -54,11 +78,7 @@ pub fn init(format: LogFormat) -> anyhow::Result<TelemetryGuard> {
         Some(
             SdkTracerProvider::builder()
                 .with_batch_exporter(exporter)
-                .with_resource(
-                    opentelemetry_sdk::Resource::builder()
-                        .with_service_name("flexcover")
-                        .build(),
-                )
+                .with_resource(resource())
                 .build(),
         )
     } else {
