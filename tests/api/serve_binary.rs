@@ -210,3 +210,37 @@ async fn commands_started_together_on_a_fresh_data_directory_take_turns() {
     }
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+/// Logs for operators: a filter that does not parse is refused (not silently replaced by the
+/// default), and human logs into a pipe carry no colour codes.
+#[tokio::test]
+async fn an_invalid_log_filter_is_refused_and_piped_logs_have_no_colour_codes() {
+    let data_dir = std::env::temp_dir().join(format!("flexcover-logs-{}", std::process::id()));
+    let refused = flexcover(&data_dir)
+        .args([
+            "migrate",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+        ])
+        .env("FLEXCOVER_LOG", "info,flexcover=loud")
+        .output()
+        .expect("run flexcover");
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("FLEXCOVER_LOG"), "{stderr}");
+
+    let url = fresh_database_url().await;
+    let piped = flexcover(&data_dir)
+        .args(["migrate", "--database-url", &url])
+        .env("FLEXCOVER_LOG", "info")
+        .env("FLEXCOVER_LOG_FORMAT", "human")
+        .output()
+        .expect("run flexcover");
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(stderr.contains("INFO"), "a log line: {stderr:?}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour codes in a pipe: {stderr:?}"
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
