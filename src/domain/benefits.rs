@@ -3,6 +3,7 @@
 //! every product is rounded half-up once, per item, in i128 so that no bounded input can wrap.
 use super::claim::{IncidentKind, Refused};
 use super::money::{Fen, div_round_half_up};
+use chrono::NaiveDate;
 
 /// One-time disability subsidy, months of the wage base by grade 1..10.
 pub const DISABILITY_SUBSIDY_MONTHS: [i64; 10] = [27, 25, 23, 21, 18, 16, 13, 11, 9, 7];
@@ -177,6 +178,17 @@ pub fn check_payment(items: &[Balance], kind: BenefitKind, amount: Fen) -> Resul
         return Err(Refused(format!(
             "only {left} yuan of {} remain to be paid",
             kind.as_str()
+        )));
+    }
+    Ok(())
+}
+
+/// A payment's day: never before the benefits were assessed (the future is refused with every
+/// other fact's day, `clock::check_fact_day`).
+pub fn check_paid_on(paid_on: NaiveDate, assessed_on: NaiveDate) -> Result<(), Refused> {
+    if paid_on < assessed_on {
+        return Err(Refused(format!(
+            "must not be before the benefits were assessed ({assessed_on}, China Standard Time)"
         )));
     }
     Ok(())
@@ -614,6 +626,15 @@ mod tests {
             Fen(6_000_000)
         ));
         assert!(!settled_after(&items, BenefitKind::Medical, Fen(1)));
+    }
+
+    #[test]
+    fn a_payment_is_not_dated_before_the_assessment() {
+        let assessed = NaiveDate::from_ymd_opt(2026, 7, 20).expect("date");
+        assert!(check_paid_on(assessed, assessed).is_ok(), "the same day");
+        let day_before = NaiveDate::from_ymd_opt(2026, 7, 19).expect("date");
+        let refused = check_paid_on(day_before, assessed).expect_err("before");
+        assert!(refused.0.contains("2026-07-20"), "{}", refused.0);
     }
 
     #[test]

@@ -396,6 +396,8 @@ pub struct ItemRow {
     pub input_names: Vec<String>,
     pub input_values: Vec<i64>,
     pub paid_fen: i64,
+    /// The day (China Standard Time) of the assessment the item belongs to.
+    pub assessed_on: NaiveDate,
 }
 
 pub struct NewItem<'a> {
@@ -408,8 +410,13 @@ pub struct NewItem<'a> {
     pub input_values: Vec<i64>,
 }
 
-/// Stores a new assessment, superseding the earlier ones.
-pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) -> AppResult<()> {
+/// Stores a new assessment, made on `assessed_on`, superseding the earlier ones.
+pub async fn insert_items(
+    tx: &mut Tx,
+    claim: &ClaimRow,
+    items: &[NewItem<'_>],
+    assessed_on: NaiveDate,
+) -> AppResult<()> {
     let assessment: i32 = sqlx::query_scalar!(
         r#"SELECT COALESCE(max(assessment), 0) + 1 AS "assessment!" FROM benefit_items
          WHERE province_code = $1 AND claim_id = $2"#,
@@ -421,8 +428,8 @@ pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) 
     for (n, item) in items.iter().enumerate() {
         sqlx::query!(
             "INSERT INTO benefit_items (province_code, claim_id, assessment, item, kind, payer,
-                 amount_fen, monthly, formula, input_names, input_values)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 amount_fen, monthly, formula, input_names, input_values, assessed_on)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             claim.province_code,
             claim.claim_id,
             assessment,
@@ -434,6 +441,7 @@ pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) 
             item.formula,
             item.input_names as _,
             &item.input_values,
+            assessed_on,
         )
         .execute(&mut **tx)
         .await?;
@@ -468,7 +476,8 @@ pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<I
                 input_values AS "input_values!",
                 CASE WHEN monthly THEN CASE WHEN item = (SELECT min(item) FROM current x WHERE x.kind = spread.kind)
                                             THEN total ELSE 0 END
-                     ELSE GREATEST(0, LEAST(amount_fen, total - before)) END::bigint AS "paid_fen!"
+                     ELSE GREATEST(0, LEAST(amount_fen, total - before)) END::bigint AS "paid_fen!",
+                assessed_on AS "assessed_on!"
          FROM spread ORDER BY item"#,
         claim.province_code,
         claim.claim_id,

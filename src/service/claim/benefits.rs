@@ -101,7 +101,7 @@ pub async fn assess_benefits<R: ClaimReply>(
             input_values: item.inputs.iter().map(|(_, value)| *value).collect(),
         })
         .collect();
-    store::insert_items(tx, claim, &rows).await?;
+    store::insert_items(tx, claim, &rows, state.clock.today()).await?;
     let detail = format!(
         "{} items on a wage base of {} yuan a month ({wage_year}): {once} yuan once, {per_month} yuan a month",
         items.len(),
@@ -155,6 +155,10 @@ pub async fn record_benefit_payment<R: ClaimReply>(
             paid: Fen(item.paid_fen),
         })
         .collect();
+    if let Some(item) = items.iter().find(|item| item.kind == kind) {
+        benefits::check_paid_on(command.paid_on, item.assessed_on)
+            .map_err(|refused| AppError::invalid("paid_on", refused.0))?;
+    }
     benefits::check_payment(&balances, kind, command.amount)
         .map_err(|refused| AppError::FailedPrecondition(refused.0))?;
     let first = store::payments_count(&mut locked.tx, &locked.claim).await? == 0;
