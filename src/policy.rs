@@ -283,6 +283,7 @@ pub const ACTIONS: &[ActionRule] = &[
             "SetPublicHoliday",
             "SetNationalIncome",
             "SetClaimPolicy",
+            "SetPrivateSectorWage",
         ],
     },
     ActionRule {

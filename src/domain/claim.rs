@@ -246,6 +246,12 @@ pub struct ClaimPolicy {
     pub wage_base_percent: i32,
     /// The base year: the accident's year plus this (−1: the year before).
     pub wage_base_year_offset: i32,
+    /// The death base (funeral subsidy, dependants' pensions and their cap): this percent of the
+    /// previous year's urban private-sector average monthly wage.
+    pub death_base_percent: i32,
+    /// The one-time disability allowance of grades 5 and 6, in months of the wage base.
+    pub grade_5_allowance_months: i32,
+    pub grade_6_allowance_months: i32,
 }
 
 /// What each field of a claim policy may be.
@@ -254,6 +260,8 @@ pub const DECISION_WORKING_DAYS: RangeInclusive<i32> = 1..=250;
 pub const DUPLICATE_WINDOW_MINUTES: RangeInclusive<i32> = 0..=10_080;
 pub const WAGE_BASE_PERCENT: RangeInclusive<i32> = 1..=300;
 pub const WAGE_BASE_YEAR_OFFSET: RangeInclusive<i32> = -5..=0;
+pub const DEATH_BASE_PERCENT: RangeInclusive<i32> = 1..=300;
+pub const ALLOWANCE_MONTHS: RangeInclusive<i32> = 0..=120;
 
 /// A policy field within its range.
 pub fn policy_value(value: i32, range: &RangeInclusive<i32>) -> Result<i32, Invalid> {
@@ -409,6 +417,9 @@ mod tests {
         duplicate_window_minutes: 120,
         wage_base_percent: 100,
         wage_base_year_offset: -1,
+        death_base_percent: 60,
+        grade_5_allowance_months: 30,
+        grade_6_allowance_months: 25,
     };
 
     fn d(text: &str) -> NaiveDate {

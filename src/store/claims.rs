@@ -31,6 +31,9 @@ struct PolicyRow {
     duplicate_window_minutes: i32,
     wage_base_percent: i32,
     wage_base_year_offset: i32,
+    death_base_percent: i32,
+    grade_5_allowance_months: i32,
+    grade_6_allowance_months: i32,
 }
 
 /// The province's policy, else the national default.
@@ -39,7 +42,8 @@ pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<C
         PolicyRow,
         "SELECT platform_application_days,
                 worker_application_days, decision_working_days, duplicate_window_minutes,
-                wage_base_percent, wage_base_year_offset
+                wage_base_percent, wage_base_year_offset, death_base_percent,
+                grade_5_allowance_months, grade_6_allowance_months
          FROM claim_policy WHERE province_code IN ($1, $2)
          ORDER BY province_code = $1 DESC LIMIT 1",
         province_code,
@@ -55,6 +59,9 @@ pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<C
         duplicate_window_minutes: row.duplicate_window_minutes,
         wage_base_percent: row.wage_base_percent,
         wage_base_year_offset: row.wage_base_year_offset,
+        death_base_percent: row.death_base_percent,
+        grade_5_allowance_months: row.grade_5_allowance_months,
+        grade_6_allowance_months: row.grade_6_allowance_months,
     })
 }
 
@@ -66,11 +73,17 @@ pub async fn set_policy(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     sqlx::query!(
-        "INSERT INTO claim_policy VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO claim_policy (province_code, platform_application_days,
+             worker_application_days, decision_working_days, duplicate_window_minutes,
+             wage_base_percent, wage_base_year_offset, updated_at, death_base_percent,
+             grade_5_allowance_months, grade_6_allowance_months)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          ON CONFLICT (province_code) DO UPDATE SET
              platform_application_days = $2, worker_application_days = $3,
              decision_working_days = $4, duplicate_window_minutes = $5,
-             wage_base_percent = $6, wage_base_year_offset = $7, updated_at = $8",
+             wage_base_percent = $6, wage_base_year_offset = $7, updated_at = $8,
+             death_base_percent = $9, grade_5_allowance_months = $10,
+             grade_6_allowance_months = $11",
         province_code,
         row.platform_application_days,
         row.worker_application_days,
@@ -79,6 +92,9 @@ pub async fn set_policy(
         row.wage_base_percent,
         row.wage_base_year_offset,
         now,
+        row.death_base_percent,
+        row.grade_5_allowance_months,
+        row.grade_6_allowance_months,
     )
     .execute(db)
     .await?;
@@ -138,6 +154,43 @@ pub async fn national_income(db: impl PgExecutor<'_>, year: i32) -> AppResult<Op
     .fetch_optional(db)
     .await?;
     Ok(annual.map(Fen))
+}
+
+/// A province's urban private-sector average wage of `year` (the death base).
+pub async fn private_sector_wage(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    year: i32,
+) -> AppResult<Option<Fen>> {
+    let annual: Option<i64> = sqlx::query_scalar!(
+        "SELECT annual_fen FROM private_sector_wages WHERE province_code = $1 AND year = $2",
+        province_code,
+        year,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(annual.map(Fen))
+}
+
+pub async fn set_private_sector_wage(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    year: i32,
+    annual: Fen,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query!(
+        "INSERT INTO private_sector_wages (province_code, year, annual_fen, updated_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (province_code, year) DO UPDATE SET annual_fen = $3, updated_at = $4",
+        province_code,
+        year,
+        annual.0,
+        now,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 pub async fn set_national_income(

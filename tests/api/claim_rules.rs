@@ -443,6 +443,9 @@ async fn the_claim_policy_is_data_per_province() {
         duplicate_window_minutes: 120,
         wage_base_percent: 60,
         wage_base_year_offset: -1,
+        death_base_percent: 60,
+        grade_5_allowance_months: 30,
+        grade_6_allowance_months: 25,
     };
     let set = |request_id: &str, policy: pb::ClaimPolicy| pb::SetClaimPolicyRequest {
         request_id: request_id.into(),

@@ -6,6 +6,7 @@ mod at_rest;
 mod auth;
 mod batch;
 mod canonical;
+mod claim_bases;
 mod claim_payments;
 mod claim_rules;
 mod claims;

@@ -1316,9 +1316,29 @@ fn admin_entries() -> Vec<Entry> {
                         duplicate_window_minutes: 120,
                         wage_base_percent: 100,
                         wage_base_year_offset: -1,
+                        death_base_percent: 60,
+                        grade_5_allowance_months: 30,
+                        grade_6_allowance_months: 25,
                     }),
                 };
                 unary(cx.admin().set_claim_policy(cx.req(who, request)).await)
+            }),
+        ),
+        write(
+            "SetPrivateSectorWage",
+            tenant(),
+            call!(|cx, who, s| {
+                let request = pb::SetPrivateSectorWageRequest {
+                    request_id: cx.rid(),
+                    province_code: s.tenant.province.into(),
+                    year: 2018 + target_number(s.target),
+                    annual_fen: 8_000_000,
+                };
+                unary(
+                    cx.admin()
+                        .set_private_sector_wage(cx.req(who, request))
+                        .await,
+                )
             }),
         ),
     ]

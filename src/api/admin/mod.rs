@@ -153,4 +153,11 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::ClaimPolicy>, Status> {
         handle!(self, request, crate::api::claim::set_claim_policy)
     }
+
+    async fn set_private_sector_wage(
+        &self,
+        request: Request<pb::SetPrivateSectorWageRequest>,
+    ) -> Result<Response<pb::PrivateSectorWage>, Status> {
+        handle!(self, request, crate::api::claim::set_private_sector_wage)
+    }
 }

@@ -76,6 +76,7 @@ impl From<BenefitKind> for pb::BenefitKind {
             BenefitKind::FuneralSubsidy => Self::FuneralSubsidy,
             BenefitKind::DeathSubsidy => Self::DeathSubsidy,
             BenefitKind::DependantPension => Self::DependantPension,
+            BenefitKind::OneTimeDisabilityAllowance => Self::OneTimeDisabilityAllowance,
         }
     }
 }

@@ -4,7 +4,9 @@ mod decode;
 mod encode;
 mod reference;
 
-pub use reference::{set_claim_policy, set_national_income, set_public_holiday};
+pub use reference::{
+    set_claim_policy, set_national_income, set_private_sector_wage, set_public_holiday,
+};
 
 use crate::api::AppState;
 use crate::auth::principal;

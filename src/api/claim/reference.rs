@@ -13,8 +13,8 @@ use crate::domain::text::check_line;
 use crate::error::{AppError, AppResult, Violations};
 use crate::pb;
 use crate::service::claim::{
-    self as service, MAX_HOLIDAY_NAME_CHARS, NationalIncome, PolicyInForce, PublicHoliday,
-    SetClaimPolicy, SetNationalIncome, SetPublicHoliday,
+    self as service, MAX_HOLIDAY_NAME_CHARS, NationalIncome, PolicyInForce, PrivateSectorWage,
+    PublicHoliday, SetClaimPolicy, SetNationalIncome, SetPrivateSectorWage, SetPublicHoliday,
 };
 
 pub async fn set_public_holiday(
@@ -33,6 +33,15 @@ pub async fn set_national_income(
 ) -> AppResult<pb::NationalIncome> {
     let command = SetNationalIncome::try_from(request)?;
     service::set_national_income(state, principal, command).await
+}
+
+pub async fn set_private_sector_wage(
+    state: &AppState,
+    principal: &Principal,
+    request: pb::SetPrivateSectorWageRequest,
+) -> AppResult<pb::PrivateSectorWage> {
+    let command = SetPrivateSectorWage::try_from(request)?;
+    service::set_private_sector_wage(state, principal, command).await
 }
 
 pub async fn set_claim_policy(
@@ -84,17 +93,46 @@ impl TryFrom<pb::SetNationalIncomeRequest> for SetNationalIncome {
             year,
             annual_fen,
         } = request;
-        let year = violations.check(
-            "year",
-            (1990..=2200)
-                .contains(&year)
-                .then_some(year)
-                .ok_or_else(|| Invalid::new("must be 1990 to 2200")),
-        );
+        let year = violations.check("year", statistic_year(year));
         let annual = violations.check("annual_fen", Fen::positive(annual_fen));
         let built = (|| {
             Some(SetNationalIncome {
                 key: key?,
+                year: year?,
+                annual: annual?,
+            })
+        })();
+        decoded(violations, built)
+    }
+}
+
+/// A statistic's year: 1990 to 2200.
+fn statistic_year(year: i32) -> Result<i32, Invalid> {
+    (1990..=2200)
+        .contains(&year)
+        .then_some(year)
+        .ok_or_else(|| Invalid::new("must be 1990 to 2200"))
+}
+
+impl TryFrom<pb::SetPrivateSectorWageRequest> for SetPrivateSectorWage {
+    type Error = AppError;
+
+    fn try_from(request: pb::SetPrivateSectorWageRequest) -> AppResult<Self> {
+        let mut violations = Violations::new();
+        let key = key(&mut violations, &request.request_id, &request);
+        let pb::SetPrivateSectorWageRequest {
+            request_id: _,
+            province_code,
+            year,
+            annual_fen,
+        } = request;
+        let province = violations.check("province_code", ProvinceCode::parse(&province_code));
+        let year = violations.check("year", statistic_year(year));
+        let annual = violations.check("annual_fen", Fen::positive(annual_fen));
+        let built = (|| {
+            Some(SetPrivateSectorWage {
+                key: key?,
+                province: province?,
                 year: year?,
                 annual: annual?,
             })
@@ -125,6 +163,9 @@ impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
             duplicate_window_minutes,
             wage_base_percent,
             wage_base_year_offset,
+            death_base_percent,
+            grade_5_allowance_months,
+            grade_6_allowance_months,
         } = policy;
         // Empty: the national default.
         let province = non_empty(&province_code)
@@ -162,6 +203,21 @@ impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
             wage_base_year_offset,
             &claim::WAGE_BASE_YEAR_OFFSET,
         );
+        let death_base_percent = field(
+            "death_base_percent",
+            death_base_percent,
+            &claim::DEATH_BASE_PERCENT,
+        );
+        let grade_5_allowance_months = field(
+            "grade_5_allowance_months",
+            grade_5_allowance_months,
+            &claim::ALLOWANCE_MONTHS,
+        );
+        let grade_6_allowance_months = field(
+            "grade_6_allowance_months",
+            grade_6_allowance_months,
+            &claim::ALLOWANCE_MONTHS,
+        );
         let built = (|| {
             Some(SetClaimPolicy {
                 key: key?,
@@ -177,6 +233,9 @@ impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
                     duplicate_window_minutes: duplicate_window_minutes?,
                     wage_base_percent: wage_base_percent?,
                     wage_base_year_offset: wage_base_year_offset?,
+                    death_base_percent: death_base_percent?,
+                    grade_5_allowance_months: grade_5_allowance_months?,
+                    grade_6_allowance_months: grade_6_allowance_months?,
                 },
             })
         })();
@@ -203,6 +262,16 @@ impl From<&NationalIncome> for pb::NationalIncome {
     }
 }
 
+impl From<&PrivateSectorWage> for pb::PrivateSectorWage {
+    fn from(wage: &PrivateSectorWage) -> Self {
+        pb::PrivateSectorWage {
+            province_code: wage.province.to_string(),
+            year: wage.year,
+            annual_fen: wage.annual.0,
+        }
+    }
+}
+
 impl From<&PolicyInForce> for pb::ClaimPolicy {
     fn from(in_force: &PolicyInForce) -> Self {
         let policy = &in_force.policy;
@@ -218,6 +287,9 @@ impl From<&PolicyInForce> for pb::ClaimPolicy {
             duplicate_window_minutes: policy.duplicate_window_minutes,
             wage_base_percent: policy.wage_base_percent,
             wage_base_year_offset: policy.wage_base_year_offset,
+            death_base_percent: policy.death_base_percent,
+            grade_5_allowance_months: policy.grade_5_allowance_months,
+            grade_6_allowance_months: policy.grade_6_allowance_months,
         }
     }
 }

@@ -4,7 +4,9 @@
 use super::record::{Change, advance, open_or_replay};
 use super::{AssessBenefits, ClaimReply, RecordBenefitPayment};
 use crate::auth::Principal;
-use crate::domain::benefits::{self, Balance, BenefitKind, Payer};
+use crate::domain::benefits::{
+    self, AssessError, Balance, BenefitKind, GradeAllowanceMonths, Payer,
+};
 use crate::domain::claim::{IncidentKind, Step, StepTaken};
 use crate::domain::clock::{check_fact_day, china_date};
 use crate::domain::money::Fen;
@@ -13,6 +15,13 @@ use crate::policy::Action;
 use crate::service::AppState;
 use crate::store::claims::{self as store, NewItem};
 use chrono::Datelike;
+
+/// A statistic the rules need is not loaded: the admin RPC that loads it is named.
+fn missing(what: String, province: &str, rpc: &str) -> AppError {
+    AppError::FailedPrecondition(format!(
+        "no {what} is recorded for province {province} ({rpc})"
+    ))
+}
 
 fn too_large() -> AppError {
     AppError::FailedPrecondition(
@@ -41,27 +50,40 @@ pub async fn assess_benefits<R: ClaimReply>(
     let tx = &mut locked.tx;
     let policy = store::policy(&mut **tx, &claim.province_code).await?;
     let accident_year = china_date(claim.occurred_at).year();
-    let wage_year = benefits::wage_base_year(accident_year, policy.wage_base_year_offset);
-    let annual = crate::store::pension::average_wage(&mut **tx, &claim.province_code, wage_year)
-        .await?
-        .map(Fen)
-        .ok_or_else(|| {
-            AppError::FailedPrecondition(format!(
-                "no {wage_year} average wage is recorded for province {} (SetAverageWage)",
-                claim.province_code
-            ))
-        })?;
-    let wage = benefits::wage_base(annual, policy.wage_base_percent);
-    let national_income = if claim.kind == IncidentKind::Death {
-        let year = benefits::national_income_year(accident_year);
-        let income = store::national_income(&mut **tx, year).await?.ok_or_else(|| {
-            AppError::FailedPrecondition(format!(
-                "no {year} national urban per-capita disposable income is recorded (SetNationalIncome)"
-            ))
-        })?;
-        Some(income)
+    let province = claim.province_code.as_str();
+    let wage = if benefits::needs_wage_base(claim.kind, command.treatment_days) {
+        let year = benefits::wage_base_year(accident_year, policy.wage_base_year_offset);
+        let annual = crate::store::pension::average_wage(&mut **tx, province, year)
+            .await?
+            .map(Fen)
+            .ok_or_else(|| missing(format!("{year} average wage"), province, "SetAverageWage"))?;
+        Some(benefits::wage_base(year, annual, policy.wage_base_percent))
     } else {
         None
+    };
+    let (death_base, national_income) = if claim.kind == IncidentKind::Death {
+        let year = benefits::death_base_year(accident_year);
+        let annual = store::private_sector_wage(&mut **tx, province, year)
+            .await?
+            .ok_or_else(|| {
+                missing(
+                    format!("{year} urban private-sector average wage"),
+                    province,
+                    "SetPrivateSectorWage",
+                )
+            })?;
+        let income_year = benefits::national_income_year(accident_year);
+        let income = store::national_income(&mut **tx, income_year).await?.ok_or_else(|| {
+            AppError::FailedPrecondition(format!(
+                "no {income_year} national urban per-capita disposable income is recorded (SetNationalIncome)"
+            ))
+        })?;
+        (
+            Some(benefits::wage_base(year, annual, policy.death_base_percent)),
+            Some((income_year, income)),
+        )
+    } else {
+        (None, None)
     };
     let items = benefits::assess(&benefits::Inputs {
         kind: claim.kind,
@@ -69,16 +91,26 @@ pub async fn assess_benefits<R: ClaimReply>(
             .grade
             .and_then(|g| u8::try_from(g).ok())
             .filter(|g| *g > 0),
-        wage_base: wage.wage_base,
-        average_monthly_wage: wage.average_monthly_wage,
+        wage,
+        death_base,
         national_income,
+        grade_allowance_months: GradeAllowanceMonths {
+            grade_5: i64::from(policy.grade_5_allowance_months),
+            grade_6: i64::from(policy.grade_6_allowance_months),
+        },
         medical_costs: command.medical_costs,
         rehabilitation_costs: command.rehabilitation_costs,
         assistive_devices_costs: command.assistive_devices_costs,
         treatment_days: command.treatment_days,
         dependants: command.dependants,
     })
-    .map_err(|_| too_large())?;
+    .map_err(|error| match error {
+        AssessError::TooLarge => too_large(),
+        AssessError::Missing(what) => AppError::Internal(anyhow::anyhow!(
+            "assessing claim {}: {what} was not loaded",
+            claim.claim_id
+        )),
+    })?;
     let total = |monthly: bool| {
         Fen::checked_sum(
             items
@@ -102,10 +134,15 @@ pub async fn assess_benefits<R: ClaimReply>(
         })
         .collect();
     store::insert_items(tx, claim, &rows, state.clock.today()).await?;
+    let base = |label: &str, base: Option<benefits::WageBase>| {
+        base.map(|b| format!(" on a {label} of {} yuan a month ({})", b.wage_base, b.year))
+            .unwrap_or_default()
+    };
     let detail = format!(
-        "{} items on a wage base of {} yuan a month ({wage_year}): {once} yuan once, {per_month} yuan a month",
+        "{} items{}{}: {once} yuan once, {per_month} yuan a month",
         items.len(),
-        wage.wage_base,
+        base("wage base", wage),
+        base("death base", death_base),
     );
     locked
         .conclude(

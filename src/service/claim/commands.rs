@@ -127,6 +127,14 @@ pub struct SetNationalIncome {
 }
 
 #[derive(Debug, Clone)]
+pub struct SetPrivateSectorWage {
+    pub key: RequestKey,
+    pub province: ProvinceCode,
+    pub year: i32,
+    pub annual: Fen,
+}
+
+#[derive(Debug, Clone)]
 pub struct SetClaimPolicy {
     pub key: RequestKey,
     /// None for the national default.

@@ -18,8 +18,8 @@ pub use events::event_type;
 pub use read::{ClaimPage, get_claim, list_claims};
 pub use record::{ClaimAnswer, may_read_duplicate_flags, not_found};
 pub use reference::{
-    NationalIncome, PolicyInForce, PublicHoliday, set_claim_policy, set_national_income,
-    set_public_holiday,
+    NationalIncome, PolicyInForce, PrivateSectorWage, PublicHoliday, set_claim_policy,
+    set_national_income, set_private_sector_wage, set_public_holiday,
 };
 pub use report::report_incident;
 pub use steps::{

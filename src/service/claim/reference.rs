@@ -1,7 +1,8 @@
 //! Claim reference data, set by national admins through AdminService: the working-day calendar,
-//! the national income figure, and the claim policy (deadlines, duplicate window, wage-base rule).
+//! the national income figure, the provinces' urban private-sector wages (the death base), and the
+//! claim policy (deadlines, duplicate window, wage-base and death-base rules, allowance months).
 //! Each is an upsert, stored with its reply for replays.
-use super::{SetClaimPolicy, SetNationalIncome, SetPublicHoliday};
+use super::{SetClaimPolicy, SetNationalIncome, SetPrivateSectorWage, SetPublicHoliday};
 use crate::auth::Principal;
 use crate::domain::claim::ClaimPolicy;
 use crate::domain::division::ProvinceCode;
@@ -23,6 +24,14 @@ pub struct PublicHoliday {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NationalIncome {
+    pub year: i32,
+    pub annual: Fen,
+}
+
+/// A province's urban private-sector average wage of a year.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateSectorWage {
+    pub province: ProvinceCode,
     pub year: i32,
     pub annual: Fen,
 }
@@ -89,6 +98,38 @@ where
         annual: command.annual,
     };
     store::set_national_income(&mut *tx, answer.year, answer.annual, state.clock.now()).await?;
+    let reply = R::from(&answer);
+    idempotent.commit(state, tx, &reply).await?;
+    Ok(reply)
+}
+
+pub async fn set_private_sector_wage<R>(
+    state: &AppState,
+    principal: &Principal,
+    command: SetPrivateSectorWage,
+) -> AppResult<R>
+where
+    R: Message + Default + for<'a> From<&'a PrivateSectorWage>,
+{
+    administer(principal)?;
+    let idempotent = Idempotent::new(principal, "SetPrivateSectorWage", &command.key);
+    let mut tx = match idempotent.begin::<R>(state).await? {
+        Ok(tx) => tx,
+        Err(replayed) => return Ok(replayed),
+    };
+    let answer = PrivateSectorWage {
+        province: command.province,
+        year: command.year,
+        annual: command.annual,
+    };
+    store::set_private_sector_wage(
+        &mut *tx,
+        answer.province.as_str(),
+        answer.year,
+        answer.annual,
+        state.clock.now(),
+    )
+    .await?;
     let reply = R::from(&answer);
     idempotent.commit(state, tx, &reply).await?;
     Ok(reply)
