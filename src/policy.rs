@@ -71,6 +71,8 @@ pub enum Action {
     DecideClaim,
     PayFundItem,
     PayPlatformItem,
+    ChangePeriodicBenefit,
+    ListBenefitsDue,
     AppealOrWithdraw,
     // Federation
     ReadProvinceLog,
@@ -246,6 +248,18 @@ pub const ACTIONS: &[ActionRule] = &[
         allowed: &[Platform],
         what: "recording a payment of a platform-paid benefit",
         rpcs: &["RecordBenefitPayment (items the platform pays)"],
+    },
+    ActionRule {
+        action: Action::ChangePeriodicBenefit,
+        allowed: &[Agency],
+        what: "ending, suspending or resuming a periodic benefit",
+        rpcs: &["ChangePeriodicBenefit"],
+    },
+    ActionRule {
+        action: Action::ListBenefitsDue,
+        allowed: READERS_BUT_PLATFORMS,
+        what: "listing the periodic benefits due",
+        rpcs: &["ListBenefitsDue"],
     },
     ActionRule {
         action: Action::AppealOrWithdraw,

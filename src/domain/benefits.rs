@@ -97,16 +97,20 @@ crate::code_from_as_str!(BenefitKind, "benefit kind");
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Relation {
     Spouse,
+    /// A parent or another dependant relative.
     Other,
+    /// A child: eligible until the age of the claim policy.
+    Child,
 }
 
 impl Relation {
-    pub const ALL: [Relation; 2] = [Self::Spouse, Self::Other];
+    pub const ALL: [Relation; 3] = [Self::Spouse, Self::Other, Self::Child];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Spouse => "spouse",
             Self::Other => "other",
+            Self::Child => "child",
         }
     }
 }
@@ -276,6 +280,9 @@ pub struct Dependant {
     pub relation: Relation,
     /// An orphan or an elderly person living alone: 10 points more.
     pub orphan_or_lone_elderly: bool,
+    /// A child's age limit (`periodic::eligible_before`): months beginning on or after it are not
+    /// due.
+    pub eligible_before: Option<NaiveDate>,
 }
 
 /// The one-time disability allowance of grades 5 and 6, months of the wage base (claim policy).
@@ -312,6 +319,8 @@ pub struct Item {
     pub formula: &'static str,
     /// Every figure the amount was computed from, stored with the item.
     pub inputs: Vec<(&'static str, i64)>,
+    /// A dependant's pension: the day its eligibility by age ends.
+    pub eligible_before: Option<NaiveDate>,
 }
 
 /// Why an assessment cannot be computed.
@@ -355,6 +364,7 @@ fn bill(kind: BenefitKind, amount: Fen, items: &mut Vec<Item>) {
             amount,
             formula: "submitted bills",
             inputs: vec![("bills_fen", amount.0)],
+            eligible_before: None,
         });
     }
 }
@@ -390,6 +400,7 @@ pub fn assess(inputs: &Inputs) -> Result<Vec<Item>, AssessError> {
                 vec![("treatment_days", inputs.treatment_days)],
                 wage.inputs(Base::Injury),
             ),
+            eligible_before: None,
         });
     }
     match (inputs.kind, wage) {
@@ -422,6 +433,7 @@ fn injury_items(
         amount: times(wage.wage_base, months)?,
         formula: "months by grade x wage base",
         inputs: graded(vec![("months", months)]),
+        eligible_before: None,
     });
     let allowance_months = match grade {
         5 => Some(inputs.grade_allowance_months.grade_5),
@@ -434,6 +446,7 @@ fn injury_items(
             amount: times(wage.wage_base, months)?,
             formula: "months by grade (claim policy) x wage base",
             inputs: graded(vec![("months", months)]),
+            eligible_before: None,
         });
     }
     if let Some(&percent) = DISABILITY_ALLOWANCE_PERCENT.get(usize::from(grade - 1)) {
@@ -442,6 +455,7 @@ fn injury_items(
             amount: percent_of(wage.wage_base, percent)?,
             formula: "percent by grade x wage base, monthly",
             inputs: graded(vec![("percent", percent)]),
+            eligible_before: None,
         });
     }
     Ok(())
@@ -464,6 +478,7 @@ fn death_items(inputs: &Inputs, items: &mut Vec<Item>) -> Result<(), AssessError
             vec![("months", FUNERAL_SUBSIDY_MONTHS)],
             base.inputs(Base::Death),
         ),
+        eligible_before: None,
     });
     items.push(Item {
         kind: BenefitKind::DeathSubsidy,
@@ -474,6 +489,7 @@ fn death_items(inputs: &Inputs, items: &mut Vec<Item>) -> Result<(), AssessError
             ("national_income_year", i64::from(income_year)),
             ("national_income_fen", income.0),
         ],
+        eligible_before: None,
     });
     items.extend(dependant_pensions(&base, &inputs.dependants)?);
     Ok(())
@@ -490,7 +506,7 @@ fn dependant_pensions(base: &WageBase, dependants: &[Dependant]) -> Result<Vec<I
         .map(|d| {
             let percent = match d.relation {
                 Relation::Spouse => SPOUSE_PENSION_PERCENT,
-                Relation::Other => OTHER_DEPENDANT_PENSION_PERCENT,
+                Relation::Other | Relation::Child => OTHER_DEPENDANT_PENSION_PERCENT,
             };
             percent
                 + if d.orphan_or_lone_elderly {
@@ -526,7 +542,8 @@ fn dependant_pensions(base: &WageBase, dependants: &[Dependant]) -> Result<Vec<I
     Ok(percents
         .iter()
         .zip(amounts)
-        .map(|(&percent, amount)| Item {
+        .zip(dependants)
+        .map(|((&percent, amount), dependant)| Item {
             kind: BenefitKind::DependantPension,
             amount: Fen(amount),
             formula: if capped {
@@ -538,6 +555,7 @@ fn dependant_pensions(base: &WageBase, dependants: &[Dependant]) -> Result<Vec<I
                 vec![("percent", percent), ("total_percent", total_percent)],
                 base.inputs(Base::Death),
             ),
+            eligible_before: dependant.eligible_before,
         })
         .collect())
 }
@@ -658,14 +676,17 @@ mod tests {
     const SPOUSE: Dependant = Dependant {
         relation: Relation::Spouse,
         orphan_or_lone_elderly: false,
+        eligible_before: None,
     };
     const CHILD: Dependant = Dependant {
         relation: Relation::Other,
         orphan_or_lone_elderly: false,
+        eligible_before: None,
     };
     const ORPHAN: Dependant = Dependant {
         relation: Relation::Other,
         orphan_or_lone_elderly: true,
+        eligible_before: None,
     };
 
     #[test]
@@ -843,6 +864,7 @@ mod tests {
         const PARENT: Dependant = Dependant {
             relation: Relation::Other,
             orphan_or_lone_elderly: true,
+            eligible_before: None,
         };
         let inputs = Inputs {
             death_base: Some(base),

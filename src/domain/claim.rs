@@ -16,18 +16,21 @@ pub enum ClaimStatus {
     NotConfirmed,
     Appraised,
     Assessed,
+    /// Every one-time item is paid; a periodic benefit still runs.
+    InPayment,
     Closed,
     Withdrawn,
 }
 
 impl ClaimStatus {
-    pub const ALL: [ClaimStatus; 8] = [
+    pub const ALL: [ClaimStatus; 9] = [
         Self::Reported,
         Self::Applied,
         Self::Confirmed,
         Self::NotConfirmed,
         Self::Appraised,
         Self::Assessed,
+        Self::InPayment,
         Self::Closed,
         Self::Withdrawn,
     ];
@@ -40,6 +43,7 @@ impl ClaimStatus {
             Self::NotConfirmed => "not_confirmed",
             Self::Appraised => "appraised",
             Self::Assessed => "assessed",
+            Self::InPayment => "in_payment",
             Self::Closed => "closed",
             Self::Withdrawn => "withdrawn",
         }
@@ -115,10 +119,13 @@ pub enum StepTaken {
     Paid,
     Appealed,
     Withdrawn,
+    BenefitEnded,
+    BenefitSuspended,
+    BenefitResumed,
 }
 
 impl StepTaken {
-    pub const ALL: [StepTaken; 8] = [
+    pub const ALL: [StepTaken; 11] = [
         Self::Reported,
         Self::Applied,
         Self::Decided,
@@ -127,6 +134,9 @@ impl StepTaken {
         Self::Paid,
         Self::Appealed,
         Self::Withdrawn,
+        Self::BenefitEnded,
+        Self::BenefitSuspended,
+        Self::BenefitResumed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -139,25 +149,43 @@ impl StepTaken {
             Self::Paid => "paid",
             Self::Appealed => "appealed",
             Self::Withdrawn => "withdrawn",
+            Self::BenefitEnded => "benefit_ended",
+            Self::BenefitSuspended => "benefit_suspended",
+            Self::BenefitResumed => "benefit_resumed",
         }
     }
 }
 
 crate::code_from_as_str!(StepTaken, "claim step");
 
-/// The IAIABC maintenance type code of a step: 00 original (the report), 04 denial (not
-/// confirmed), IP initial payment (the first benefit payment), FN final (closed or withdrawn),
+/// What a payment was, for its maintenance type code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentNote {
+    /// The claim's first benefit payment.
+    pub first: bool,
+    /// A month of a periodic benefit.
+    pub periodic: bool,
+}
+
+/// The IAIABC maintenance type code of a step (after the IAIABC SROI codes; verify): 00 original
+/// (the report), 04 denial (not confirmed), IP initial payment (the first benefit payment), PY a
+/// later payment of a periodic benefit, S1 suspension, RB reinstatement of benefits, CB change of
+/// benefit (a periodic benefit ended while the claim stays open), FN final (closed or withdrawn),
 /// 02 change (every other step).
 pub fn maintenance_type_code(
     step: StepTaken,
     after: ClaimStatus,
-    first_payment: bool,
+    payment: PaymentNote,
 ) -> &'static str {
     match (step, after) {
         (StepTaken::Reported, _) => "00",
         (_, ClaimStatus::NotConfirmed) => "04",
         (_, ClaimStatus::Closed | ClaimStatus::Withdrawn) => "FN",
-        (StepTaken::Paid, _) if first_payment => "IP",
+        (StepTaken::Paid, _) if payment.first => "IP",
+        (StepTaken::Paid, _) if payment.periodic => "PY",
+        (StepTaken::BenefitSuspended, _) => "S1",
+        (StepTaken::BenefitResumed, _) => "RB",
+        (StepTaken::BenefitEnded, _) => "CB",
         _ => "02",
     }
 }
@@ -171,9 +199,17 @@ pub enum Step {
     },
     Appraise,
     Assess,
-    /// A benefit payment; `settled` when every one-time item is then paid in full.
+    /// A benefit payment; `settled` when every one-time item is then paid in full, `running` while
+    /// a periodic benefit has not ended.
     Pay {
         settled: bool,
+        running: bool,
+    },
+    /// A periodic benefit ended, suspended or resumed; `settled` and `running` after it, as for a
+    /// payment.
+    ChangePeriodic {
+        settled: bool,
+        running: bool,
     },
     Appeal,
     Withdraw,
@@ -187,6 +223,7 @@ impl Step {
             Self::Appraise => "record an appraisal",
             Self::Assess => "assess benefits",
             Self::Pay { .. } => "record a benefit payment",
+            Self::ChangePeriodic { .. } => "change a periodic benefit",
             Self::Appeal => "appeal the decision",
             Self::Withdraw => "withdraw",
         }
@@ -211,7 +248,14 @@ pub fn next(status: ClaimStatus, kind: IncidentKind, step: Step) -> Result<Claim
         }
         (Appraised, Step::Assess) => Some(Assessed),
         (Confirmed, Step::Assess) if kind == IncidentKind::Death => Some(Assessed),
-        (Assessed, Step::Pay { settled }) => Some(if settled { Closed } else { Assessed }),
+        (
+            Assessed | InPayment,
+            Step::Pay { settled, running } | Step::ChangePeriodic { settled, running },
+        ) => Some(match (settled, running) {
+            (false, _) => Assessed,
+            (true, true) => InPayment,
+            (true, false) => Closed,
+        }),
         (Confirmed | NotConfirmed, Step::Appeal) => Some(Applied),
         (Reported | Applied | NotConfirmed, Step::Withdraw) => Some(Withdrawn),
         _ => None,
@@ -252,6 +296,8 @@ pub struct ClaimPolicy {
     /// The one-time disability allowance of grades 5 and 6, in months of the wage base.
     pub grade_5_allowance_months: i32,
     pub grade_6_allowance_months: i32,
+    /// A child's dependant pension runs for the months that begin before this birthday.
+    pub child_pension_until_age: i32,
 }
 
 /// What each field of a claim policy may be.
@@ -353,12 +399,37 @@ mod tests {
             Step::Decide { confirmed: true },
             Step::Appraise,
             Step::Assess,
-            Step::Pay { settled: false },
-            Step::Pay { settled: true },
+            Step::Pay {
+                settled: false,
+                running: false,
+            },
+            Step::Pay {
+                settled: true,
+                running: false,
+            },
         ] {
             status = next(status, INJURY, step).expect("allowed");
         }
         assert_eq!(status, Closed);
+    }
+
+    #[test]
+    fn a_claim_with_periodic_benefits_is_in_payment_until_the_last_ends() {
+        let pay = |settled, running| Step::Pay { settled, running };
+        let change = |settled, running| Step::ChangePeriodic { settled, running };
+        // A month of allowance before the one-time items are paid keeps the claim assessed.
+        assert_eq!(next(Assessed, INJURY, pay(false, true)), Ok(Assessed));
+        assert_eq!(next(Assessed, INJURY, pay(true, true)), Ok(InPayment));
+        assert_eq!(next(InPayment, INJURY, pay(true, true)), Ok(InPayment));
+        assert_eq!(next(InPayment, INJURY, change(true, true)), Ok(InPayment));
+        assert_eq!(next(InPayment, INJURY, change(true, false)), Ok(Closed));
+        // An end before the one-time items are paid leaves the claim assessed; they close it.
+        assert_eq!(next(Assessed, DEATH, change(false, false)), Ok(Assessed));
+        assert_eq!(next(Assessed, DEATH, pay(true, false)), Ok(Closed));
+        let refused = next(Closed, INJURY, pay(true, true)).expect_err("closed");
+        assert!(refused.0.contains("closed"), "{}", refused.0);
+        assert!(next(InPayment, INJURY, Step::Appeal).is_err());
+        assert!(next(InPayment, INJURY, Step::Withdraw).is_err());
     }
 
     #[test]
@@ -383,7 +454,7 @@ mod tests {
         for from in [Reported, Applied, NotConfirmed] {
             assert_eq!(next(from, INJURY, Step::Withdraw), Ok(Withdrawn));
         }
-        for from in [Confirmed, Appraised, Assessed, Closed, Withdrawn] {
+        for from in [Confirmed, Appraised, Assessed, InPayment, Closed, Withdrawn] {
             assert!(next(from, INJURY, Step::Withdraw).is_err());
         }
     }
@@ -395,7 +466,14 @@ mod tests {
             Step::Decide { confirmed: true },
             Step::Appraise,
             Step::Assess,
-            Step::Pay { settled: true },
+            Step::Pay {
+                settled: true,
+                running: false,
+            },
+            Step::ChangePeriodic {
+                settled: true,
+                running: true,
+            },
             Step::Appeal,
             Step::Withdraw,
         ];
@@ -406,7 +484,17 @@ mod tests {
                 }
             }
         }
-        assert!(next(Closed, INJURY, Step::Pay { settled: true }).is_err());
+        assert!(
+            next(
+                Closed,
+                INJURY,
+                Step::Pay {
+                    settled: true,
+                    running: false
+                }
+            )
+            .is_err()
+        );
         assert!(next(Reported, INJURY, Step::Decide { confirmed: true }).is_err());
     }
 
@@ -420,6 +508,7 @@ mod tests {
         death_base_percent: 60,
         grade_5_allowance_months: 30,
         grade_6_allowance_months: 25,
+        child_pension_until_age: 18,
     };
 
     fn d(text: &str) -> NaiveDate {
@@ -475,13 +564,39 @@ mod tests {
     #[test]
     fn maintenance_type_codes() {
         use StepTaken as S;
-        assert_eq!(maintenance_type_code(S::Reported, Reported, false), "00");
-        assert_eq!(maintenance_type_code(S::Decided, NotConfirmed, false), "04");
-        assert_eq!(maintenance_type_code(S::Decided, Confirmed, false), "02");
-        assert_eq!(maintenance_type_code(S::Paid, Assessed, true), "IP");
-        assert_eq!(maintenance_type_code(S::Paid, Assessed, false), "02");
-        assert_eq!(maintenance_type_code(S::Paid, Closed, true), "FN");
-        assert_eq!(maintenance_type_code(S::Withdrawn, Withdrawn, false), "FN");
+        let once = PaymentNote {
+            first: false,
+            periodic: false,
+        };
+        let first = PaymentNote {
+            first: true,
+            ..once
+        };
+        let monthly = PaymentNote {
+            periodic: true,
+            ..once
+        };
+        assert_eq!(maintenance_type_code(S::Reported, Reported, once), "00");
+        assert_eq!(maintenance_type_code(S::Decided, NotConfirmed, once), "04");
+        assert_eq!(maintenance_type_code(S::Decided, Confirmed, once), "02");
+        assert_eq!(maintenance_type_code(S::Paid, Assessed, first), "IP");
+        assert_eq!(maintenance_type_code(S::Paid, Assessed, once), "02");
+        assert_eq!(maintenance_type_code(S::Paid, InPayment, monthly), "PY");
+        assert_eq!(maintenance_type_code(S::Paid, Closed, first), "FN");
+        assert_eq!(maintenance_type_code(S::Withdrawn, Withdrawn, once), "FN");
+        assert_eq!(
+            maintenance_type_code(S::BenefitSuspended, InPayment, once),
+            "S1"
+        );
+        assert_eq!(
+            maintenance_type_code(S::BenefitResumed, InPayment, once),
+            "RB"
+        );
+        assert_eq!(
+            maintenance_type_code(S::BenefitEnded, InPayment, once),
+            "CB"
+        );
+        assert_eq!(maintenance_type_code(S::BenefitEnded, Closed, once), "FN");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod lifecycle;
 pub mod masking;
 pub mod money;
 pub mod pension;
+pub mod periodic;
 pub mod person;
 pub mod pilot;
 pub mod platform;

@@ -34,6 +34,7 @@ struct PolicyRow {
     death_base_percent: i32,
     grade_5_allowance_months: i32,
     grade_6_allowance_months: i32,
+    child_pension_until_age: i32,
 }
 
 /// The province's policy, else the national default.
@@ -43,7 +44,7 @@ pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<C
         "SELECT platform_application_days,
                 worker_application_days, decision_working_days, duplicate_window_minutes,
                 wage_base_percent, wage_base_year_offset, death_base_percent,
-                grade_5_allowance_months, grade_6_allowance_months
+                grade_5_allowance_months, grade_6_allowance_months, child_pension_until_age
          FROM claim_policy WHERE province_code IN ($1, $2)
          ORDER BY province_code = $1 DESC LIMIT 1",
         province_code,
@@ -62,6 +63,7 @@ pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<C
         death_base_percent: row.death_base_percent,
         grade_5_allowance_months: row.grade_5_allowance_months,
         grade_6_allowance_months: row.grade_6_allowance_months,
+        child_pension_until_age: row.child_pension_until_age,
     })
 }
 
@@ -76,14 +78,14 @@ pub async fn set_policy(
         "INSERT INTO claim_policy (province_code, platform_application_days,
              worker_application_days, decision_working_days, duplicate_window_minutes,
              wage_base_percent, wage_base_year_offset, updated_at, death_base_percent,
-             grade_5_allowance_months, grade_6_allowance_months)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             grade_5_allowance_months, grade_6_allowance_months, child_pension_until_age)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (province_code) DO UPDATE SET
              platform_application_days = $2, worker_application_days = $3,
              decision_working_days = $4, duplicate_window_minutes = $5,
              wage_base_percent = $6, wage_base_year_offset = $7, updated_at = $8,
              death_base_percent = $9, grade_5_allowance_months = $10,
-             grade_6_allowance_months = $11",
+             grade_6_allowance_months = $11, child_pension_until_age = $12",
         province_code,
         row.platform_application_days,
         row.worker_application_days,
@@ -95,6 +97,7 @@ pub async fn set_policy(
         row.death_base_percent,
         row.grade_5_allowance_months,
         row.grade_6_allowance_months,
+        row.child_pension_until_age,
     )
     .execute(db)
     .await?;
@@ -441,6 +444,8 @@ pub async fn timeline(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Ve
 /// A benefit item of the current assessment, with what has been paid against its kind.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ItemRow {
+    /// The item's number in its assessment.
+    pub item: i32,
     pub kind: BenefitKind,
     pub payer: Payer,
     pub amount_fen: i64,
@@ -451,6 +456,8 @@ pub struct ItemRow {
     pub paid_fen: i64,
     /// The day (China Standard Time) of the assessment the item belongs to.
     pub assessed_on: NaiveDate,
+    /// A dependant's pension: the day its eligibility by age ends.
+    pub eligible_before: Option<NaiveDate>,
 }
 
 pub struct NewItem<'a> {
@@ -461,6 +468,7 @@ pub struct NewItem<'a> {
     pub formula: &'a str,
     pub input_names: Vec<&'a str>,
     pub input_values: Vec<i64>,
+    pub eligible_before: Option<NaiveDate>,
 }
 
 /// Stores a new assessment, made on `assessed_on`, superseding the earlier ones.
@@ -481,8 +489,9 @@ pub async fn insert_items(
     for (n, item) in items.iter().enumerate() {
         sqlx::query!(
             "INSERT INTO benefit_items (province_code, claim_id, assessment, item, kind, payer,
-                 amount_fen, monthly, formula, input_names, input_values, assessed_on)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 amount_fen, monthly, formula, input_names, input_values, assessed_on,
+                 eligible_before)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             claim.province_code,
             claim.claim_id,
             assessment,
@@ -495,6 +504,7 @@ pub async fn insert_items(
             item.input_names as _,
             &item.input_values,
             assessed_on,
+            item.eligible_before,
         )
         .execute(&mut **tx)
         .await?;
@@ -502,11 +512,12 @@ pub async fn insert_items(
     Ok(())
 }
 
-/// The current assessment's items, each with the payments recorded against its kind (spread over
-/// items of the same kind in order). The sums cannot overflow: payments of a one-time kind never
-/// exceed its items (each at most a few times 10^13 fen); a monthly kind's total is summed as
-/// numeric and, past 9.2 x 10^18 fen (over nine million payments of the largest amount), shown
-/// at that ceiling rather than failing the read.
+/// The current assessment's items, each with what was paid against it. One-time payments name
+/// only their kind and are spread over its items in order; a periodic item counts the monthly
+/// payments that name it (payments recorded before months were named count for the kind's first
+/// item). The sums cannot overflow: payments of a one-time kind never exceed its items (each at
+/// most a few times 10^13 fen); periodic totals are summed as numeric and, past 9.2 x 10^18 fen,
+/// shown at that ceiling rather than failing the read.
 pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<ItemRow>> {
     Ok(sqlx::query_as!(
         ItemRow,
@@ -516,21 +527,28 @@ pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<I
                AND assessment = (SELECT max(assessment) FROM benefit_items
                                  WHERE province_code = $1 AND claim_id = $2)),
          paid AS (
-             SELECT kind, LEAST(sum(amount_fen), 9223372036854775807)::bigint AS total
+             SELECT kind, sum(amount_fen) AS total
              FROM benefit_payments
-             WHERE province_code = $1 AND claim_id = $2 GROUP BY kind),
+             WHERE province_code = $1 AND claim_id = $2 AND item IS NULL GROUP BY kind),
+         paid_items AS (
+             SELECT kind, item, sum(amount_fen) AS total
+             FROM benefit_payments
+             WHERE province_code = $1 AND claim_id = $2 AND item IS NOT NULL GROUP BY kind, item),
          spread AS (
-             SELECT c.*, COALESCE(p.total, 0) AS total,
+             SELECT c.*, LEAST(COALESCE(p.total, 0), 9223372036854775807)::bigint AS total,
+                    COALESCE(pi.total, 0) AS item_total,
                     COALESCE(sum(c.amount_fen) OVER (PARTITION BY c.kind ORDER BY c.item
                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS before
-             FROM current c LEFT JOIN paid p USING (kind))
-         SELECT kind AS "kind!: BenefitKind", payer AS "payer!: Payer", amount_fen AS "amount_fen!",
-                monthly AS "monthly!", formula AS "formula!", input_names AS "input_names!",
-                input_values AS "input_values!",
-                CASE WHEN monthly THEN CASE WHEN item = (SELECT min(item) FROM current x WHERE x.kind = spread.kind)
-                                            THEN total ELSE 0 END
+             FROM current c LEFT JOIN paid p ON p.kind = c.kind
+             LEFT JOIN paid_items pi ON pi.kind = c.kind AND pi.item = c.item)
+         SELECT item AS "item!", kind AS "kind!: BenefitKind", payer AS "payer!: Payer",
+                amount_fen AS "amount_fen!", monthly AS "monthly!", formula AS "formula!",
+                input_names AS "input_names!", input_values AS "input_values!",
+                CASE WHEN monthly THEN LEAST(item_total
+                         + CASE WHEN item = (SELECT min(item) FROM current x WHERE x.kind = spread.kind)
+                                THEN total ELSE 0 END, 9223372036854775807)
                      ELSE GREATEST(0, LEAST(amount_fen, total - before)) END::bigint AS "paid_fen!",
-                assessed_on AS "assessed_on!"
+                assessed_on AS "assessed_on!", eligible_before
          FROM spread ORDER BY item"#,
         claim.province_code,
         claim.claim_id,
@@ -539,10 +557,18 @@ pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<I
     .await?)
 }
 
+/// What a payment is for: a one-time kind, or one month of a periodic item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaidFor {
+    pub kind: BenefitKind,
+    /// A periodic payment's item number and month (its first day).
+    pub month: Option<(i32, NaiveDate)>,
+}
+
 pub async fn insert_payment(
     tx: &mut Tx,
     claim: &ClaimRow,
-    kind: BenefitKind,
+    paid_for: PaidFor,
     amount: Fen,
     paid_on: NaiveDate,
     actor: &str,
@@ -550,16 +576,18 @@ pub async fn insert_payment(
 ) -> AppResult<()> {
     sqlx::query!(
         "INSERT INTO benefit_payments (province_code, claim_id, payment_id, kind, amount_fen,
-             paid_on, recorded_at, actor)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             paid_on, recorded_at, actor, item, month)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         claim.province_code,
         claim.claim_id,
         Uuid::now_v7(),
-        kind as BenefitKind,
+        paid_for.kind as BenefitKind,
         amount.0,
         paid_on,
         now,
         actor,
+        paid_for.month.map(|(item, _)| item),
+        paid_for.month.map(|(_, month)| month),
     )
     .execute(&mut **tx)
     .await?;

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 /// Provincial tables whose primary key starts with `province_code`, so the row filter may apply to
 /// updates and deletes too (the filter's columns must be in the replica identity).
-pub const TABLES: [&str; 18] = [
+pub const TABLES: [&str; 19] = [
     "province_log",
     "province_heads",
     "events",
@@ -22,6 +22,7 @@ pub const TABLES: [&str; 18] = [
     "claim_duplicates",
     "benefit_items",
     "benefit_payments",
+    "periodic_changes",
     "average_wages",
     "private_sector_wages",
     "rate_multipliers",

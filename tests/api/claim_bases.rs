@@ -75,6 +75,7 @@ async fn a_province_sets_its_own_grade_5_months() {
                     death_base_percent: 60,
                     grade_5_allowance_months: 24,
                     grade_6_allowance_months: 25,
+                    child_pension_until_age: 18,
                 }),
             },
             &admin,
@@ -141,6 +142,7 @@ async fn a_death_in_2025_is_assessed_on_the_private_sector_base_and_2024_income(
         dependants: vec![pb::Dependant {
             relation: pb::Relation::Spouse as i32,
             orphan_or_lone_elderly: false,
+            birth_date: None,
         }],
         ..Default::default()
     };

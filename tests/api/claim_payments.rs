@@ -84,6 +84,7 @@ pub fn payment(
         kind: kind as i32,
         amount_fen,
         paid_on: Some(paid_on),
+        ..Default::default()
     }
 }
 

@@ -279,6 +279,7 @@ async fn a_claim_runs_from_the_report_to_the_final_payment() {
             kind: kind as i32,
             amount_fen,
             paid_on: Some(date(2026, 8, 1)),
+            ..Default::default()
         }
     };
     let partly = client
@@ -748,6 +749,7 @@ async fn a_death_with_a_spouse_and_two_children() {
     let dependant = |relation: pb::Relation| pb::Dependant {
         relation: relation as i32,
         orphan_or_lone_elderly: false,
+        birth_date: None,
     };
     let assessed = client
         .assess_benefits(authed(

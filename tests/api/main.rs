@@ -5,6 +5,7 @@ mod admin;
 mod at_rest;
 mod auth;
 mod batch;
+mod benefits_in_payment;
 mod canonical;
 mod claim_bases;
 mod claim_payments;

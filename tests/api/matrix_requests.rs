@@ -804,6 +804,7 @@ fn pay(cx: &Ctx, s: &Subject, kind: &str) -> pb::RecordBenefitPaymentRequest {
         kind: kind.parse().unwrap_or_default(),
         amount_fen: 100,
         paid_on: Some(today()),
+        ..Default::default()
     }
 }
 
@@ -956,6 +957,54 @@ fn claim_entries() -> Vec<Entry> {
                     cx.claims()
                         .record_benefit_payment(cx.req(who, request))
                         .await,
+                )
+            }),
+        },
+        Entry {
+            rpc: "ChangePeriodicBenefit",
+            mutating: true,
+            shape: record,
+            allowed: AGENCY,
+            subject: claim_in!(ClaimState::Assessed),
+            call: call!(|cx, who, s| {
+                let request = pb::ChangePeriodicBenefitRequest {
+                    request_id: cx.rid(),
+                    claim_id: s.id.clone(),
+                    kind: pb::BenefitKind::DisabilityAllowance as i32,
+                    item: 0,
+                    change: pb::PeriodicChange::Suspend as i32,
+                    reason: pb::PeriodicChangeReason::Imprisoned as i32,
+                    effective_on: Some(today()),
+                };
+                unary(
+                    cx.claims()
+                        .change_periodic_benefit(cx.req(who, request))
+                        .await,
+                )
+            }),
+        },
+        Entry {
+            rpc: "ListBenefitsDue",
+            mutating: false,
+            shape: Shape::Scope { by_platform: false },
+            allowed: READERS,
+            subject: tenant(),
+            call: call!(|cx, who, s| {
+                let request = pb::ListBenefitsDueRequest {
+                    province_code: s.tenant.province.into(),
+                    as_of: Some(today()),
+                    page_size: 10,
+                    page_token: String::new(),
+                };
+                showing(
+                    cx.claims().list_benefits_due(cx.req(who, request)).await,
+                    |list| {
+                        list.due
+                            .iter()
+                            // Due benefits are the province's claims': shown as the province's.
+                            .map(|_| (s.tenant.province.to_owned(), String::new()))
+                            .collect()
+                    },
                 )
             }),
         },
@@ -1319,6 +1368,7 @@ fn admin_entries() -> Vec<Entry> {
                         death_base_percent: 60,
                         grade_5_allowance_months: 30,
                         grade_6_allowance_months: 25,
+                        child_pension_until_age: 18,
                     }),
                 };
                 unary(cx.admin().set_claim_policy(cx.req(who, request)).await)

@@ -12,7 +12,7 @@ use crate::api::AppState;
 use crate::auth::principal;
 use crate::pb;
 use crate::pb::claim_service_server::ClaimService;
-use crate::service::claim::{self as service, GetClaim, ListClaims};
+use crate::service::claim::{self as service, GetClaim, ListBenefitsDue, ListClaims};
 use tonic::{Request, Response, Status};
 
 pub struct ClaimApi {
@@ -78,6 +78,23 @@ impl ClaimService for ClaimApi {
         request: Request<pb::RecordBenefitPaymentRequest>,
     ) -> Result<Response<pb::Claim>, Status> {
         call!(self, request, record_benefit_payment)
+    }
+
+    async fn change_periodic_benefit(
+        &self,
+        request: Request<pb::ChangePeriodicBenefitRequest>,
+    ) -> Result<Response<pb::Claim>, Status> {
+        call!(self, request, change_periodic_benefit)
+    }
+
+    async fn list_benefits_due(
+        &self,
+        request: Request<pb::ListBenefitsDueRequest>,
+    ) -> Result<Response<pb::ListBenefitsDueResponse>, Status> {
+        let principal = principal(&request)?;
+        let command = ListBenefitsDue::try_from(request.into_inner())?;
+        let page = service::list_benefits_due(&self.state, &principal, command).await?;
+        Ok(Response::new(pb::ListBenefitsDueResponse::from(&page)))
     }
 
     async fn appeal_decision(

@@ -9,6 +9,7 @@ use crate::domain::Invalid;
 use crate::domain::claim::{self, ClaimPolicy};
 use crate::domain::division::ProvinceCode;
 use crate::domain::money::Fen;
+use crate::domain::periodic;
 use crate::domain::text::check_line;
 use crate::error::{AppError, AppResult, Violations};
 use crate::pb;
@@ -166,6 +167,7 @@ impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
             death_base_percent,
             grade_5_allowance_months,
             grade_6_allowance_months,
+            child_pension_until_age,
         } = policy;
         // Empty: the national default.
         let province = non_empty(&province_code)
@@ -218,6 +220,11 @@ impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
             grade_6_allowance_months,
             &claim::ALLOWANCE_MONTHS,
         );
+        let child_pension_until_age = field(
+            "child_pension_until_age",
+            child_pension_until_age,
+            &periodic::CHILD_PENSION_UNTIL_AGE,
+        );
         let built = (|| {
             Some(SetClaimPolicy {
                 key: key?,
@@ -236,6 +243,7 @@ impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
                     death_base_percent: death_base_percent?,
                     grade_5_allowance_months: grade_5_allowance_months?,
                     grade_6_allowance_months: grade_6_allowance_months?,
+                    child_pension_until_age: child_pension_until_age?,
                 },
             })
         })();
@@ -290,6 +298,7 @@ impl From<&PolicyInForce> for pb::ClaimPolicy {
             death_base_percent: policy.death_base_percent,
             grade_5_allowance_months: policy.grade_5_allowance_months,
             grade_6_allowance_months: policy.grade_6_allowance_months,
+            child_pension_until_age: policy.child_pension_until_age,
         }
     }
 }

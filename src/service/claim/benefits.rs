@@ -1,15 +1,13 @@
-//! AssessBenefits and RecordBenefitPayment: the itemised benefits on the claim's wage base, and
-//! payments against them until every one-time item is paid (the claim then closes). Fund-paid
-//! items are recorded by the agency, platform-paid items by the reporting platform.
+//! AssessBenefits: the itemised benefits on the claim's wage base (an injury) or death base (a
+//! death), with every input stored beside each item.
 use super::record::{Change, advance, open_or_replay};
-use super::{AssessBenefits, ClaimReply, RecordBenefitPayment};
+use super::{AssessBenefits, ClaimReply};
 use crate::auth::Principal;
-use crate::domain::benefits::{
-    self, AssessError, Balance, BenefitKind, GradeAllowanceMonths, Payer,
-};
+use crate::domain::benefits::{self, AssessError, Dependant, GradeAllowanceMonths};
 use crate::domain::claim::{IncidentKind, Step, StepTaken};
-use crate::domain::clock::{check_fact_day, china_date};
+use crate::domain::clock::china_date;
 use crate::domain::money::Fen;
+use crate::domain::periodic;
 use crate::error::{AppError, AppResult};
 use crate::policy::Action;
 use crate::service::AppState;
@@ -102,7 +100,17 @@ pub async fn assess_benefits<R: ClaimReply>(
         rehabilitation_costs: command.rehabilitation_costs,
         assistive_devices_costs: command.assistive_devices_costs,
         treatment_days: command.treatment_days,
-        dependants: command.dependants,
+        dependants: command
+            .dependants
+            .iter()
+            .map(|d| Dependant {
+                relation: d.relation,
+                orphan_or_lone_elderly: d.orphan_or_lone_elderly,
+                eligible_before: d
+                    .birth_date
+                    .map(|born| periodic::eligible_before(born, policy.child_pension_until_age)),
+            })
+            .collect(),
     })
     .map_err(|error| match error {
         AssessError::TooLarge => too_large(),
@@ -131,6 +139,7 @@ pub async fn assess_benefits<R: ClaimReply>(
             formula: item.formula,
             input_names: item.inputs.iter().map(|(name, _)| *name).collect(),
             input_values: item.inputs.iter().map(|(_, value)| *value).collect(),
+            eligible_before: item.eligible_before,
         })
         .collect();
     store::insert_items(tx, claim, &rows, state.clock.today()).await?;
@@ -151,86 +160,6 @@ pub async fn assess_benefits<R: ClaimReply>(
             Change {
                 amount: once,
                 ..Change::new(StepTaken::Assessed, next, detail)
-            },
-        )
-        .await
-}
-
-/// Who records a payment of `kind`: the agency for what the fund pays, the platform for what it
-/// pays itself.
-fn payment_action(kind: BenefitKind) -> Action {
-    match kind.payer() {
-        Payer::Fund => Action::PayFundItem,
-        Payer::Platform => Action::PayPlatformItem,
-    }
-}
-
-pub async fn record_benefit_payment<R: ClaimReply>(
-    state: &AppState,
-    principal: &Principal,
-    command: RecordBenefitPayment,
-) -> AppResult<R> {
-    check_fact_day(command.paid_on, state.clock.today())
-        .map_err(|invalid| AppError::invalid("paid_on", invalid.0))?;
-    let kind = command.kind;
-    let mut locked = open_or_replay!(
-        state,
-        principal,
-        "RecordBenefitPayment",
-        &command.key,
-        command.claim_id,
-        payment_action(kind)
-    );
-    // Checked before the amount, so a claim not yet assessed says so.
-    advance(&locked.claim, Step::Pay { settled: false })?;
-    let items = store::items(&mut *locked.tx, &locked.claim).await?;
-    let balances: Vec<Balance> = items
-        .iter()
-        .map(|item| Balance {
-            kind: item.kind,
-            amount: Fen(item.amount_fen),
-            paid: Fen(item.paid_fen),
-        })
-        .collect();
-    if let Some(item) = items.iter().find(|item| item.kind == kind) {
-        benefits::check_paid_on(command.paid_on, item.assessed_on)
-            .map_err(|refused| AppError::invalid("paid_on", refused.0))?;
-    }
-    benefits::check_payment(&balances, kind, command.amount)
-        .map_err(|refused| AppError::FailedPrecondition(refused.0))?;
-    let first = store::payments_count(&mut locked.tx, &locked.claim).await? == 0;
-    store::insert_payment(
-        &mut locked.tx,
-        &locked.claim,
-        kind,
-        command.amount,
-        command.paid_on,
-        &principal.caller_key(),
-        state.clock.now(),
-    )
-    .await?;
-    let settled = benefits::settled_after(&balances, kind, command.amount);
-    let next = advance(&locked.claim, Step::Pay { settled })?;
-    let detail = format!(
-        "{} yuan of {} paid on {}{}",
-        command.amount,
-        kind.as_str(),
-        command.paid_on,
-        if settled {
-            "; every one-time item is paid in full"
-        } else {
-            ""
-        }
-    );
-    locked
-        .conclude(
-            state,
-            principal,
-            Change {
-                benefit_kind: Some(kind),
-                amount: command.amount,
-                first_payment: first,
-                ..Change::new(StepTaken::Paid, next, detail)
             },
         )
         .await

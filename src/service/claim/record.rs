@@ -7,7 +7,9 @@ use crate::auth::Principal;
 use crate::domain::benefits::BenefitKind;
 use crate::domain::claim::{self, ClaimStatus, Step, StepTaken};
 use crate::domain::division::ProvinceCode;
+use crate::domain::late_fee::Period;
 use crate::domain::money::Fen;
+use crate::domain::periodic::{self, Standing};
 use crate::domain::platform::PlatformId;
 use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
@@ -27,9 +29,16 @@ pub struct ClaimAnswer {
     /// What happened, opened from its sealed column.
     pub description: String,
     pub timeline: Vec<TimelineRow>,
-    pub benefits: Vec<ItemRow>,
+    pub benefits: Vec<ItemView>,
     /// Other claims of the same person near in time; None for callers who may not see the flags.
     pub duplicates: Option<Vec<Uuid>>,
+}
+
+/// A benefit item with, for a periodic one, where it stands.
+#[derive(Debug, Clone)]
+pub struct ItemView {
+    pub row: ItemRow,
+    pub standing: Option<Standing>,
 }
 
 /// The answer for a claim that does not exist, and for one the caller may not see.
@@ -89,6 +98,12 @@ pub(super) struct Change {
     /// For payments the amount paid; for assessments the one-time total.
     pub amount: Fen,
     pub first_payment: bool,
+    /// For a periodic benefit's payment or change: the item's number.
+    pub item: Option<i32>,
+    /// For a periodic benefit's payment: the month paid for.
+    pub month: Option<Period>,
+    /// For a periodic benefit's change: what changed, why, from when.
+    pub periodic_change: Option<periodic::Change>,
 }
 
 impl Change {
@@ -100,6 +115,9 @@ impl Change {
             benefit_kind: None,
             amount: Fen(0),
             first_payment: false,
+            item: None,
+            month: None,
+            periodic_change: None,
         }
     }
 }
@@ -239,7 +257,17 @@ pub(super) async fn answer(
         .open(&sealed, claim.claim_id.as_bytes())
         .map_err(|error| anyhow::anyhow!("opening claim {}: {error}", claim.claim_id))?;
     let timeline = store::timeline(&mut **tx, &claim).await?;
-    let benefits = store::items(&mut **tx, &claim).await?;
+    let items = store::items(&mut **tx, &claim).await?;
+    let changes = crate::store::periodic::changes(&mut **tx, &claim).await?;
+    let benefits = items
+        .into_iter()
+        .map(|row| ItemView {
+            standing: row
+                .monthly
+                .then(|| super::periodic::schedule_of(&row, &changes).standing()),
+            row,
+        })
+        .collect();
     let duplicates = if may_read_duplicate_flags(&principal.role, &claim)? {
         Some(store::duplicates_of(&mut **tx, claim.claim_id).await?)
     } else {
