@@ -9,6 +9,7 @@ mod benefits_in_payment;
 mod canonical;
 mod claim_bases;
 mod claim_payments;
+mod claim_reports;
 mod claim_rules;
 mod claims;
 mod declarations;

@@ -70,6 +70,8 @@ pub async fn report_incident<R: ClaimReply>(
             day: china_date(occurred),
             platform_id: Some(platform.as_str()),
             province_code: None,
+            // The order the report names wins when it was in progress at the instant.
+            order_id: Some(&command.order_id),
         },
         access.as_ref(),
     )

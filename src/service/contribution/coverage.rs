@@ -91,6 +91,7 @@ pub async fn check(
         day,
         platform_id: narrowed.platform.as_ref().map(|p| p.as_str()),
         province_code: narrowed.province.as_ref().map(|p| p.as_str()),
+        order_id: None,
     };
     let Some((enrolment, order)) = store::covering_at(&mut *tx, &query, access.as_ref()).await?
     else {
