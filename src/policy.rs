@@ -298,6 +298,7 @@ pub const ACTIONS: &[ActionRule] = &[
             "SetNationalIncome",
             "SetClaimPolicy",
             "SetPrivateSectorWage",
+            "SetBenefitAdjustment",
         ],
     },
     ActionRule {

@@ -6,7 +6,7 @@
 use super::benefits::BenefitKind;
 use super::claim::Refused;
 use super::late_fee::Period;
-use super::money::Fen;
+use super::money::{Fen, div_round_half_up};
 use chrono::{Datelike, NaiveDate};
 use std::ops::RangeInclusive;
 
@@ -108,6 +108,56 @@ pub fn eligible_before(birth_date: NaiveDate, until_age: i32) -> NaiveDate {
         .unwrap_or(birth_date)
 }
 
+/// A province's adjustment of periodic amounts: from its effective month on, each month's
+/// entitlement is the amount so far times (1 + basis_points / 10,000), rounded half-up to the fen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Adjustment {
+    /// Its version, kept with every amount it shaped.
+    pub id: i64,
+    pub effective: Period,
+    pub basis_points: i32,
+}
+
+/// What an adjustment may be: -50% to +50%, in hundredths of a percent.
+pub const ADJUSTMENT_BASIS_POINTS: RangeInclusive<i32> = -5_000..=5_000;
+
+/// An adjustment takes effect from a month not before the current one: a month already due is
+/// never re-priced (one payment per month could not make up the difference).
+pub fn check_adjustment_month(effective: Period, today: NaiveDate) -> Result<(), Refused> {
+    let current = Period::containing(today);
+    if effective < current {
+        return Err(Refused(format!(
+            "must not be before the current month, {}",
+            show(current)
+        )));
+    }
+    Ok(())
+}
+
+/// The versions of the adjustments an amount used, as stored beside it: `adj-3+adj-7`, or `none`.
+pub fn adjustment_version(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "none".into();
+    }
+    ids.iter()
+        .map(|id| format!("adj-{id}"))
+        .collect::<Vec<_>>()
+        .join("+")
+}
+
+/// A month's entitlement and the adjustments that shaped it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entitlement {
+    pub amount: Fen,
+    pub adjustments: Vec<i64>,
+}
+
+impl Entitlement {
+    pub fn version(&self) -> String {
+        adjustment_version(&self.adjustments)
+    }
+}
+
 /// A recorded change and the day it takes effect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Change {
@@ -136,9 +186,35 @@ pub struct Schedule {
     pub eligible_before: Option<NaiveDate>,
     /// The recorded changes, in the order recorded (their days never go back).
     pub changes: Vec<Change>,
+    /// The province's adjustments, by effective month; those effective after the assessment's
+    /// month apply.
+    pub adjustments: Vec<Adjustment>,
 }
 
 impl Schedule {
+    /// The entitlement of `month`: the assessed amount, adjusted by each adjustment effective
+    /// after the assessment's month and by `month`, in order, each rounded half-up once.
+    pub fn entitlement(&self, month: Period) -> Entitlement {
+        let first = Period::containing(self.assessed_on);
+        let mut amount = i128::from(self.monthly.0);
+        let mut used = Vec::new();
+        for adjustment in self
+            .adjustments
+            .iter()
+            .filter(|a| a.effective > first && a.effective <= month)
+        {
+            amount = div_round_half_up(
+                amount * (10_000 + i128::from(adjustment.basis_points)),
+                10_000,
+            );
+            used.push(adjustment.id);
+        }
+        Entitlement {
+            amount: Fen(i64::try_from(amount).unwrap_or(i64::MAX)),
+            adjustments: used,
+        }
+    }
+
     pub fn standing(&self) -> Standing {
         self.changes
             .iter()
@@ -240,7 +316,7 @@ impl Schedule {
         current: Period,
         amount: Fen,
         already_paid: Option<Fen>,
-    ) -> Result<(), Refused> {
+    ) -> Result<Entitlement, Refused> {
         self.check_month(month, current)?;
         if let Some(paid) = already_paid {
             return Err(Refused(format!(
@@ -250,15 +326,17 @@ impl Schedule {
                 show(month)
             )));
         }
-        if amount > self.monthly {
+        let entitlement = self.entitlement(month);
+        if amount > entitlement.amount {
             return Err(Refused(format!(
-                "at most {} yuan of {} is due for {}",
-                self.monthly,
+                "at most {} yuan of {} is due for {} (adjustments: {})",
+                entitlement.amount,
                 self.kind.as_str(),
-                show(month)
+                show(month),
+                entitlement.version()
             )));
         }
-        Ok(())
+        Ok(entitlement)
     }
 
     /// Whether `change` may be recorded now: its reason fits, it does not precede the assessment
@@ -318,6 +396,7 @@ mod tests {
             assessed_on: d("2026-07-20"),
             eligible_before: None,
             changes: vec![],
+            adjustments: vec![],
         }
     }
 
@@ -452,6 +531,7 @@ mod tests {
             assessed_on: d("2026-07-20"),
             eligible_before: Some(limit),
             changes: vec![],
+            adjustments: vec![],
         };
         assert_eq!(
             schedule.due_months(m("2026-12")),
@@ -464,5 +544,71 @@ mod tests {
         // Born on 1 November: November begins on the birthday and is not due.
         assert_eq!(eligible_before(d("2008-11-01"), 18), d("2026-11-01"));
         assert_eq!(eligible_before(d("2008-02-29"), 18), d("2026-03-01"));
+    }
+
+    #[test]
+    fn adjustments_raise_the_months_from_their_effective_month_and_are_kept_as_versions() {
+        // +5% from August 2026 (version 3), then -2.5% from January 2027 (version 7).
+        let mut schedule = allowance();
+        schedule.adjustments = vec![
+            Adjustment {
+                id: 3,
+                effective: m("2026-08"),
+                basis_points: 500,
+            },
+            Adjustment {
+                id: 7,
+                effective: m("2027-01"),
+                basis_points: -250,
+            },
+        ];
+        assert_eq!(
+            schedule.entitlement(m("2026-07")),
+            Entitlement {
+                amount: Fen(900_000),
+                adjustments: vec![]
+            }
+        );
+        // 9,000 x 1.05 = 9,450 yuan.
+        assert_eq!(schedule.entitlement(m("2026-08")).amount, Fen(945_000));
+        // 9,450 x 0.975 = 9,213.75 yuan.
+        let january = schedule.entitlement(m("2027-01"));
+        assert_eq!(january.amount, Fen(921_375));
+        assert_eq!(january.version(), "adj-3+adj-7");
+        assert_eq!(schedule.entitlement(m("2026-07")).version(), "none");
+        // A payment is checked against the month's adjusted entitlement.
+        let current = m("2027-01");
+        assert!(
+            schedule
+                .check_payment(m("2026-08"), current, Fen(945_000), None)
+                .is_ok()
+        );
+        let over = schedule
+            .check_payment(m("2026-07"), current, Fen(900_001), None)
+            .expect_err("July is not adjusted");
+        assert!(over.0.contains("adjustments: none"), "{}", over.0);
+        // Rounded half-up once per adjustment: 1 fen x 1.005 stays 1 fen; 100 fen x 1.005 = 100.5
+        // -> 101.
+        let mut tiny = allowance();
+        tiny.adjustments = vec![Adjustment {
+            id: 1,
+            effective: m("2026-08"),
+            basis_points: 50,
+        }];
+        tiny.monthly = Fen(1);
+        assert_eq!(tiny.entitlement(m("2026-08")).amount, Fen(1));
+        tiny.monthly = Fen(100);
+        assert_eq!(tiny.entitlement(m("2026-08")).amount, Fen(101));
+        // An adjustment effective in the assessment's own month does not apply (the amount was
+        // assessed then); one before the current month may not be set.
+        let mut same_month = allowance();
+        same_month.adjustments = vec![Adjustment {
+            id: 2,
+            effective: m("2026-07"),
+            basis_points: 500,
+        }];
+        assert_eq!(same_month.entitlement(m("2026-09")).amount, Fen(900_000));
+        assert!(check_adjustment_month(m("2026-09"), d("2026-09-30")).is_ok());
+        assert!(check_adjustment_month(m("2026-08"), d("2026-09-01")).is_err());
     }
 }

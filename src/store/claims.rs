@@ -559,16 +559,18 @@ pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<I
 
 /// What a payment is for: a one-time kind, or one month of a periodic item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PaidFor {
+pub struct PaidFor<'a> {
     pub kind: BenefitKind,
     /// A periodic payment's item number and month (its first day).
     pub month: Option<(i32, NaiveDate)>,
+    /// A periodic payment's entitlement's adjustment versions.
+    pub adjustment_version: Option<&'a str>,
 }
 
 pub async fn insert_payment(
     tx: &mut Tx,
     claim: &ClaimRow,
-    paid_for: PaidFor,
+    paid_for: PaidFor<'_>,
     amount: Fen,
     paid_on: NaiveDate,
     actor: &str,
@@ -576,8 +578,8 @@ pub async fn insert_payment(
 ) -> AppResult<()> {
     sqlx::query!(
         "INSERT INTO benefit_payments (province_code, claim_id, payment_id, kind, amount_fen,
-             paid_on, recorded_at, actor, item, month)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             paid_on, recorded_at, actor, item, month, adjustment_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         claim.province_code,
         claim.claim_id,
         Uuid::now_v7(),
@@ -588,6 +590,7 @@ pub async fn insert_payment(
         actor,
         paid_for.month.map(|(item, _)| item),
         paid_for.month.map(|(_, month)| month),
+        paid_for.adjustment_version,
     )
     .execute(&mut **tx)
     .await?;

@@ -2,7 +2,8 @@
 //! resumption), its monthly payments, and the province-wide reads the list of what is due takes.
 use super::Tx;
 use crate::domain::benefits::BenefitKind;
-use crate::domain::periodic::{Change, ChangeKind, ChangeReason};
+use crate::domain::late_fee::Period;
+use crate::domain::periodic::{Adjustment, Change, ChangeKind, ChangeReason};
 use crate::error::AppResult;
 use crate::store::claims::ClaimRow;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -204,4 +205,52 @@ pub async fn month_payments_of(
             amount_fen: row.amount_fen,
         })
         .collect())
+}
+
+/// The province's adjustments of periodic benefits, by effective month.
+pub async fn adjustments(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+) -> AppResult<Vec<Adjustment>> {
+    let rows = sqlx::query!(
+        "SELECT adjustment_id, effective_month, basis_points FROM benefit_adjustments
+         WHERE province_code = $1 ORDER BY effective_month",
+        province_code,
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Adjustment {
+            id: row.adjustment_id,
+            effective: Period::containing(row.effective_month),
+            basis_points: row.basis_points,
+        })
+        .collect())
+}
+
+/// Records an adjustment; None when the province already has one for that month (versions are
+/// never overwritten).
+pub async fn insert_adjustment(
+    tx: &mut Tx,
+    province_code: &str,
+    effective: Period,
+    basis_points: i32,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Option<i64>> {
+    Ok(sqlx::query_scalar!(
+        "INSERT INTO benefit_adjustments (province_code, effective_month, basis_points,
+             recorded_at, actor)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (province_code, effective_month) DO NOTHING
+         RETURNING adjustment_id",
+        province_code,
+        effective.first_day(),
+        basis_points,
+        now,
+        actor,
+    )
+    .fetch_optional(&mut **tx)
+    .await?)
 }

@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 /// Provincial tables whose primary key starts with `province_code`, so the row filter may apply to
 /// updates and deletes too (the filter's columns must be in the replica identity).
-pub const TABLES: [&str; 19] = [
+pub const TABLES: [&str; 20] = [
     "province_log",
     "province_heads",
     "events",
@@ -23,6 +23,7 @@ pub const TABLES: [&str; 19] = [
     "benefit_items",
     "benefit_payments",
     "periodic_changes",
+    "benefit_adjustments",
     "average_wages",
     "private_sector_wages",
     "rate_multipliers",

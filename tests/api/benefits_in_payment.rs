@@ -769,3 +769,139 @@ async fn a_death_with_spouse_two_children_and_a_lone_parent_pays_each_dependant_
     assert_field_violation(&wrong, "reason");
     setup.app.stop().await;
 }
+
+#[tokio::test]
+async fn a_provincial_adjustment_raises_the_allowance_from_its_month_and_is_kept_with_payments() {
+    let setup = crate::claims::setup().await;
+    let claim_id = assessed(
+        &setup,
+        Some(1),
+        pb::AssessBenefitsRequest {
+            request_id: "b1".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let Setup { app, agency, .. } = &setup;
+    let admin = app.token("national-admin").await;
+    let mut admin_client = app.admin_client().await;
+    let adjust = |request_id: &str, effective_month: &str, basis_points: i32| {
+        pb::SetBenefitAdjustmentRequest {
+            request_id: request_id.into(),
+            province_code: "44".into(),
+            effective_month: effective_month.into(),
+            basis_points,
+        }
+    };
+    // In June: +5% from August. A month already begun cannot be re-priced; a month's adjustment
+    // is never replaced; only admins adjust.
+    let set = admin_client
+        .set_benefit_adjustment(authed(adjust("adj-1", "2026-08", 500), &admin))
+        .await
+        .expect("adjusted")
+        .into_inner();
+    assert!(set.version.starts_with("adj-"), "{set:?}");
+    let past = admin_client
+        .set_benefit_adjustment(authed(adjust("adj-2", "2026-05", 500), &admin))
+        .await
+        .expect_err("the past");
+    assert_field_violation(&past, "effective_month");
+    let again = admin_client
+        .set_benefit_adjustment(authed(adjust("adj-3", "2026-08", 300), &admin))
+        .await
+        .expect_err("never replaced");
+    assert_eq!(again.code(), Code::AlreadyExists);
+    let agency_refused = admin_client
+        .set_benefit_adjustment(authed(adjust("adj-4", "2026-09", 300), agency))
+        .await
+        .expect_err("admins only");
+    assert_eq!(agency_refused.code(), Code::PermissionDenied);
+
+    // In August: July is 9,000 yuan, August 9,450 (9,000 x 1.05).
+    set_today(app, "2026-08-10");
+    let mut client = claims(app).await;
+    let over_july = pay(
+        &mut client,
+        agency,
+        monthly(
+            "m-07",
+            &claim_id,
+            DisabilityAllowance,
+            0,
+            "2026-07",
+            945_000,
+            date(2026, 8, 10),
+        ),
+    )
+    .await
+    .expect_err("July is not adjusted");
+    assert!(
+        over_july.message().contains("at most 9000.00 yuan"),
+        "{}",
+        over_july.message()
+    );
+    let over_august = pay(
+        &mut client,
+        agency,
+        monthly(
+            "m-08",
+            &claim_id,
+            DisabilityAllowance,
+            0,
+            "2026-08",
+            945_001,
+            date(2026, 8, 10),
+        ),
+    )
+    .await
+    .expect_err("above the adjusted entitlement");
+    assert!(
+        over_august.message().contains("at most 9450.00 yuan")
+            && over_august.message().contains(&set.version),
+        "{}",
+        over_august.message()
+    );
+    pay(
+        &mut client,
+        agency,
+        monthly(
+            "m-08",
+            &claim_id,
+            DisabilityAllowance,
+            0,
+            "2026-08",
+            945_000,
+            date(2026, 8, 10),
+        ),
+    )
+    .await
+    .expect("August, adjusted");
+    let listed = due(&mut client, agency, date(2026, 8, 10), 0, "").await;
+    let rows: Vec<(String, i64, String)> = listed
+        .due
+        .iter()
+        .map(|d| {
+            (
+                d.month.clone(),
+                d.entitlement_fen,
+                d.adjustment_version.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("2026-06".to_owned(), 900_000, "none".to_owned()),
+            ("2026-07".to_owned(), 900_000, "none".to_owned())
+        ]
+    );
+    // The payment keeps the version its entitlement used.
+    let stored: Vec<Option<String>> = sqlx::query_scalar(
+        "SELECT adjustment_version FROM benefit_payments WHERE month IS NOT NULL",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .expect("payments");
+    assert_eq!(stored, [Some(set.version.clone())]);
+    setup.app.stop().await;
+}

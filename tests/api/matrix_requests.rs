@@ -1391,6 +1391,23 @@ fn admin_entries() -> Vec<Entry> {
                 )
             }),
         ),
+        write(
+            "SetBenefitAdjustment",
+            tenant(),
+            call!(|cx, who, s| {
+                let request = pb::SetBenefitAdjustmentRequest {
+                    request_id: cx.rid(),
+                    province_code: s.tenant.province.into(),
+                    effective_month: format!("2027-{:02}", target_number(s.target)),
+                    basis_points: 300,
+                };
+                unary(
+                    cx.admin()
+                        .set_benefit_adjustment(cx.req(who, request))
+                        .await,
+                )
+            }),
+        ),
     ]
 }
 

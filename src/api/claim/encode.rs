@@ -229,6 +229,7 @@ impl From<&BenefitsDuePage> for pb::ListBenefitsDueResponse {
                     entitlement_fen: due.entitlement.0,
                     paid_fen: due.paid.0,
                     shortfall_fen: due.shortfall().0,
+                    adjustment_version: due.adjustment_version.clone(),
                 })
                 .collect(),
             next_page_token: page.next_page_token.clone(),

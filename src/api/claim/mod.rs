@@ -5,7 +5,8 @@ mod encode;
 mod reference;
 
 pub use reference::{
-    set_claim_policy, set_national_income, set_private_sector_wage, set_public_holiday,
+    set_benefit_adjustment, set_claim_policy, set_national_income, set_private_sector_wage,
+    set_public_holiday,
 };
 
 use crate::api::AppState;

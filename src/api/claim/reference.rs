@@ -8,14 +8,16 @@ use crate::auth::Principal;
 use crate::domain::Invalid;
 use crate::domain::claim::{self, ClaimPolicy};
 use crate::domain::division::ProvinceCode;
+use crate::domain::late_fee::Period;
 use crate::domain::money::Fen;
 use crate::domain::periodic;
 use crate::domain::text::check_line;
 use crate::error::{AppError, AppResult, Violations};
 use crate::pb;
 use crate::service::claim::{
-    self as service, MAX_HOLIDAY_NAME_CHARS, NationalIncome, PolicyInForce, PrivateSectorWage,
-    PublicHoliday, SetClaimPolicy, SetNationalIncome, SetPrivateSectorWage, SetPublicHoliday,
+    self as service, BenefitAdjustment, MAX_HOLIDAY_NAME_CHARS, NationalIncome, PolicyInForce,
+    PrivateSectorWage, PublicHoliday, SetBenefitAdjustment, SetClaimPolicy, SetNationalIncome,
+    SetPrivateSectorWage, SetPublicHoliday,
 };
 
 pub async fn set_public_holiday(
@@ -43,6 +45,15 @@ pub async fn set_private_sector_wage(
 ) -> AppResult<pb::PrivateSectorWage> {
     let command = SetPrivateSectorWage::try_from(request)?;
     service::set_private_sector_wage(state, principal, command).await
+}
+
+pub async fn set_benefit_adjustment(
+    state: &AppState,
+    principal: &Principal,
+    request: pb::SetBenefitAdjustmentRequest,
+) -> AppResult<pb::BenefitAdjustment> {
+    let command = SetBenefitAdjustment::try_from(request)?;
+    service::set_benefit_adjustment(state, principal, command).await
 }
 
 pub async fn set_claim_policy(
@@ -136,6 +147,38 @@ impl TryFrom<pb::SetPrivateSectorWageRequest> for SetPrivateSectorWage {
                 province: province?,
                 year: year?,
                 annual: annual?,
+            })
+        })();
+        decoded(violations, built)
+    }
+}
+
+impl TryFrom<pb::SetBenefitAdjustmentRequest> for SetBenefitAdjustment {
+    type Error = AppError;
+
+    fn try_from(request: pb::SetBenefitAdjustmentRequest) -> AppResult<Self> {
+        let mut violations = Violations::new();
+        let key = key(&mut violations, &request.request_id, &request);
+        let pb::SetBenefitAdjustmentRequest {
+            request_id: _,
+            province_code,
+            effective_month,
+            basis_points,
+        } = request;
+        let province = violations.check("province_code", ProvinceCode::parse(&province_code));
+        let effective = violations.check("effective_month", Period::parse(&effective_month));
+        let basis_points = violations.check(
+            "basis_points",
+            (periodic::ADJUSTMENT_BASIS_POINTS.contains(&basis_points) && basis_points != 0)
+                .then_some(basis_points)
+                .ok_or_else(|| Invalid::new("must be -5000 to 5000 and not 0")),
+        );
+        let built = (|| {
+            Some(SetBenefitAdjustment {
+                key: key?,
+                province: province?,
+                effective: effective?,
+                basis_points: basis_points?,
             })
         })();
         decoded(violations, built)
@@ -276,6 +319,17 @@ impl From<&PrivateSectorWage> for pb::PrivateSectorWage {
             province_code: wage.province.to_string(),
             year: wage.year,
             annual_fen: wage.annual.0,
+        }
+    }
+}
+
+impl From<&BenefitAdjustment> for pb::BenefitAdjustment {
+    fn from(adjustment: &BenefitAdjustment) -> Self {
+        pb::BenefitAdjustment {
+            province_code: adjustment.province.to_string(),
+            effective_month: periodic::show(adjustment.effective),
+            basis_points: adjustment.basis_points,
+            version: adjustment.version.clone(),
         }
     }
 }

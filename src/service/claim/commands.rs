@@ -174,6 +174,16 @@ pub struct SetPrivateSectorWage {
 }
 
 #[derive(Debug, Clone)]
+pub struct SetBenefitAdjustment {
+    pub key: RequestKey,
+    pub province: ProvinceCode,
+    /// Checked against the clock by the service (not before the current month).
+    pub effective: Period,
+    /// Within `periodic::ADJUSTMENT_BASIS_POINTS`, not 0.
+    pub basis_points: i32,
+}
+
+#[derive(Debug, Clone)]
 pub struct SetClaimPolicy {
     pub key: RequestKey,
     /// None for the national default.

@@ -8,7 +8,7 @@ use crate::domain::benefits::BenefitKind;
 use crate::domain::clock::check_fact_day;
 use crate::domain::late_fee::Period;
 use crate::domain::money::Fen;
-use crate::domain::periodic::{Schedule, show};
+use crate::domain::periodic::{Adjustment, Schedule, show};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Action, Owner};
 use crate::service::AppState;
@@ -27,6 +27,8 @@ pub struct BenefitDue {
     pub item: i32,
     pub month: Period,
     pub entitlement: Fen,
+    /// The adjustment versions the entitlement used.
+    pub adjustment_version: String,
     pub paid: Fen,
 }
 
@@ -77,6 +79,7 @@ pub async fn list_benefits_due(
         })
         .transpose()?;
     let through = Period::containing(as_of);
+    let adjustments = store::adjustments(&state.pool, province).await?;
     let mut due = Vec::new();
     let mut from = after.map(|(claim_id, item, _)| (claim_id, item));
     loop {
@@ -96,7 +99,7 @@ pub async fn list_benefits_due(
             *sum = Fen(sum.0.saturating_add(row.amount_fen));
         }
         for item in &items {
-            let schedule = schedule(item, &changes);
+            let schedule = schedule(item, &changes, &adjustments);
             for month in schedule.due_months(through) {
                 let key = (item.claim_id, item.kind, item.item, month);
                 if after.is_some_and(|(claim, number, last)| {
@@ -105,13 +108,15 @@ pub async fn list_benefits_due(
                     continue;
                 }
                 let paid = paid.get(&key).copied().unwrap_or_default();
-                if paid < schedule.monthly {
+                let entitlement = schedule.entitlement(month);
+                if paid < entitlement.amount {
                     due.push(BenefitDue {
                         claim_id: item.claim_id,
                         kind: item.kind,
                         item: item.item,
                         month,
-                        entitlement: schedule.monthly,
+                        adjustment_version: entitlement.version(),
+                        entitlement: entitlement.amount,
                         paid,
                     });
                 }
@@ -132,7 +137,7 @@ pub async fn list_benefits_due(
 }
 
 /// An item's schedule with its own changes (`changes` holds those of its whole batch).
-fn schedule(item: &DueItemRow, changes: &[ChangeRow]) -> Schedule {
+fn schedule(item: &DueItemRow, changes: &[ChangeRow], adjustments: &[Adjustment]) -> Schedule {
     Schedule {
         kind: item.kind,
         monthly: Fen(item.amount_fen),
@@ -145,5 +150,6 @@ fn schedule(item: &DueItemRow, changes: &[ChangeRow]) -> Schedule {
             })
             .map(|row| row.change)
             .collect(),
+        adjustments: adjustments.to_vec(),
     }
 }

@@ -63,6 +63,7 @@ pub(super) async fn append_step(
         effective_on: change
             .periodic_change
             .map(|c| date_to_proto(c.effective_on)),
+        adjustment_version: change.adjustment_version.clone().unwrap_or_default(),
     };
     events::append(
         tx,

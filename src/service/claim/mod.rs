@@ -24,8 +24,9 @@ pub use periodic::change_periodic_benefit;
 pub use read::{ClaimPage, get_claim, list_claims};
 pub use record::{ClaimAnswer, ItemView, may_read_duplicate_flags, not_found};
 pub use reference::{
-    NationalIncome, PolicyInForce, PrivateSectorWage, PublicHoliday, set_claim_policy,
-    set_national_income, set_private_sector_wage, set_public_holiday,
+    BenefitAdjustment, NationalIncome, PolicyInForce, PrivateSectorWage, PublicHoliday,
+    set_benefit_adjustment, set_claim_policy, set_national_income, set_private_sector_wage,
+    set_public_holiday,
 };
 pub use report::report_incident;
 pub use steps::{

@@ -67,6 +67,7 @@ pub async fn record_benefit_payment<R: ClaimReply>(
             paid: Fen(item.paid_fen),
         })
         .collect();
+    let version: String;
     let (paid_for, what) = match command.month {
         Some(month) => {
             let item = pick_item(&items, kind, command.item)?;
@@ -80,7 +81,9 @@ pub async fn record_benefit_payment<R: ClaimReply>(
                 month.first_day(),
             )
             .await?;
-            schedule_of(item, &changes)
+            let adjustments =
+                periodic_store::adjustments(&mut *locked.tx, &locked.claim.province_code).await?;
+            let entitlement = schedule_of(item, &changes, &adjustments)
                 .check_payment(
                     month,
                     Period::containing(today),
@@ -88,12 +91,19 @@ pub async fn record_benefit_payment<R: ClaimReply>(
                     already.map(Fen),
                 )
                 .map_err(refused)?;
+            version = entitlement.version();
             (
                 PaidFor {
                     kind,
                     month: Some((item.item, month.first_day())),
+                    adjustment_version: Some(&version),
                 },
-                format!(" (item {}) for {}", item.item, show(month)),
+                format!(
+                    " (item {}) for {} of {} yuan due (adjustments: {version})",
+                    item.item,
+                    show(month),
+                    entitlement.amount
+                ),
             )
         }
         None => {
@@ -102,7 +112,14 @@ pub async fn record_benefit_payment<R: ClaimReply>(
                     .map_err(|refused| AppError::invalid("paid_on", refused.0))?;
             }
             benefits::check_payment(&balances, kind, command.amount).map_err(refused)?;
-            (PaidFor { kind, month: None }, String::new())
+            (
+                PaidFor {
+                    kind,
+                    month: None,
+                    adjustment_version: None,
+                },
+                String::new(),
+            )
         }
     };
     let first = store::payments_count(&mut locked.tx, &locked.claim).await? == 0;
@@ -140,6 +157,7 @@ pub async fn record_benefit_payment<R: ClaimReply>(
                 first_payment: first,
                 item: paid_for.month.map(|(item, _)| item),
                 month: command.month,
+                adjustment_version: paid_for.adjustment_version.map(str::to_owned),
                 ..Change::new(StepTaken::Paid, next, detail)
             },
         )

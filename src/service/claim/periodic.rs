@@ -8,15 +8,20 @@ use crate::domain::benefits::{self, Balance, BenefitKind};
 use crate::domain::claim::{Step, StepTaken};
 use crate::domain::clock::check_fact_day;
 use crate::domain::money::Fen;
-use crate::domain::periodic::{self, ChangeKind, Schedule};
+use crate::domain::periodic::{self, Adjustment, ChangeKind, Schedule};
 use crate::error::{AppError, AppResult};
 use crate::policy::Action;
 use crate::service::AppState;
 use crate::store::claims::{self as store, ItemRow};
 use crate::store::periodic::{self as periodic_store, ChangeRow};
 
-/// The schedule of a periodic item, with its changes (of every item of the claim, in order).
-pub(super) fn schedule_of(item: &ItemRow, changes: &[ChangeRow]) -> Schedule {
+/// The schedule of a periodic item, with its changes (of every item of the claim, in order) and
+/// the province's adjustments (none where only the months and standing matter).
+pub(super) fn schedule_of(
+    item: &ItemRow,
+    changes: &[ChangeRow],
+    adjustments: &[Adjustment],
+) -> Schedule {
     Schedule {
         kind: item.kind,
         monthly: Fen(item.amount_fen),
@@ -27,6 +32,7 @@ pub(super) fn schedule_of(item: &ItemRow, changes: &[ChangeRow]) -> Schedule {
             .filter(|row| row.kind == item.kind && row.item == item.item)
             .map(|row| row.change)
             .collect(),
+        adjustments: adjustments.to_vec(),
     }
 }
 
@@ -35,7 +41,7 @@ pub(super) fn running(items: &[ItemRow], changes: &[ChangeRow]) -> bool {
     items
         .iter()
         .filter(|item| item.monthly)
-        .any(|item| schedule_of(item, changes).running())
+        .any(|item| schedule_of(item, changes, &[]).running())
 }
 
 /// The periodic item a payment or change names: by number, or the only one of its kind.
@@ -108,7 +114,7 @@ pub async fn change_periodic_benefit<R: ClaimReply>(
         reason: command.reason,
         effective_on: command.effective_on,
     };
-    schedule_of(item, &changes)
+    schedule_of(item, &changes, &[])
         .check_change(&change)
         .map_err(|refused| AppError::FailedPrecondition(refused.0))?;
     let number = item.item;

@@ -104,6 +104,8 @@ pub(super) struct Change {
     pub month: Option<Period>,
     /// For a periodic benefit's change: what changed, why, from when.
     pub periodic_change: Option<periodic::Change>,
+    /// For a periodic benefit's payment: the adjustment versions of the month's entitlement.
+    pub adjustment_version: Option<String>,
 }
 
 impl Change {
@@ -118,6 +120,7 @@ impl Change {
             item: None,
             month: None,
             periodic_change: None,
+            adjustment_version: None,
         }
     }
 }
@@ -264,7 +267,7 @@ pub(super) async fn answer(
         .map(|row| ItemView {
             standing: row
                 .monthly
-                .then(|| super::periodic::schedule_of(&row, &changes).standing()),
+                .then(|| super::periodic::schedule_of(&row, &changes, &[]).standing()),
             row,
         })
         .collect();

@@ -2,11 +2,16 @@
 //! the national income figure, the provinces' urban private-sector wages (the death base), and the
 //! claim policy (deadlines, duplicate window, wage-base and death-base rules, allowance months).
 //! Each is an upsert, stored with its reply for replays.
-use super::{SetClaimPolicy, SetNationalIncome, SetPrivateSectorWage, SetPublicHoliday};
+use super::{
+    SetBenefitAdjustment, SetClaimPolicy, SetNationalIncome, SetPrivateSectorWage, SetPublicHoliday,
+};
 use crate::auth::Principal;
 use crate::domain::claim::ClaimPolicy;
 use crate::domain::division::ProvinceCode;
+use crate::domain::late_fee::Period;
 use crate::domain::money::Fen;
+use crate::domain::periodic;
+use crate::error::AppError;
 use crate::error::AppResult;
 use crate::policy::{self, Action, Owner};
 use crate::service::{AppState, Idempotent};
@@ -34,6 +39,15 @@ pub struct PrivateSectorWage {
     pub province: ProvinceCode,
     pub year: i32,
     pub annual: Fen,
+}
+
+/// A province's adjustment of periodic benefits, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenefitAdjustment {
+    pub province: ProvinceCode,
+    pub effective: Period,
+    pub basis_points: i32,
+    pub version: String,
 }
 
 /// A claim policy and where it applies (None: the national default).
@@ -131,6 +145,48 @@ where
     )
     .await?;
     let reply = R::from(&answer);
+    idempotent.commit(state, tx, &reply).await?;
+    Ok(reply)
+}
+
+pub async fn set_benefit_adjustment<R>(
+    state: &AppState,
+    principal: &Principal,
+    command: SetBenefitAdjustment,
+) -> AppResult<R>
+where
+    R: Message + Default + for<'a> From<&'a BenefitAdjustment>,
+{
+    administer(principal)?;
+    periodic::check_adjustment_month(command.effective, state.clock.today())
+        .map_err(|refused| AppError::invalid("effective_month", refused.0))?;
+    let idempotent = Idempotent::new(principal, "SetBenefitAdjustment", &command.key);
+    let mut tx = match idempotent.begin::<R>(state).await? {
+        Ok(tx) => tx,
+        Err(replayed) => return Ok(replayed),
+    };
+    let province = command.province.as_str();
+    let id = crate::store::periodic::insert_adjustment(
+        &mut tx,
+        province,
+        command.effective,
+        command.basis_points,
+        &principal.caller_key(),
+        state.clock.now(),
+    )
+    .await?
+    .ok_or_else(|| {
+        AppError::AlreadyExists(format!(
+            "province {province} already has an adjustment from {} (versions are never changed)",
+            periodic::show(command.effective)
+        ))
+    })?;
+    let reply = R::from(&BenefitAdjustment {
+        province: command.province,
+        effective: command.effective,
+        basis_points: command.basis_points,
+        version: periodic::adjustment_version(&[id]),
+    });
     idempotent.commit(state, tx, &reply).await?;
     Ok(reply)
 }
