@@ -263,6 +263,28 @@ pub fn check_paid_on(paid_on: NaiveDate, assessed_on: NaiveDate) -> Result<(), R
     Ok(())
 }
 
+/// What a new assessment changes from the one it supersedes: per kind whose total amount differs,
+/// (kind, before, after), in the order of `BenefitKind::ALL`.
+pub fn differences(
+    before: &[(BenefitKind, Fen)],
+    after: &[(BenefitKind, Fen)],
+) -> Vec<(BenefitKind, Fen, Fen)> {
+    let total = |items: &[(BenefitKind, Fen)], kind: BenefitKind| {
+        Fen(saturate(
+            items
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, amount)| i128::from(amount.0))
+                .sum(),
+        ))
+    };
+    BenefitKind::ALL
+        .iter()
+        .map(|&kind| (kind, total(before, kind), total(after, kind)))
+        .filter(|(_, before, after)| before != after)
+        .collect()
+}
+
 /// The settlement test: after a payment of `amount` against `kind`, is every one-time item paid in
 /// full? Monthly items never hold a claim open.
 pub fn settled_after(items: &[Balance], kind: BenefitKind, amount: Fen) -> bool {
@@ -909,5 +931,32 @@ mod tests {
             }),
             Err(AssessError::Missing("the death base"))
         );
+    }
+
+    #[test]
+    fn a_review_shows_what_changed_by_kind() {
+        // Grade 2 -> grade 1 on 10,000 yuan: the subsidy 25 -> 27 months, the allowance 85 -> 90%.
+        let before = [
+            (BenefitKind::OneTimeDisabilitySubsidy, Fen(25_000_000)),
+            (BenefitKind::DisabilityAllowance, Fen(850_000)),
+            (BenefitKind::Medical, Fen(100_000)),
+        ];
+        let after = [
+            (BenefitKind::Medical, Fen(100_000)),
+            (BenefitKind::OneTimeDisabilitySubsidy, Fen(27_000_000)),
+            (BenefitKind::DisabilityAllowance, Fen(900_000)),
+        ];
+        assert_eq!(
+            differences(&before, &after),
+            vec![
+                (
+                    BenefitKind::OneTimeDisabilitySubsidy,
+                    Fen(25_000_000),
+                    Fen(27_000_000)
+                ),
+                (BenefitKind::DisabilityAllowance, Fen(850_000), Fen(900_000)),
+            ]
+        );
+        assert!(differences(&after, &after).is_empty());
     }
 }

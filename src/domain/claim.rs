@@ -122,10 +122,12 @@ pub enum StepTaken {
     BenefitEnded,
     BenefitSuspended,
     BenefitResumed,
+    /// A review appraisal (复查鉴定) after the benefits ran.
+    Reviewed,
 }
 
 impl StepTaken {
-    pub const ALL: [StepTaken; 11] = [
+    pub const ALL: [StepTaken; 12] = [
         Self::Reported,
         Self::Applied,
         Self::Decided,
@@ -137,6 +139,7 @@ impl StepTaken {
         Self::BenefitEnded,
         Self::BenefitSuspended,
         Self::BenefitResumed,
+        Self::Reviewed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -152,6 +155,7 @@ impl StepTaken {
             Self::BenefitEnded => "benefit_ended",
             Self::BenefitSuspended => "benefit_suspended",
             Self::BenefitResumed => "benefit_resumed",
+            Self::Reviewed => "reviewed",
         }
     }
 }
@@ -198,6 +202,9 @@ pub enum Step {
         confirmed: bool,
     },
     Appraise,
+    /// A review appraisal of a claim whose benefits ran (in payment or closed); its benefits are
+    /// then re-assessed as a new version.
+    Review,
     Assess,
     /// A benefit payment; `settled` when every one-time item is then paid in full, `running` while
     /// a periodic benefit has not ended.
@@ -221,6 +228,7 @@ impl Step {
             Self::Apply => "apply for confirmation",
             Self::Decide { .. } => "decide confirmation",
             Self::Appraise => "record an appraisal",
+            Self::Review => "record a review appraisal",
             Self::Assess => "assess benefits",
             Self::Pay { .. } => "record a benefit payment",
             Self::ChangePeriodic { .. } => "change a periodic benefit",
@@ -246,6 +254,7 @@ pub fn next(status: ClaimStatus, kind: IncidentKind, step: Step) -> Result<Claim
         (Confirmed | Appraised | Assessed, Step::Appraise) if kind == IncidentKind::Injury => {
             Some(Appraised)
         }
+        (InPayment | Closed, Step::Review) if kind == IncidentKind::Injury => Some(Appraised),
         (Appraised, Step::Assess) => Some(Assessed),
         (Confirmed, Step::Assess) if kind == IncidentKind::Death => Some(Assessed),
         (
@@ -298,6 +307,8 @@ pub struct ClaimPolicy {
     pub grade_6_allowance_months: i32,
     /// A child's dependant pension runs for the months that begin before this birthday.
     pub child_pension_until_age: i32,
+    /// A review appraisal may be made this many months after the last appraisal's conclusion.
+    pub review_interval_months: i32,
 }
 
 /// What each field of a claim policy may be.
@@ -308,6 +319,28 @@ pub const WAGE_BASE_PERCENT: RangeInclusive<i32> = 1..=300;
 pub const WAGE_BASE_YEAR_OFFSET: RangeInclusive<i32> = -5..=0;
 pub const DEATH_BASE_PERCENT: RangeInclusive<i32> = 1..=300;
 pub const ALLOWANCE_MONTHS: RangeInclusive<i32> = 0..=120;
+pub const REVIEW_INTERVAL_MONTHS: RangeInclusive<i32> = 1..=120;
+
+/// A review appraisal is possible from `review_interval_months` after the day the last appraisal
+/// concluded (China Standard Time); earlier it is refused, naming the day.
+pub fn check_review(
+    policy: &ClaimPolicy,
+    last_appraised_on: NaiveDate,
+    today: NaiveDate,
+) -> Result<(), Refused> {
+    let from = last_appraised_on
+        .checked_add_months(chrono::Months::new(
+            policy.review_interval_months.unsigned_abs(),
+        ))
+        .unwrap_or(NaiveDate::MAX);
+    if today < from {
+        return Err(Refused(format!(
+            "a review appraisal is possible from {from}, {} months after the appraisal of {last_appraised_on}",
+            policy.review_interval_months
+        )));
+    }
+    Ok(())
+}
 
 /// A policy field within its range.
 pub fn policy_value(value: i32, range: &RangeInclusive<i32>) -> Result<i32, Invalid> {
@@ -465,6 +498,7 @@ mod tests {
             Step::Apply,
             Step::Decide { confirmed: true },
             Step::Appraise,
+            Step::Review,
             Step::Assess,
             Step::Pay {
                 settled: true,
@@ -509,6 +543,7 @@ mod tests {
         grade_5_allowance_months: 30,
         grade_6_allowance_months: 25,
         child_pension_until_age: 18,
+        review_interval_months: 12,
     };
 
     fn d(text: &str) -> NaiveDate {
@@ -604,5 +639,22 @@ mod tests {
         assert_eq!(policy_value(30, &APPLICATION_DAYS), Ok(30));
         assert!(policy_value(0, &APPLICATION_DAYS).is_err());
         assert!(policy_value(1, &WAGE_BASE_YEAR_OFFSET).is_err());
+    }
+
+    #[test]
+    fn a_review_appraisal_reopens_a_claim_whose_benefits_ran_after_the_interval() {
+        assert_eq!(next(InPayment, INJURY, Step::Review), Ok(Appraised));
+        assert_eq!(next(Closed, INJURY, Step::Review), Ok(Appraised));
+        assert!(next(Assessed, INJURY, Step::Review).is_err());
+        assert!(next(InPayment, DEATH, Step::Review).is_err());
+        // Appraised on 15 June 2026: a review from 15 June 2027 (12 months, data).
+        assert!(check_review(&POLICY, d("2026-06-15"), d("2027-06-15")).is_ok());
+        let early = check_review(&POLICY, d("2026-06-15"), d("2027-06-14")).expect_err("early");
+        assert!(early.0.contains("2027-06-15"), "{}", early.0);
+        let six = ClaimPolicy {
+            review_interval_months: 6,
+            ..POLICY
+        };
+        assert!(check_review(&six, d("2026-06-15"), d("2026-12-15")).is_ok());
     }
 }

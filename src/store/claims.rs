@@ -35,6 +35,7 @@ struct PolicyRow {
     grade_5_allowance_months: i32,
     grade_6_allowance_months: i32,
     child_pension_until_age: i32,
+    review_interval_months: i32,
 }
 
 /// The province's policy, else the national default.
@@ -44,7 +45,8 @@ pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<C
         "SELECT platform_application_days,
                 worker_application_days, decision_working_days, duplicate_window_minutes,
                 wage_base_percent, wage_base_year_offset, death_base_percent,
-                grade_5_allowance_months, grade_6_allowance_months, child_pension_until_age
+                grade_5_allowance_months, grade_6_allowance_months, child_pension_until_age,
+                review_interval_months
          FROM claim_policy WHERE province_code IN ($1, $2)
          ORDER BY province_code = $1 DESC LIMIT 1",
         province_code,
@@ -64,6 +66,7 @@ pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<C
         grade_5_allowance_months: row.grade_5_allowance_months,
         grade_6_allowance_months: row.grade_6_allowance_months,
         child_pension_until_age: row.child_pension_until_age,
+        review_interval_months: row.review_interval_months,
     })
 }
 
@@ -78,14 +81,16 @@ pub async fn set_policy(
         "INSERT INTO claim_policy (province_code, platform_application_days,
              worker_application_days, decision_working_days, duplicate_window_minutes,
              wage_base_percent, wage_base_year_offset, updated_at, death_base_percent,
-             grade_5_allowance_months, grade_6_allowance_months, child_pension_until_age)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             grade_5_allowance_months, grade_6_allowance_months, child_pension_until_age,
+             review_interval_months)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (province_code) DO UPDATE SET
              platform_application_days = $2, worker_application_days = $3,
              decision_working_days = $4, duplicate_window_minutes = $5,
              wage_base_percent = $6, wage_base_year_offset = $7, updated_at = $8,
              death_base_percent = $9, grade_5_allowance_months = $10,
-             grade_6_allowance_months = $11, child_pension_until_age = $12",
+             grade_6_allowance_months = $11, child_pension_until_age = $12,
+             review_interval_months = $13",
         province_code,
         row.platform_application_days,
         row.worker_application_days,
@@ -98,6 +103,7 @@ pub async fn set_policy(
         row.grade_5_allowance_months,
         row.grade_6_allowance_months,
         row.child_pension_until_age,
+        row.review_interval_months,
     )
     .execute(db)
     .await?;
@@ -426,6 +432,23 @@ pub async fn append_timeline(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// When `step` was last taken on the claim.
+pub async fn last_taken(
+    db: impl PgExecutor<'_>,
+    claim: &ClaimRow,
+    step: StepTaken,
+) -> AppResult<Option<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT max(at) FROM claim_timeline
+         WHERE province_code = $1 AND claim_id = $2 AND step = $3",
+        claim.province_code,
+        claim.claim_id,
+        step as StepTaken,
+    )
+    .fetch_one(db)
+    .await?)
 }
 
 pub async fn timeline(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<TimelineRow>> {

@@ -76,6 +76,7 @@ async fn a_province_sets_its_own_grade_5_months() {
                     grade_5_allowance_months: 24,
                     grade_6_allowance_months: 25,
                     child_pension_until_age: 18,
+                    review_interval_months: 12,
                 }),
             },
             &admin,

@@ -449,6 +449,7 @@ async fn the_claim_policy_is_data_per_province() {
         grade_5_allowance_months: 30,
         grade_6_allowance_months: 25,
         child_pension_until_age: 18,
+        review_interval_months: 12,
     };
     let set = |request_id: &str, policy: pb::ClaimPolicy| pb::SetClaimPolicyRequest {
         request_id: request_id.into(),

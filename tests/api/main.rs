@@ -10,6 +10,7 @@ mod canonical;
 mod claim_bases;
 mod claim_payments;
 mod claim_reports;
+mod claim_review;
 mod claim_rules;
 mod claims;
 mod declarations;

@@ -1369,6 +1369,7 @@ fn admin_entries() -> Vec<Entry> {
                         grade_5_allowance_months: 30,
                         grade_6_allowance_months: 25,
                         child_pension_until_age: 18,
+                        review_interval_months: 12,
                     }),
                 };
                 unary(cx.admin().set_claim_policy(cx.req(who, request)).await)

@@ -37,6 +37,7 @@ impl From<StepTaken> for pb::ClaimStep {
             StepTaken::BenefitEnded => Self::BenefitEnded,
             StepTaken::BenefitSuspended => Self::BenefitSuspended,
             StepTaken::BenefitResumed => Self::BenefitResumed,
+            StepTaken::Reviewed => Self::Reviewed,
         }
     }
 }

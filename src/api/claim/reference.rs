@@ -211,6 +211,7 @@ impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
             grade_5_allowance_months,
             grade_6_allowance_months,
             child_pension_until_age,
+            review_interval_months,
         } = policy;
         // Empty: the national default.
         let province = non_empty(&province_code)
@@ -268,6 +269,11 @@ impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
             child_pension_until_age,
             &periodic::CHILD_PENSION_UNTIL_AGE,
         );
+        let review_interval_months = field(
+            "review_interval_months",
+            review_interval_months,
+            &claim::REVIEW_INTERVAL_MONTHS,
+        );
         let built = (|| {
             Some(SetClaimPolicy {
                 key: key?,
@@ -287,6 +293,7 @@ impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
                     grade_5_allowance_months: grade_5_allowance_months?,
                     grade_6_allowance_months: grade_6_allowance_months?,
                     child_pension_until_age: child_pension_until_age?,
+                    review_interval_months: review_interval_months?,
                 },
             })
         })();
@@ -353,6 +360,7 @@ impl From<&PolicyInForce> for pb::ClaimPolicy {
             grade_5_allowance_months: policy.grade_5_allowance_months,
             grade_6_allowance_months: policy.grade_6_allowance_months,
             child_pension_until_age: policy.child_pension_until_age,
+            review_interval_months: policy.review_interval_months,
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::record::{Change, advance, open_or_replay};
 use super::{AssessBenefits, ClaimReply};
 use crate::auth::Principal;
-use crate::domain::benefits::{self, AssessError, Dependant, GradeAllowanceMonths};
+use crate::domain::benefits::{self, AssessError, BenefitKind, Dependant, GradeAllowanceMonths};
 use crate::domain::claim::{IncidentKind, Step, StepTaken};
 use crate::domain::clock::china_date;
 use crate::domain::money::Fen;
@@ -142,13 +142,37 @@ pub async fn assess_benefits<R: ClaimReply>(
             eligible_before: item.eligible_before,
         })
         .collect();
+    // A new version (after a re-appraisal or a review) never overwrites the earlier one: it is
+    // stored beside it, and what it changes is shown.
+    let earlier: Vec<(BenefitKind, Fen)> = store::items(&mut **tx, claim)
+        .await?
+        .iter()
+        .map(|item| (item.kind, Fen(item.amount_fen)))
+        .collect();
     store::insert_items(tx, claim, &rows, state.clock.today()).await?;
+    let now: Vec<(BenefitKind, Fen)> = items.iter().map(|i| (i.kind, i.amount)).collect();
+    let changed = if earlier.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = benefits::differences(&earlier, &now)
+            .iter()
+            .map(|(kind, before, after)| format!("{} {before} -> {after}", kind.as_str()))
+            .collect();
+        format!(
+            "; supersedes the earlier assessment: {}",
+            if list.is_empty() {
+                "no amount changes".to_owned()
+            } else {
+                list.join(", ")
+            }
+        )
+    };
     let base = |label: &str, base: Option<benefits::WageBase>| {
         base.map(|b| format!(" on a {label} of {} yuan a month ({})", b.wage_base, b.year))
             .unwrap_or_default()
     };
     let detail = format!(
-        "{} items{}{}: {once} yuan once, {per_month} yuan a month",
+        "{} items{}{}: {once} yuan once, {per_month} yuan a month{changed}",
         items.len(),
         base("wage base", wage),
         base("death base", death_base),
