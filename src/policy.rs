@@ -235,7 +235,12 @@ pub const ACTIONS: &[ActionRule] = &[
         action: Action::DecideClaim,
         allowed: &[Agency],
         what: "deciding, appraising and assessing a claim",
-        rpcs: &["DecideConfirmation", "RecordAppraisal", "AssessBenefits"],
+        rpcs: &[
+            "DecideConfirmation",
+            "RecordAppraisal",
+            "AssessBenefits",
+            "RecordRelapse",
+        ],
     },
     ActionRule {
         action: Action::PayFundItem,

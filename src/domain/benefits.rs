@@ -285,6 +285,57 @@ pub fn differences(
         .collect()
 }
 
+/// A relapse's bills, added to the bill items of the current assessment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bills {
+    pub medical: Fen,
+    pub rehabilitation: Fen,
+    pub assistive_devices: Fen,
+}
+
+impl Bills {
+    /// The bill of `kind` (0 for kinds that are not bills).
+    pub fn of(&self, kind: BenefitKind) -> Fen {
+        match kind {
+            BenefitKind::Medical => self.medical,
+            BenefitKind::Rehabilitation => self.rehabilitation,
+            BenefitKind::AssistiveDevices => self.assistive_devices,
+            _ => Fen(0),
+        }
+    }
+
+    pub const KINDS: [BenefitKind; 3] = [
+        BenefitKind::Medical,
+        BenefitKind::Rehabilitation,
+        BenefitKind::AssistiveDevices,
+    ];
+}
+
+/// The bill items after a relapse: each bill kind's total so far plus the relapse's bill, for the
+/// kinds that change (a kind with no item so far gets one). Never wraps: bills are bounded.
+pub fn after_relapse(
+    current: &[(BenefitKind, Fen)],
+    bills: &Bills,
+) -> Result<Vec<(BenefitKind, Fen, Fen)>, AssessError> {
+    Bills::KINDS
+        .iter()
+        .filter(|kind| bills.of(**kind).0 > 0)
+        .map(|&kind| {
+            let so_far = Fen::checked_sum(
+                current
+                    .iter()
+                    .filter(|(k, _)| *k == kind)
+                    .map(|(_, amount)| *amount),
+            )
+            .ok_or(AssessError::TooLarge)?;
+            let total = so_far
+                .checked_add(bills.of(kind))
+                .ok_or(AssessError::TooLarge)?;
+            Ok((kind, bills.of(kind), total))
+        })
+        .collect()
+}
+
 /// The settlement test: after a payment of `amount` against `kind`, is every one-time item paid in
 /// full? Monthly items never hold a claim open.
 pub fn settled_after(items: &[Balance], kind: BenefitKind, amount: Fen) -> bool {
@@ -958,5 +1009,27 @@ mod tests {
             ]
         );
         assert!(differences(&after, &after).is_empty());
+    }
+
+    #[test]
+    fn a_relapse_adds_its_bills_to_the_medical_items() {
+        let current = [
+            (BenefitKind::Medical, Fen(1_234_567)),
+            (BenefitKind::OneTimeDisabilitySubsidy, Fen(11_000_000)),
+        ];
+        let bills = Bills {
+            medical: Fen(500_000),
+            rehabilitation: Fen(80_000),
+            assistive_devices: Fen(0),
+        };
+        // Medical 12,345.67 + 5,000.00 = 17,345.67 yuan; rehabilitation is new.
+        assert_eq!(
+            after_relapse(&current, &bills),
+            Ok(vec![
+                (BenefitKind::Medical, Fen(500_000), Fen(1_734_567)),
+                (BenefitKind::Rehabilitation, Fen(80_000), Fen(80_000)),
+            ])
+        );
+        assert_eq!(after_relapse(&current, &Bills::default()), Ok(vec![]));
     }
 }

@@ -124,10 +124,12 @@ pub enum StepTaken {
     BenefitResumed,
     /// A review appraisal (复查鉴定) after the benefits ran.
     Reviewed,
+    /// A relapse (旧伤复发) reopened medical treatment.
+    Relapsed,
 }
 
 impl StepTaken {
-    pub const ALL: [StepTaken; 12] = [
+    pub const ALL: [StepTaken; 13] = [
         Self::Reported,
         Self::Applied,
         Self::Decided,
@@ -140,6 +142,7 @@ impl StepTaken {
         Self::BenefitSuspended,
         Self::BenefitResumed,
         Self::Reviewed,
+        Self::Relapsed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -156,6 +159,7 @@ impl StepTaken {
             Self::BenefitSuspended => "benefit_suspended",
             Self::BenefitResumed => "benefit_resumed",
             Self::Reviewed => "reviewed",
+            Self::Relapsed => "relapsed",
         }
     }
 }
@@ -205,6 +209,9 @@ pub enum Step {
     /// A review appraisal of a claim whose benefits ran (in payment or closed); its benefits are
     /// then re-assessed as a new version.
     Review,
+    /// A relapse of the injury on a claim whose benefits ran: its bills are added to the medical
+    /// items of a new version, which are paid again.
+    Relapse,
     Assess,
     /// A benefit payment; `settled` when every one-time item is then paid in full, `running` while
     /// a periodic benefit has not ended.
@@ -229,6 +236,7 @@ impl Step {
             Self::Decide { .. } => "decide confirmation",
             Self::Appraise => "record an appraisal",
             Self::Review => "record a review appraisal",
+            Self::Relapse => "record a relapse",
             Self::Assess => "assess benefits",
             Self::Pay { .. } => "record a benefit payment",
             Self::ChangePeriodic { .. } => "change a periodic benefit",
@@ -255,6 +263,7 @@ pub fn next(status: ClaimStatus, kind: IncidentKind, step: Step) -> Result<Claim
             Some(Appraised)
         }
         (InPayment | Closed, Step::Review) if kind == IncidentKind::Injury => Some(Appraised),
+        (InPayment | Closed, Step::Relapse) if kind == IncidentKind::Injury => Some(Assessed),
         (Appraised, Step::Assess) => Some(Assessed),
         (Confirmed, Step::Assess) if kind == IncidentKind::Death => Some(Assessed),
         (
@@ -647,6 +656,11 @@ mod tests {
         assert_eq!(next(Closed, INJURY, Step::Review), Ok(Appraised));
         assert!(next(Assessed, INJURY, Step::Review).is_err());
         assert!(next(InPayment, DEATH, Step::Review).is_err());
+        // A relapse reopens the payments of a claim whose benefits ran.
+        assert_eq!(next(Closed, INJURY, Step::Relapse), Ok(Assessed));
+        assert_eq!(next(InPayment, INJURY, Step::Relapse), Ok(Assessed));
+        assert!(next(Assessed, INJURY, Step::Relapse).is_err());
+        assert!(next(Closed, DEATH, Step::Relapse).is_err());
         // Appraised on 15 June 2026: a review from 15 June 2027 (12 months, data).
         assert!(check_review(&POLICY, d("2026-06-15"), d("2027-06-15")).is_ok());
         let early = check_review(&POLICY, d("2026-06-15"), d("2027-06-14")).expect_err("early");

@@ -492,15 +492,12 @@ pub struct NewItem<'a> {
     pub input_names: Vec<&'a str>,
     pub input_values: Vec<i64>,
     pub eligible_before: Option<NaiveDate>,
+    /// The day the item was assessed: periodic months run from its month.
+    pub assessed_on: NaiveDate,
 }
 
-/// Stores a new assessment, made on `assessed_on`, superseding the earlier ones.
-pub async fn insert_items(
-    tx: &mut Tx,
-    claim: &ClaimRow,
-    items: &[NewItem<'_>],
-    assessed_on: NaiveDate,
-) -> AppResult<()> {
+/// Stores a new assessment, superseding the earlier ones (which stay stored).
+pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) -> AppResult<()> {
     let assessment: i32 = sqlx::query_scalar!(
         r#"SELECT COALESCE(max(assessment), 0) + 1 AS "assessment!" FROM benefit_items
          WHERE province_code = $1 AND claim_id = $2"#,
@@ -526,7 +523,7 @@ pub async fn insert_items(
             item.formula,
             item.input_names as _,
             &item.input_values,
-            assessed_on,
+            item.assessed_on,
             item.eligible_before,
         )
         .execute(&mut **tx)

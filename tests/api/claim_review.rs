@@ -1,6 +1,7 @@
 //! The review appraisal (复查鉴定): on a claim whose benefits ran, possible from the claim policy's
 //! interval after the last appraisal; the benefits are re-assessed as a new version from the
-//! review's day, with the differences shown and the earlier version kept.
+//! review's day, with the differences shown and the earlier version kept. A relapse (旧伤复发)
+//! reopens the medical items of a closed claim.
 use crate::claim_payments::{assessed, payment};
 use crate::claims::{Setup, claims, item, set_today};
 use crate::helpers::*;
@@ -146,5 +147,97 @@ async fn a_review_a_year_after_the_appraisal_re_assesses_the_benefits_as_a_new_v
     .await
     .expect("versions");
     assert_eq!(versions, [(1, 850_000), (2, 900_000)]);
+    setup.app.stop().await;
+}
+
+#[tokio::test]
+async fn a_relapse_reopens_the_medical_items_of_a_closed_claim() {
+    let setup = crate::claims::setup().await;
+    // Grade 8 (no periodic benefit), medical bills of 12,345.67 yuan, all paid: closed.
+    let claim_id = assessed(
+        &setup,
+        Some(8),
+        pb::AssessBenefitsRequest {
+            request_id: "b1".into(),
+            medical_costs_fen: 1_234_567,
+            ..Default::default()
+        },
+    )
+    .await;
+    let Setup { app, agency, .. } = &setup;
+    let mut client = claims(app).await;
+    use pb::BenefitKind::{Medical, OneTimeDisabilitySubsidy};
+    for request in [
+        payment(
+            "p1",
+            &claim_id,
+            OneTimeDisabilitySubsidy,
+            11_000_000,
+            date(2026, 6, 15),
+        ),
+        payment("p2", &claim_id, Medical, 1_234_567, date(2026, 6, 15)),
+    ] {
+        client
+            .record_benefit_payment(authed(request, agency))
+            .await
+            .expect("paid");
+    }
+    let relapse = |request_id: &str, claim_id: &str, medical: i64| pb::RecordRelapseRequest {
+        request_id: request_id.into(),
+        claim_id: claim_id.into(),
+        relapsed_on: Some(date(2026, 9, 1)),
+        medical_costs_fen: medical,
+        ..Default::default()
+    };
+    set_today(app, "2026-09-03");
+    let none = client
+        .record_relapse(authed(relapse("r0", &claim_id, 0), agency))
+        .await
+        .expect_err("no bill");
+    assert_field_violation(&none, "medical_costs_fen");
+    let reopened = client
+        .record_relapse(authed(relapse("r1", &claim_id, 500_000), agency))
+        .await
+        .expect("relapse")
+        .into_inner();
+    assert_eq!(reopened.status(), pb::ClaimStatus::Assessed);
+    assert_eq!(
+        reopened.timeline.last().map(|t| t.step()),
+        Some(pb::ClaimStep::Relapsed)
+    );
+    // The medical item now holds both bills; what was paid counts; the subsidy is unchanged.
+    let medical = item(&reopened, Medical);
+    assert_eq!(
+        (medical.amount_fen, medical.paid_fen),
+        (1_734_567, 1_234_567)
+    );
+    assert_eq!(medical.inputs.get("relapse_bills_fen"), Some(&500_000));
+    let subsidy = item(&reopened, OneTimeDisabilitySubsidy);
+    assert_eq!(
+        (subsidy.amount_fen, subsidy.paid_fen),
+        (11_000_000, 11_000_000)
+    );
+    // Paying the relapse's bills closes the claim again.
+    let closed = client
+        .record_benefit_payment(authed(
+            payment("p3", &claim_id, Medical, 500_000, date(2026, 9, 3)),
+            agency,
+        ))
+        .await
+        .expect("paid")
+        .into_inner();
+    assert_eq!(closed.status(), pb::ClaimStatus::Closed);
+    // Another relapse of the closed claim reopens it again; one being assessed has none.
+    let again = client
+        .record_relapse(authed(relapse("r2", &claim_id, 1), agency))
+        .await
+        .expect("a second relapse of the closed claim")
+        .into_inner();
+    assert_eq!(again.status(), pb::ClaimStatus::Assessed);
+    let refused = client
+        .record_relapse(authed(relapse("r3", &claim_id, 1), agency))
+        .await
+        .expect_err("not closed or in payment");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
     setup.app.stop().await;
 }

@@ -961,6 +961,23 @@ fn claim_entries() -> Vec<Entry> {
             }),
         },
         Entry {
+            rpc: "RecordRelapse",
+            mutating: true,
+            shape: record,
+            allowed: AGENCY,
+            subject: claim_in!(ClaimState::Assessed),
+            call: call!(|cx, who, s| {
+                let request = pb::RecordRelapseRequest {
+                    request_id: cx.rid(),
+                    claim_id: s.id.clone(),
+                    relapsed_on: Some(today()),
+                    medical_costs_fen: 10_000,
+                    ..Default::default()
+                };
+                unary(cx.claims().record_relapse(cx.req(who, request)).await)
+            }),
+        },
+        Entry {
             rpc: "ChangePeriodicBenefit",
             mutating: true,
             shape: record,

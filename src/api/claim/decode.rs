@@ -6,7 +6,7 @@ use crate::api::convert::{date_from_proto, instant_from_proto, non_empty};
 use crate::api::paging;
 use crate::api::request_key as key;
 use crate::domain::Invalid;
-use crate::domain::benefits::{BenefitKind, Relation};
+use crate::domain::benefits::{BenefitKind, Bills, Relation};
 use crate::domain::claim::{Applicant, ClaimStatus, IncidentKind};
 use crate::domain::clock::china_date;
 use crate::domain::code::Code;
@@ -22,7 +22,7 @@ use crate::pb;
 use crate::service::claim::{
     AppealDecision, ApplyForConfirmation, AssessBenefits, ChangePeriodicBenefit, ClaimedDependant,
     DecideConfirmation, GetClaim, ListBenefitsDue, ListClaims, MAX_TEXT_CHARS, RecordAppraisal,
-    RecordBenefitPayment, ReportIncident, WithdrawClaim, Worker,
+    RecordBenefitPayment, RecordRelapse, ReportIncident, WithdrawClaim, Worker,
 };
 
 /// A proto enum with its wire names, for refusals that list what is accepted.
@@ -381,6 +381,57 @@ fn item_number(item: i32) -> Result<Option<i32>, Invalid> {
         _ => Err(Invalid::new(
             "must be 0 (the kind's only item) or 1 to 1000",
         )),
+    }
+}
+
+impl TryFrom<pb::RecordRelapseRequest> for RecordRelapse {
+    type Error = AppError;
+
+    fn try_from(request: pb::RecordRelapseRequest) -> AppResult<Self> {
+        let mut violations = Violations::new();
+        let key = key(&mut violations, &request.request_id, &request);
+        let pb::RecordRelapseRequest {
+            request_id: _,
+            claim_id,
+            relapsed_on,
+            medical_costs_fen,
+            rehabilitation_costs_fen,
+            assistive_devices_costs_fen,
+        } = request;
+        let claim_id = violations.check("claim_id", parse_id(&claim_id));
+        let relapsed_on = violations.check("relapsed_on", date_from_proto(relapsed_on.as_ref()));
+        let medical = violations.check("medical_costs_fen", Fen::non_negative(medical_costs_fen));
+        let rehabilitation = violations.check(
+            "rehabilitation_costs_fen",
+            Fen::non_negative(rehabilitation_costs_fen),
+        );
+        let devices = violations.check(
+            "assistive_devices_costs_fen",
+            Fen::non_negative(assistive_devices_costs_fen),
+        );
+        let bills = match (medical, rehabilitation, devices) {
+            (Some(medical), Some(rehabilitation), Some(assistive_devices)) => Some(Bills {
+                medical,
+                rehabilitation,
+                assistive_devices,
+            }),
+            _ => None,
+        };
+        if bills.is_some_and(|b| b == Bills::default()) {
+            violations.add(
+                "medical_costs_fen",
+                "a relapse needs at least one bill above 0",
+            );
+        }
+        let built = (|| {
+            Some(RecordRelapse {
+                key: key?,
+                claim_id: claim_id?,
+                relapsed_on: relapsed_on?,
+                bills: bills?,
+            })
+        })();
+        decoded(violations, built)
     }
 }
 

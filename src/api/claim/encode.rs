@@ -38,6 +38,7 @@ impl From<StepTaken> for pb::ClaimStep {
             StepTaken::BenefitSuspended => Self::BenefitSuspended,
             StepTaken::BenefitResumed => Self::BenefitResumed,
             StepTaken::Reviewed => Self::Reviewed,
+            StepTaken::Relapsed => Self::Relapsed,
         }
     }
 }

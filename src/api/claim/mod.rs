@@ -81,6 +81,13 @@ impl ClaimService for ClaimApi {
         call!(self, request, record_benefit_payment)
     }
 
+    async fn record_relapse(
+        &self,
+        request: Request<pb::RecordRelapseRequest>,
+    ) -> Result<Response<pb::Claim>, Status> {
+        call!(self, request, record_relapse)
+    }
+
     async fn change_periodic_benefit(
         &self,
         request: Request<pb::ChangePeriodicBenefitRequest>,

@@ -140,6 +140,7 @@ pub async fn assess_benefits<R: ClaimReply>(
             input_names: item.inputs.iter().map(|(name, _)| *name).collect(),
             input_values: item.inputs.iter().map(|(_, value)| *value).collect(),
             eligible_before: item.eligible_before,
+            assessed_on: state.clock.today(),
         })
         .collect();
     // A new version (after a re-appraisal or a review) never overwrites the earlier one: it is
@@ -149,7 +150,7 @@ pub async fn assess_benefits<R: ClaimReply>(
         .iter()
         .map(|item| (item.kind, Fen(item.amount_fen)))
         .collect();
-    store::insert_items(tx, claim, &rows, state.clock.today()).await?;
+    store::insert_items(tx, claim, &rows).await?;
     let now: Vec<(BenefitKind, Fen)> = items.iter().map(|i| (i.kind, i.amount)).collect();
     let changed = if earlier.is_empty() {
         String::new()

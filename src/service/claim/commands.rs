@@ -1,6 +1,6 @@
 //! What each ClaimService call asks for, decoded and checked by the API layer: plain domain values
 //! only. Mutating commands carry their idempotency key.
-use crate::domain::benefits::{BenefitKind, Relation};
+use crate::domain::benefits::{BenefitKind, Bills, Relation};
 use crate::domain::claim::{Applicant, ClaimPolicy, ClaimStatus, IncidentKind};
 use crate::domain::division::{PlaceOfEmployment, ProvinceCode};
 use crate::domain::id_number::IdNumber;
@@ -94,6 +94,16 @@ pub struct RecordBenefitPayment {
     pub month: Option<Period>,
     /// For a periodic kind: the item's number; None when the kind has one item only.
     pub item: Option<i32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordRelapse {
+    pub key: RequestKey,
+    pub claim_id: Uuid,
+    /// Checked against the clock by the service (a fact: not in the future).
+    pub relapsed_on: NaiveDate,
+    /// At least one above 0.
+    pub bills: Bills,
 }
 
 #[derive(Debug, Clone)]

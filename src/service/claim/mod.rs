@@ -12,6 +12,7 @@ mod periodic;
 mod read;
 mod record;
 mod reference;
+mod relapse;
 mod report;
 mod steps;
 
@@ -28,6 +29,7 @@ pub use reference::{
     set_benefit_adjustment, set_claim_policy, set_national_income, set_private_sector_wage,
     set_public_holiday,
 };
+pub use relapse::record_relapse;
 pub use report::report_incident;
 pub use steps::{
     appeal_decision, apply_for_confirmation, decide_confirmation, record_appraisal, withdraw_claim,
