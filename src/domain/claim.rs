@@ -3,8 +3,9 @@
 //! policy sets. Each step names the states it may start from, so a refusal can say where the claim
 //! stands.
 use super::Invalid;
-use super::working_days::Calendar;
-use chrono::NaiveDate;
+use super::holidays;
+use super::working_days::{Calendar, DayKind};
+use chrono::{Datelike, NaiveDate};
 use std::fmt;
 use std::ops::RangeInclusive;
 
@@ -126,10 +127,12 @@ pub enum StepTaken {
     Reviewed,
     /// A relapse (旧伤复发) reopened medical treatment.
     Relapsed,
+    /// The decision due date counted again once a year's holiday notice was loaded.
+    DueRecounted,
 }
 
 impl StepTaken {
-    pub const ALL: [StepTaken; 13] = [
+    pub const ALL: [StepTaken; 14] = [
         Self::Reported,
         Self::Applied,
         Self::Decided,
@@ -143,6 +146,7 @@ impl StepTaken {
         Self::BenefitResumed,
         Self::Reviewed,
         Self::Relapsed,
+        Self::DueRecounted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -160,6 +164,7 @@ impl StepTaken {
             Self::BenefitResumed => "benefit_resumed",
             Self::Reviewed => "reviewed",
             Self::Relapsed => "relapsed",
+            Self::DueRecounted => "due_recounted",
         }
     }
 }
@@ -425,6 +430,43 @@ pub fn decision_due(policy: &ClaimPolicy, calendar: &Calendar, today: NaiveDate)
     calendar.add_working_days(today, policy.decision_working_days.unsigned_abs())
 }
 
+/// A decision due date, provisional when its count reached into a year whose holiday notice is
+/// not loaded (counted on that year's statutory holidays alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecisionDue {
+    pub day: NaiveDate,
+    pub provisional: bool,
+}
+
+/// The decision due date counted from `from` on the statutory holidays of every year it may reach
+/// (`holidays::statutory_holidays`) overlaid with the loaded notices (`loaded`, bridge days and
+/// make-up working days over `calendar_days_for` days), and whether it is provisional: the count
+/// reached a year in which no day is loaded (`loaded_years`).
+pub fn decision_due_counted(
+    policy: &ClaimPolicy,
+    from: NaiveDate,
+    loaded: impl IntoIterator<Item = (NaiveDate, DayKind)>,
+    loaded_years: &[i32],
+) -> DecisionDue {
+    let last = from
+        .checked_add_days(chrono::Days::new(
+            calendar_days_for(policy.decision_working_days).unsigned_abs(),
+        ))
+        .unwrap_or(from);
+    let statutory = (from.year()..=last.year()).flat_map(|year| {
+        holidays::statutory_holidays(year)
+            .into_iter()
+            .map(|(day, _)| (day, DayKind::Holiday))
+    });
+    // A loaded notice wins over the computed holidays (entries later in the list override).
+    let calendar = Calendar::new(statutory.chain(loaded));
+    let day = decision_due(policy, &calendar, from);
+    DecisionDue {
+        day,
+        provisional: (from.year()..=day.year()).any(|year| !loaded_years.contains(&year)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -670,5 +712,32 @@ mod tests {
             ..POLICY
         };
         assert!(check_review(&six, d("2026-06-15"), d("2026-12-15")).is_ok());
+    }
+
+    #[test]
+    fn a_due_date_across_an_unloaded_year_counts_its_statutory_holidays_and_is_provisional() {
+        // Applied on Monday 30 November 2026 with only 2026 loaded: 23 working days in December,
+        // New Year's Day 2027 (a Friday, statutory) skipped, 4-8 and 11-12 January: 12 January,
+        // provisional. Counted as a plain working day, New Year's Day gave 11 January.
+        let due = decision_due_counted(&POLICY, d("2026-11-30"), vec![], &[2026]);
+        assert_eq!(
+            due,
+            DecisionDue {
+                day: d("2027-01-12"),
+                provisional: true
+            }
+        );
+        // The 2027 notice loaded, with Monday 4 January a bridge day off: 13 January, final.
+        let notice = vec![(d("2027-01-04"), DayKind::Holiday)];
+        assert_eq!(
+            decision_due_counted(&POLICY, d("2026-11-30"), notice, &[2026, 2027]),
+            DecisionDue {
+                day: d("2027-01-13"),
+                provisional: false
+            }
+        );
+        // A count that stays inside a loaded year is final.
+        let inside = decision_due_counted(&POLICY, d("2026-06-15"), vec![], &[2026]);
+        assert!(!inside.provisional);
     }
 }

@@ -5,7 +5,7 @@ use super::Tx;
 use crate::domain::benefits::{BenefitKind, Payer};
 use crate::domain::claim::{Applicant, ClaimPolicy, ClaimStatus, IncidentKind, StepTaken};
 use crate::domain::money::Fen;
-use crate::domain::working_days::{Calendar, DayKind};
+use crate::domain::working_days::DayKind;
 use crate::error::AppResult;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
@@ -110,8 +110,24 @@ pub async fn set_policy(
     Ok(())
 }
 
-/// The working-day calendar from `from` over the next `days` days.
-pub async fn calendar(db: impl PgExecutor<'_>, from: NaiveDate, days: i64) -> AppResult<Calendar> {
+/// The years from `first` to `last` in which at least one day of a holiday notice is loaded.
+pub async fn loaded_years(db: impl PgExecutor<'_>, first: i32, last: i32) -> AppResult<Vec<i32>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT DISTINCT extract(year FROM day)::integer AS "year!" FROM public_holidays
+         WHERE day >= make_date($1, 1, 1) AND day < make_date($2 + 1, 1, 1)"#,
+        first,
+        last,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// The loaded exceptions (public holidays and make-up working days) from `from` over `days` days.
+pub async fn calendar(
+    db: impl PgExecutor<'_>,
+    from: NaiveDate,
+    days: i64,
+) -> AppResult<Vec<(NaiveDate, DayKind)>> {
     let rows = sqlx::query!(
         "SELECT day, holiday FROM public_holidays WHERE day BETWEEN $1 AND $1 + $2::integer",
         from,
@@ -119,20 +135,17 @@ pub async fn calendar(db: impl PgExecutor<'_>, from: NaiveDate, days: i64) -> Ap
     )
     .fetch_all(db)
     .await?;
-    Ok(Calendar::new(
-        rows.into_iter()
-            .map(|row| (row.day, row.holiday))
-            .map(|(day, holiday)| {
-                (
-                    day,
-                    if holiday {
-                        DayKind::Holiday
-                    } else {
-                        DayKind::Workday
-                    },
-                )
-            }),
-    ))
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let kind = if row.holiday {
+                DayKind::Holiday
+            } else {
+                DayKind::Workday
+            };
+            (row.day, kind)
+        })
+        .collect())
 }
 
 pub async fn set_public_holiday(
@@ -241,6 +254,10 @@ pub struct ClaimRow {
     pub platform_application_due: NaiveDate,
     pub worker_application_due: NaiveDate,
     pub decision_due: Option<NaiveDate>,
+    /// The decision due date counted into a year whose holiday notice was not loaded.
+    pub decision_due_provisional: bool,
+    /// The day the decision's working days are counted from (the application or the appeal).
+    pub decision_counted_from: Option<NaiveDate>,
     pub applicant: Option<Applicant>,
     pub late_explanation: Option<String>,
     pub decision_reasons: Option<String>,
@@ -287,7 +304,8 @@ pub async fn get(db: impl PgExecutor<'_>, claim_id: Uuid) -> AppResult<Option<Cl
                 order_id, occurred_at, place_code::text AS "place_code!", kind AS "kind: IncidentKind",
                 description_ciphertext, description_key_id, status AS "status: ClaimStatus", covered,
                 enrolment_id, covering_order_id, reported_at, platform_application_due,
-                worker_application_due, decision_due, applicant AS "applicant: Applicant",
+                worker_application_due, decision_due, decision_due_provisional,
+                decision_counted_from, applicant AS "applicant: Applicant",
                 late_explanation, decision_reasons, grade
          FROM claims WHERE claim_id = $1"#,
         claim_id,
@@ -306,7 +324,8 @@ pub async fn lock(tx: &mut Tx, claim_id: Uuid) -> AppResult<Option<ClaimRow>> {
                 order_id, occurred_at, place_code::text AS "place_code!", kind AS "kind: IncidentKind",
                 description_ciphertext, description_key_id, status AS "status: ClaimStatus", covered,
                 enrolment_id, covering_order_id, reported_at, platform_application_due,
-                worker_application_due, decision_due, applicant AS "applicant: Applicant",
+                worker_application_due, decision_due, decision_due_provisional,
+                decision_counted_from, applicant AS "applicant: Applicant",
                 late_explanation, decision_reasons, grade
          FROM claims WHERE claim_id = $1 FOR UPDATE"#,
         claim_id,
@@ -320,7 +339,8 @@ pub async fn lock(tx: &mut Tx, claim_id: Uuid) -> AppResult<Option<ClaimRow>> {
 pub async fn update(tx: &mut Tx, row: &ClaimRow, now: DateTime<Utc>) -> AppResult<()> {
     sqlx::query!(
         "UPDATE claims SET status = $3, decision_due = $4, applicant = $5, late_explanation = $6,
-                decision_reasons = $7, grade = $8, updated_at = $9
+                decision_reasons = $7, grade = $8, updated_at = $9,
+                decision_due_provisional = $10, decision_counted_from = $11
          WHERE province_code = $1 AND claim_id = $2",
         row.province_code,
         row.claim_id,
@@ -331,10 +351,23 @@ pub async fn update(tx: &mut Tx, row: &ClaimRow, now: DateTime<Utc>) -> AppResul
         row.decision_reasons,
         row.grade,
         now,
+        row.decision_due_provisional,
+        row.decision_counted_from,
     )
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The claims awaiting a decision whose due date is provisional, to count again when a year's
+/// holiday notice is loaded.
+pub async fn provisional_due(db: impl PgExecutor<'_>) -> AppResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT claim_id FROM claims
+         WHERE decision_due_provisional AND status = 'applied' ORDER BY claim_id",
+    )
+    .fetch_all(db)
+    .await?)
 }
 
 /// Other claims of the person whose incident lies within `window_minutes` of `at`, on any platform.
@@ -651,7 +684,8 @@ pub async fn list(
                 order_id, occurred_at, place_code::text AS "place_code!", kind AS "kind: IncidentKind",
                 description_ciphertext, description_key_id, status AS "status: ClaimStatus", covered,
                 enrolment_id, covering_order_id, reported_at, platform_application_due,
-                worker_application_due, decision_due, applicant AS "applicant: Applicant",
+                worker_application_due, decision_due, decision_due_provisional,
+                decision_counted_from, applicant AS "applicant: Applicant",
                 late_explanation, decision_reasons, grade
          FROM claims WHERE ($1::text IS NULL OR province_code = $1)
            AND ($2::text IS NULL OR platform_id = $2)

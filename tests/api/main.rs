@@ -8,6 +8,7 @@ mod batch;
 mod benefits_in_payment;
 mod canonical;
 mod claim_bases;
+mod claim_due_dates;
 mod claim_payments;
 mod claim_reports;
 mod claim_review;

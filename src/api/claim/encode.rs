@@ -39,6 +39,7 @@ impl From<StepTaken> for pb::ClaimStep {
             StepTaken::BenefitResumed => Self::BenefitResumed,
             StepTaken::Reviewed => Self::Reviewed,
             StepTaken::Relapsed => Self::Relapsed,
+            StepTaken::DueRecounted => Self::DueRecounted,
         }
     }
 }
@@ -121,6 +122,7 @@ pub fn summary(claim: &ClaimRow) -> pb::Claim {
         platform_application_due: Some(date_to_proto(claim.platform_application_due)),
         worker_application_due: Some(date_to_proto(claim.worker_application_due)),
         decision_due: claim.decision_due.map(date_to_proto),
+        decision_due_provisional: claim.decision_due_provisional,
         applicant: claim
             .applicant
             .map_or(pb::Applicant::Unspecified, pb::Applicant::from) as i32,

@@ -19,7 +19,7 @@ use crate::service::{AppState, Idempotent, RequestKey, person_access, record_pro
 use crate::store::Tx;
 use crate::store::access_log;
 use crate::store::claims::{self as store, ClaimRow, ItemRow, TimelineRow};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 
 /// A claim as its caller may see it.
@@ -230,17 +230,32 @@ pub(super) async fn record_change(
     events::append_step(tx, claim, &change, &actor, now).await
 }
 
-/// The day a decision is due if the claim is applied for (or appealed) today.
+/// The day a decision is due if its working days are counted from `from` (the application or the
+/// appeal), and whether it is provisional.
 pub(super) async fn decision_due(
-    state: &AppState,
     tx: &mut Tx,
     province_code: &str,
-) -> AppResult<NaiveDate> {
+    from: NaiveDate,
+) -> AppResult<claim::DecisionDue> {
     let policy = store::policy(&mut **tx, province_code).await?;
-    let today = state.clock.today();
     let days = claim::calendar_days_for(policy.decision_working_days);
-    let calendar = store::calendar(&mut **tx, today, days).await?;
-    Ok(claim::decision_due(&policy, &calendar, today))
+    let loaded = store::calendar(&mut **tx, from, days).await?;
+    let last_year = from.year() + i32::try_from(days / 365 + 1).unwrap_or(1);
+    let years = store::loaded_years(&mut **tx, from.year(), last_year).await?;
+    Ok(claim::decision_due_counted(&policy, from, loaded, &years))
+}
+
+/// Sets a claim's decision due date counted from `from`.
+pub(super) async fn set_decision_due(
+    tx: &mut Tx,
+    claim: &mut ClaimRow,
+    from: NaiveDate,
+) -> AppResult<claim::DecisionDue> {
+    let due = decision_due(tx, &claim.province_code, from).await?;
+    claim.decision_due = Some(due.day);
+    claim.decision_due_provisional = due.provisional;
+    claim.decision_counted_from = Some(from);
+    Ok(due)
 }
 
 /// The whole claim for `principal`, read in `tx` and logged as a read through `rpc`.

@@ -2,11 +2,14 @@
 //! the national income figure, the provinces' urban private-sector wages (the death base), and the
 //! claim policy (deadlines, duplicate window, wage-base and death-base rules, allowance months).
 //! Each is an upsert, stored with its reply for replays.
+use super::record::{Change, record_change, set_decision_due};
+use super::steps::provisional_note;
 use super::{
     SetBenefitAdjustment, SetClaimPolicy, SetNationalIncome, SetPrivateSectorWage, SetPublicHoliday,
 };
 use crate::auth::Principal;
 use crate::domain::claim::ClaimPolicy;
+use crate::domain::claim::StepTaken;
 use crate::domain::division::ProvinceCode;
 use crate::domain::late_fee::Period;
 use crate::domain::money::Fen;
@@ -15,8 +18,9 @@ use crate::error::AppError;
 use crate::error::AppResult;
 use crate::policy::{self, Action, Owner};
 use crate::service::{AppState, Idempotent};
+use crate::store::Tx;
 use crate::store::claims as store;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use prost::Message;
 
 /// A day that is not what its weekday says.
@@ -88,9 +92,50 @@ where
         state.clock.now(),
     )
     .await?;
+    recount_provisional_due_dates(state, &mut tx, principal, answer.day).await?;
     let reply = R::from(&answer);
     idempotent.commit(state, tx, &reply).await?;
     Ok(reply)
+}
+
+/// Counts again the decision due dates that were provisional, now that a day of `loaded`'s year is
+/// loaded: each that moves, or stops being provisional, gets a timeline entry and an event.
+async fn recount_provisional_due_dates(
+    state: &AppState,
+    tx: &mut Tx,
+    principal: &Principal,
+    loaded: NaiveDate,
+) -> AppResult<()> {
+    for claim_id in store::provisional_due(&mut **tx).await? {
+        let Some(mut claim) = store::lock(tx, claim_id).await? else {
+            continue;
+        };
+        let Some(from) = claim.decision_counted_from else {
+            continue;
+        };
+        let (before, was_provisional) = (claim.decision_due, claim.decision_due_provisional);
+        let due = set_decision_due(tx, &mut claim, from).await?;
+        if claim.decision_due == before && due.provisional == was_provisional {
+            continue;
+        }
+        let detail = format!(
+            "decision due date counted again from {from} after the {} holiday notice was loaded: {} -> {}{}",
+            loaded.year(),
+            before.map_or_else(|| "none".to_owned(), |day| day.to_string()),
+            due.day,
+            provisional_note(due)
+        );
+        let status = claim.status;
+        record_change(
+            state,
+            tx,
+            principal,
+            &mut claim,
+            Change::new(StepTaken::DueRecounted, status, detail),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 pub async fn set_national_income<R>(

@@ -115,6 +115,8 @@ pub async fn report_incident<R: ClaimReply>(
         platform_application_due: deadlines.platform,
         worker_application_due: deadlines.worker,
         decision_due: None,
+        decision_due_provisional: false,
+        decision_counted_from: None,
         applicant: None,
         late_explanation: None,
         decision_reasons: None,

@@ -1,7 +1,7 @@
 //! The steps of a claim between its report and its benefits: application, decision, appraisal
 //! (and the review appraisal of a claim whose benefits ran), appeal and withdrawal. Each locks the claim, asks the policy, checks the state machine
 //! (`domain::claim`), and records the step in one transaction.
-use super::record::{Change, advance, decision_due, open_or_replay};
+use super::record::{Change, advance, open_or_replay, set_decision_due};
 use super::{
     AppealDecision, ApplyForConfirmation, ClaimReply, DecideConfirmation, RecordAppraisal,
     WithdrawClaim,
@@ -13,6 +13,15 @@ use crate::error::{AppError, AppResult};
 use crate::policy::Action;
 use crate::service::AppState;
 use crate::store::claims as store;
+
+/// Says so when a due date counted into a year whose holiday notice is not loaded.
+pub(super) fn provisional_note(due: claim::DecisionDue) -> &'static str {
+    if due.provisional {
+        " (provisional: counted on the statutory holidays of a year whose notice is not loaded)"
+    } else {
+        ""
+    }
+}
 
 /// The platform applies for itself through its backend; the worker and relatives apply at the
 /// agency's counter, which records their application.
@@ -49,17 +58,18 @@ pub async fn apply_for_confirmation<R: ClaimReply>(
             command.late_explanation.is_some(),
         )
         .map_err(|refused| AppError::FailedPrecondition(refused.0))?;
-    let due = decision_due(state, &mut locked.tx, &locked.claim.province_code).await?;
+    let due = set_decision_due(&mut locked.tx, &mut locked.claim, state.clock.today()).await?;
     locked.claim.applicant = Some(applicant);
     locked.claim.late_explanation = command.late_explanation;
-    locked.claim.decision_due = Some(due);
     let detail = format!(
-        "{applicant} applied{}; decision due by {due}",
+        "{applicant} applied{}; decision due by {}{}",
         if late {
             " late, with a written explanation"
         } else {
             ""
-        }
+        },
+        due.day,
+        provisional_note(due)
     );
     locked
         .conclude(
@@ -184,10 +194,14 @@ pub async fn appeal_decision<R: ClaimReply>(
         Action::AppealOrWithdraw
     );
     let next = advance(&locked.claim, Step::Appeal)?;
-    let due = decision_due(state, &mut locked.tx, &locked.claim.province_code).await?;
-    locked.claim.decision_due = Some(due);
+    let due = set_decision_due(&mut locked.tx, &mut locked.claim, state.clock.today()).await?;
     locked.claim.decision_reasons = None;
-    let detail = format!("decision reopened, due by {due}: {}", command.grounds);
+    let detail = format!(
+        "decision reopened, due by {}{}: {}",
+        due.day,
+        provisional_note(due),
+        command.grounds
+    );
     locked
         .conclude(
             state,
