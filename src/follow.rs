@@ -1,7 +1,8 @@
 //! `flexcover follow`: the reference subscriber. It keeps a province's copy in a state directory,
 //! applies an event only if its seq is the last one plus one and its chain hash checks, and after a
-//! crash (even kill -9) resumes from its own copy with no gap and no duplicate. `--verify` compares
-//! the copy with the server's digest and, on a mismatch, finds the first differing seq by bisection.
+//! crash (even kill -9) resumes from its own copy with no gap and no duplicate. `--verify` checks
+//! the copy's own chain, compares it with the server's digest (on a mismatch, bisecting to the
+//! first differing seq), then compares every column of every line with the server's events.
 //!
 //! The copy is `events.tsv`, one line per event: seq, event id, event type, occurred at (RFC 3339),
 //! payload (base64), chain hash (hex). A line is the unit of application: the file is the cursor
@@ -29,7 +30,8 @@ pub struct FollowArgs {
     /// Directory of the local copy (created if missing).
     #[arg(long)]
     pub state: PathBuf,
-    /// Compare the local copy with the server's digest and exit (0: same, 4: differs).
+    /// Verify the local copy and exit (0: same, 4: differs): its own chain, its chain hash against
+    /// the server's digest, then every column of every line against the server's events.
     #[arg(long)]
     pub verify: bool,
     /// Stop once caught up instead of following live.
@@ -107,22 +109,7 @@ impl Copy {
     /// Applies the next event: only seq == last + 1 with a chain hash that checks.
     fn apply(&mut self, event: &pb::FederatedEvent) -> anyhow::Result<()> {
         check(self.last_hash(), self.last_seq() + 1, event)?;
-        let occurred = event
-            .occurred_at
-            .as_ref()
-            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default();
-        writeln!(
-            self.file,
-            "{}\t{}\t{}\t{}\t{}\t{}",
-            event.seq,
-            event.event_id,
-            event.event_type,
-            occurred,
-            STANDARD.encode(&event.payload),
-            event.chain_hash
-        )?;
+        writeln!(self.file, "{}", line_of(event))?;
         self.hashes.push(hex::decode(&event.chain_hash)?);
         self.unsynced += 1;
         if self.unsynced >= SYNC_EVERY {
@@ -155,6 +142,35 @@ fn check(previous: &[u8], expected_seq: i64, event: &pb::FederatedEvent) -> anyh
         );
     }
     Ok(())
+}
+
+/// The columns of a line of the local copy, in order.
+const COLUMNS: [&str; 6] = [
+    "seq",
+    "event_id",
+    "event_type",
+    "occurred_at",
+    "payload",
+    "chain_hash",
+];
+
+/// An event as its line of the local copy (without the newline).
+pub fn line_of(event: &pb::FederatedEvent) -> String {
+    let occurred = event
+        .occurred_at
+        .as_ref()
+        .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    format!(
+        "{}\t{}\t{}\t{}\t{}\t{}",
+        event.seq,
+        event.event_id,
+        event.event_type,
+        occurred,
+        STANDARD.encode(&event.payload),
+        event.chain_hash
+    )
 }
 
 /// One line of the local copy (`seq, event id, type, occurred at, payload base64, chain hash`).
@@ -247,11 +263,56 @@ async fn digest(
         .into_inner())
 }
 
-/// Compares the copy's last hash with the server's at the same seq; bisects on a mismatch.
+/// The complete lines of the local copy (a torn last line is not part of it), or none.
+fn copy_lines(dir: &Path) -> anyhow::Result<Vec<String>> {
+    let path = dir.join(FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error).with_context(|| format!("reading {}", path.display())),
+    };
+    Ok(text
+        .split_inclusive('\n')
+        .filter_map(|line| line.strip_suffix('\n'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// The copy's own chain: every line's hash, or the first seq where the chain breaks and why.
+fn own_chain(lines: &[String]) -> Result<Vec<Vec<u8>>, (i64, anyhow::Error)> {
+    let mut hashes: Vec<Vec<u8>> = Vec::with_capacity(lines.len());
+    for (n, line) in lines.iter().enumerate() {
+        let seq = n as i64 + 1;
+        let previous = hashes
+            .last()
+            .map_or(chain::GENESIS.as_slice(), Vec::as_slice);
+        let hash = parse_line(line)
+            .and_then(|event| {
+                check(previous, seq, &event)?;
+                Ok(hex::decode(&event.chain_hash)?)
+            })
+            .map_err(|error| (seq, error))?;
+        hashes.push(hash);
+    }
+    Ok(hashes)
+}
+
+/// Verifies the copy: its own chain (a break differs, exit 4), the chain hash against the
+/// server's (bisecting to the first differing seq), then every column of every line against the
+/// server's events, since the chain hash covers the seq, id and payload but not the event type or
+/// the time.
 async fn verify(args: &FollowArgs) -> anyhow::Result<u8> {
-    let copy = Copy::open(&args.state)?;
+    let lines = copy_lines(&args.state)?;
+    let hashes = match own_chain(&lines) {
+        Ok(hashes) => hashes,
+        Err((seq, error)) => {
+            println!("differs: the copy's own chain breaks at seq {seq} ({error:#})");
+            return Ok(EXIT_DIFFERS);
+        }
+    };
     let (mut client, token) = connect(args).await?;
-    let last = copy.last_seq();
+    let last = hashes.len() as i64;
+    let hash_at = |seq: i64| hex::encode(&hashes[(seq - 1) as usize]);
     if last == 0 {
         let head = digest(&mut client, &token, &args.province, 0).await?;
         println!(
@@ -261,24 +322,66 @@ async fn verify(args: &FollowArgs) -> anyhow::Result<u8> {
         return Ok(0);
     }
     let at_last = digest(&mut client, &token, &args.province, last).await?;
-    if at_last.chain_hash == hex::encode(copy.last_hash()) {
-        println!(
-            "same: seq {last} hash {} (the server's head is seq {})",
-            at_last.chain_hash, at_last.head_seq
-        );
-        return Ok(0);
+    if at_last.chain_hash != hash_at(last) {
+        // The first seq whose hash differs: the chain makes every later one differ too.
+        let (mut good, mut bad) = (0_i64, last);
+        while bad - good > 1 {
+            let middle = good + (bad - good) / 2;
+            let theirs = digest(&mut client, &token, &args.province, middle).await?;
+            if theirs.chain_hash == hash_at(middle) {
+                good = middle;
+            } else {
+                bad = middle;
+            }
+        }
+        println!("differs: the copy and the server part at seq {bad}");
+        return Ok(EXIT_DIFFERS);
     }
-    // The first seq whose hash differs: the chain makes every later one differ too.
-    let (mut good, mut bad) = (0_i64, last);
-    while bad - good > 1 {
-        let middle = good + (bad - good) / 2;
-        let theirs = digest(&mut client, &token, &args.province, middle).await?;
-        if theirs.chain_hash == hex::encode(&copy.hashes[(middle - 1) as usize]) {
-            good = middle;
-        } else {
-            bad = middle;
+    if let Some((seq, column)) = first_differing_column(&mut client, &token, args, &lines).await? {
+        println!("differs: the copy and the server part at seq {seq} ({column})");
+        return Ok(EXIT_DIFFERS);
+    }
+    println!(
+        "same: seq {last} hash {} (the server's head is seq {})",
+        at_last.chain_hash, at_last.head_seq
+    );
+    Ok(0)
+}
+
+/// The first line of the copy that differs from the server's event of the same seq, and the
+/// first column where it does.
+async fn first_differing_column(
+    client: &mut FederationServiceClient<Channel>,
+    token: &str,
+    args: &FollowArgs,
+    lines: &[String],
+) -> anyhow::Result<Option<(i64, &'static str)>> {
+    let request = pb::StreamEventsRequest {
+        province_code: args.province.clone(),
+        after_seq: 0,
+        after_hash: String::new(),
+        follow: false,
+    };
+    let mut events = client
+        .stream_events(authed(request, token)?)
+        .await
+        .context("starting StreamEvents")?
+        .into_inner();
+    for (n, line) in lines.iter().enumerate() {
+        let seq = n as i64 + 1;
+        let Some(event) = events.message().await.context("receiving events")? else {
+            return Ok(Some((seq, "missing on the server")));
+        };
+        let theirs = line_of(&event);
+        if theirs != *line {
+            let column = line
+                .split('\t')
+                .zip(theirs.split('\t'))
+                .zip(COLUMNS)
+                .find(|((ours, theirs), _)| ours != theirs)
+                .map_or("line", |(_, column)| column);
+            return Ok(Some((seq, column)));
         }
     }
-    println!("differs: the copy and the server part at seq {bad}");
-    Ok(EXIT_DIFFERS)
+    Ok(None)
 }

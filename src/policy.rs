@@ -71,6 +71,8 @@ pub enum Action {
     DecideClaim,
     PayFundItem,
     PayPlatformItem,
+    ChangePeriodicBenefit,
+    ListBenefitsDue,
     AppealOrWithdraw,
     // Federation
     ReadProvinceLog,
@@ -233,7 +235,12 @@ pub const ACTIONS: &[ActionRule] = &[
         action: Action::DecideClaim,
         allowed: &[Agency],
         what: "deciding, appraising and assessing a claim",
-        rpcs: &["DecideConfirmation", "RecordAppraisal", "AssessBenefits"],
+        rpcs: &[
+            "DecideConfirmation",
+            "RecordAppraisal",
+            "AssessBenefits",
+            "RecordRelapse",
+        ],
     },
     ActionRule {
         action: Action::PayFundItem,
@@ -246,6 +253,18 @@ pub const ACTIONS: &[ActionRule] = &[
         allowed: &[Platform],
         what: "recording a payment of a platform-paid benefit",
         rpcs: &["RecordBenefitPayment (items the platform pays)"],
+    },
+    ActionRule {
+        action: Action::ChangePeriodicBenefit,
+        allowed: &[Agency],
+        what: "ending, suspending or resuming a periodic benefit",
+        rpcs: &["ChangePeriodicBenefit"],
+    },
+    ActionRule {
+        action: Action::ListBenefitsDue,
+        allowed: READERS_BUT_PLATFORMS,
+        what: "listing the periodic benefits due",
+        rpcs: &["ListBenefitsDue"],
     },
     ActionRule {
         action: Action::AppealOrWithdraw,
@@ -283,6 +302,8 @@ pub const ACTIONS: &[ActionRule] = &[
             "SetPublicHoliday",
             "SetNationalIncome",
             "SetClaimPolicy",
+            "SetPrivateSectorWage",
+            "SetBenefitAdjustment",
         ],
     },
     ActionRule {

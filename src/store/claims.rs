@@ -5,7 +5,7 @@ use super::Tx;
 use crate::domain::benefits::{BenefitKind, Payer};
 use crate::domain::claim::{Applicant, ClaimPolicy, ClaimStatus, IncidentKind, StepTaken};
 use crate::domain::money::Fen;
-use crate::domain::working_days::{Calendar, DayKind};
+use crate::domain::working_days::DayKind;
 use crate::error::AppResult;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgExecutor;
@@ -31,6 +31,11 @@ struct PolicyRow {
     duplicate_window_minutes: i32,
     wage_base_percent: i32,
     wage_base_year_offset: i32,
+    death_base_percent: i32,
+    grade_5_allowance_months: i32,
+    grade_6_allowance_months: i32,
+    child_pension_until_age: i32,
+    review_interval_months: i32,
 }
 
 /// The province's policy, else the national default.
@@ -39,7 +44,9 @@ pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<C
         PolicyRow,
         "SELECT platform_application_days,
                 worker_application_days, decision_working_days, duplicate_window_minutes,
-                wage_base_percent, wage_base_year_offset
+                wage_base_percent, wage_base_year_offset, death_base_percent,
+                grade_5_allowance_months, grade_6_allowance_months, child_pension_until_age,
+                review_interval_months
          FROM claim_policy WHERE province_code IN ($1, $2)
          ORDER BY province_code = $1 DESC LIMIT 1",
         province_code,
@@ -55,6 +62,11 @@ pub async fn policy(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<C
         duplicate_window_minutes: row.duplicate_window_minutes,
         wage_base_percent: row.wage_base_percent,
         wage_base_year_offset: row.wage_base_year_offset,
+        death_base_percent: row.death_base_percent,
+        grade_5_allowance_months: row.grade_5_allowance_months,
+        grade_6_allowance_months: row.grade_6_allowance_months,
+        child_pension_until_age: row.child_pension_until_age,
+        review_interval_months: row.review_interval_months,
     })
 }
 
@@ -66,11 +78,19 @@ pub async fn set_policy(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     sqlx::query!(
-        "INSERT INTO claim_policy VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        "INSERT INTO claim_policy (province_code, platform_application_days,
+             worker_application_days, decision_working_days, duplicate_window_minutes,
+             wage_base_percent, wage_base_year_offset, updated_at, death_base_percent,
+             grade_5_allowance_months, grade_6_allowance_months, child_pension_until_age,
+             review_interval_months)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
          ON CONFLICT (province_code) DO UPDATE SET
              platform_application_days = $2, worker_application_days = $3,
              decision_working_days = $4, duplicate_window_minutes = $5,
-             wage_base_percent = $6, wage_base_year_offset = $7, updated_at = $8",
+             wage_base_percent = $6, wage_base_year_offset = $7, updated_at = $8,
+             death_base_percent = $9, grade_5_allowance_months = $10,
+             grade_6_allowance_months = $11, child_pension_until_age = $12,
+             review_interval_months = $13",
         province_code,
         row.platform_application_days,
         row.worker_application_days,
@@ -79,14 +99,35 @@ pub async fn set_policy(
         row.wage_base_percent,
         row.wage_base_year_offset,
         now,
+        row.death_base_percent,
+        row.grade_5_allowance_months,
+        row.grade_6_allowance_months,
+        row.child_pension_until_age,
+        row.review_interval_months,
     )
     .execute(db)
     .await?;
     Ok(())
 }
 
-/// The working-day calendar from `from` over the next `days` days.
-pub async fn calendar(db: impl PgExecutor<'_>, from: NaiveDate, days: i64) -> AppResult<Calendar> {
+/// The years from `first` to `last` in which at least one day of a holiday notice is loaded.
+pub async fn loaded_years(db: impl PgExecutor<'_>, first: i32, last: i32) -> AppResult<Vec<i32>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT DISTINCT extract(year FROM day)::integer AS "year!" FROM public_holidays
+         WHERE day >= make_date($1, 1, 1) AND day < make_date($2 + 1, 1, 1)"#,
+        first,
+        last,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
+/// The loaded exceptions (public holidays and make-up working days) from `from` over `days` days.
+pub async fn calendar(
+    db: impl PgExecutor<'_>,
+    from: NaiveDate,
+    days: i64,
+) -> AppResult<Vec<(NaiveDate, DayKind)>> {
     let rows = sqlx::query!(
         "SELECT day, holiday FROM public_holidays WHERE day BETWEEN $1 AND $1 + $2::integer",
         from,
@@ -94,20 +135,17 @@ pub async fn calendar(db: impl PgExecutor<'_>, from: NaiveDate, days: i64) -> Ap
     )
     .fetch_all(db)
     .await?;
-    Ok(Calendar::new(
-        rows.into_iter()
-            .map(|row| (row.day, row.holiday))
-            .map(|(day, holiday)| {
-                (
-                    day,
-                    if holiday {
-                        DayKind::Holiday
-                    } else {
-                        DayKind::Workday
-                    },
-                )
-            }),
-    ))
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let kind = if row.holiday {
+                DayKind::Holiday
+            } else {
+                DayKind::Workday
+            };
+            (row.day, kind)
+        })
+        .collect())
 }
 
 pub async fn set_public_holiday(
@@ -138,6 +176,43 @@ pub async fn national_income(db: impl PgExecutor<'_>, year: i32) -> AppResult<Op
     .fetch_optional(db)
     .await?;
     Ok(annual.map(Fen))
+}
+
+/// A province's urban private-sector average wage of `year` (the death base).
+pub async fn private_sector_wage(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    year: i32,
+) -> AppResult<Option<Fen>> {
+    let annual: Option<i64> = sqlx::query_scalar!(
+        "SELECT annual_fen FROM private_sector_wages WHERE province_code = $1 AND year = $2",
+        province_code,
+        year,
+    )
+    .fetch_optional(db)
+    .await?;
+    Ok(annual.map(Fen))
+}
+
+pub async fn set_private_sector_wage(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    year: i32,
+    annual: Fen,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    sqlx::query!(
+        "INSERT INTO private_sector_wages (province_code, year, annual_fen, updated_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (province_code, year) DO UPDATE SET annual_fen = $3, updated_at = $4",
+        province_code,
+        year,
+        annual.0,
+        now,
+    )
+    .execute(db)
+    .await?;
+    Ok(())
 }
 
 pub async fn set_national_income(
@@ -179,6 +254,10 @@ pub struct ClaimRow {
     pub platform_application_due: NaiveDate,
     pub worker_application_due: NaiveDate,
     pub decision_due: Option<NaiveDate>,
+    /// The decision due date counted into a year whose holiday notice was not loaded.
+    pub decision_due_provisional: bool,
+    /// The day the decision's working days are counted from (the application or the appeal).
+    pub decision_counted_from: Option<NaiveDate>,
     pub applicant: Option<Applicant>,
     pub late_explanation: Option<String>,
     pub decision_reasons: Option<String>,
@@ -225,7 +304,8 @@ pub async fn get(db: impl PgExecutor<'_>, claim_id: Uuid) -> AppResult<Option<Cl
                 order_id, occurred_at, place_code::text AS "place_code!", kind AS "kind: IncidentKind",
                 description_ciphertext, description_key_id, status AS "status: ClaimStatus", covered,
                 enrolment_id, covering_order_id, reported_at, platform_application_due,
-                worker_application_due, decision_due, applicant AS "applicant: Applicant",
+                worker_application_due, decision_due, decision_due_provisional,
+                decision_counted_from, applicant AS "applicant: Applicant",
                 late_explanation, decision_reasons, grade
          FROM claims WHERE claim_id = $1"#,
         claim_id,
@@ -244,7 +324,8 @@ pub async fn lock(tx: &mut Tx, claim_id: Uuid) -> AppResult<Option<ClaimRow>> {
                 order_id, occurred_at, place_code::text AS "place_code!", kind AS "kind: IncidentKind",
                 description_ciphertext, description_key_id, status AS "status: ClaimStatus", covered,
                 enrolment_id, covering_order_id, reported_at, platform_application_due,
-                worker_application_due, decision_due, applicant AS "applicant: Applicant",
+                worker_application_due, decision_due, decision_due_provisional,
+                decision_counted_from, applicant AS "applicant: Applicant",
                 late_explanation, decision_reasons, grade
          FROM claims WHERE claim_id = $1 FOR UPDATE"#,
         claim_id,
@@ -258,7 +339,8 @@ pub async fn lock(tx: &mut Tx, claim_id: Uuid) -> AppResult<Option<ClaimRow>> {
 pub async fn update(tx: &mut Tx, row: &ClaimRow, now: DateTime<Utc>) -> AppResult<()> {
     sqlx::query!(
         "UPDATE claims SET status = $3, decision_due = $4, applicant = $5, late_explanation = $6,
-                decision_reasons = $7, grade = $8, updated_at = $9
+                decision_reasons = $7, grade = $8, updated_at = $9,
+                decision_due_provisional = $10, decision_counted_from = $11
          WHERE province_code = $1 AND claim_id = $2",
         row.province_code,
         row.claim_id,
@@ -269,10 +351,23 @@ pub async fn update(tx: &mut Tx, row: &ClaimRow, now: DateTime<Utc>) -> AppResul
         row.decision_reasons,
         row.grade,
         now,
+        row.decision_due_provisional,
+        row.decision_counted_from,
     )
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// The claims awaiting a decision whose due date is provisional, to count again when a year's
+/// holiday notice is loaded.
+pub async fn provisional_due(db: impl PgExecutor<'_>) -> AppResult<Vec<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT claim_id FROM claims
+         WHERE decision_due_provisional AND status = 'applied' ORDER BY claim_id",
+    )
+    .fetch_all(db)
+    .await?)
 }
 
 /// Other claims of the person whose incident lies within `window_minutes` of `at`, on any platform.
@@ -372,6 +467,23 @@ pub async fn append_timeline(
     Ok(())
 }
 
+/// When `step` was last taken on the claim.
+pub async fn last_taken(
+    db: impl PgExecutor<'_>,
+    claim: &ClaimRow,
+    step: StepTaken,
+) -> AppResult<Option<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT max(at) FROM claim_timeline
+         WHERE province_code = $1 AND claim_id = $2 AND step = $3",
+        claim.province_code,
+        claim.claim_id,
+        step as StepTaken,
+    )
+    .fetch_one(db)
+    .await?)
+}
+
 pub async fn timeline(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<TimelineRow>> {
     Ok(sqlx::query_as!(
         TimelineRow,
@@ -388,6 +500,8 @@ pub async fn timeline(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Ve
 /// A benefit item of the current assessment, with what has been paid against its kind.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ItemRow {
+    /// The item's number in its assessment.
+    pub item: i32,
     pub kind: BenefitKind,
     pub payer: Payer,
     pub amount_fen: i64,
@@ -396,6 +510,10 @@ pub struct ItemRow {
     pub input_names: Vec<String>,
     pub input_values: Vec<i64>,
     pub paid_fen: i64,
+    /// The day (China Standard Time) of the assessment the item belongs to.
+    pub assessed_on: NaiveDate,
+    /// A dependant's pension: the day its eligibility by age ends.
+    pub eligible_before: Option<NaiveDate>,
 }
 
 pub struct NewItem<'a> {
@@ -406,9 +524,12 @@ pub struct NewItem<'a> {
     pub formula: &'a str,
     pub input_names: Vec<&'a str>,
     pub input_values: Vec<i64>,
+    pub eligible_before: Option<NaiveDate>,
+    /// The day the item was assessed: periodic months run from its month.
+    pub assessed_on: NaiveDate,
 }
 
-/// Stores a new assessment, superseding the earlier ones.
+/// Stores a new assessment, superseding the earlier ones (which stay stored).
 pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) -> AppResult<()> {
     let assessment: i32 = sqlx::query_scalar!(
         r#"SELECT COALESCE(max(assessment), 0) + 1 AS "assessment!" FROM benefit_items
@@ -421,8 +542,9 @@ pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) 
     for (n, item) in items.iter().enumerate() {
         sqlx::query!(
             "INSERT INTO benefit_items (province_code, claim_id, assessment, item, kind, payer,
-                 amount_fen, monthly, formula, input_names, input_values)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                 amount_fen, monthly, formula, input_names, input_values, assessed_on,
+                 eligible_before)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             claim.province_code,
             claim.claim_id,
             assessment,
@@ -434,6 +556,8 @@ pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) 
             item.formula,
             item.input_names as _,
             &item.input_values,
+            item.assessed_on,
+            item.eligible_before,
         )
         .execute(&mut **tx)
         .await?;
@@ -441,11 +565,12 @@ pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) 
     Ok(())
 }
 
-/// The current assessment's items, each with the payments recorded against its kind (spread over
-/// items of the same kind in order). The sums cannot overflow: payments of a one-time kind never
-/// exceed its items (each at most a few times 10^13 fen); a monthly kind's total is summed as
-/// numeric and, past 9.2 x 10^18 fen (over nine million payments of the largest amount), shown
-/// at that ceiling rather than failing the read.
+/// The current assessment's items, each with what was paid against it. One-time payments name
+/// only their kind and are spread over its items in order; a periodic item counts the monthly
+/// payments that name it (payments recorded before months were named count for the kind's first
+/// item). The sums cannot overflow: payments of a one-time kind never exceed its items (each at
+/// most a few times 10^13 fen); periodic totals are summed as numeric and, past 9.2 x 10^18 fen,
+/// shown at that ceiling rather than failing the read.
 pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<ItemRow>> {
     Ok(sqlx::query_as!(
         ItemRow,
@@ -455,20 +580,28 @@ pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<I
                AND assessment = (SELECT max(assessment) FROM benefit_items
                                  WHERE province_code = $1 AND claim_id = $2)),
          paid AS (
-             SELECT kind, LEAST(sum(amount_fen), 9223372036854775807)::bigint AS total
+             SELECT kind, sum(amount_fen) AS total
              FROM benefit_payments
-             WHERE province_code = $1 AND claim_id = $2 GROUP BY kind),
+             WHERE province_code = $1 AND claim_id = $2 AND item IS NULL GROUP BY kind),
+         paid_items AS (
+             SELECT kind, item, sum(amount_fen) AS total
+             FROM benefit_payments
+             WHERE province_code = $1 AND claim_id = $2 AND item IS NOT NULL GROUP BY kind, item),
          spread AS (
-             SELECT c.*, COALESCE(p.total, 0) AS total,
+             SELECT c.*, LEAST(COALESCE(p.total, 0), 9223372036854775807)::bigint AS total,
+                    COALESCE(pi.total, 0) AS item_total,
                     COALESCE(sum(c.amount_fen) OVER (PARTITION BY c.kind ORDER BY c.item
                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)::bigint AS before
-             FROM current c LEFT JOIN paid p USING (kind))
-         SELECT kind AS "kind!: BenefitKind", payer AS "payer!: Payer", amount_fen AS "amount_fen!",
-                monthly AS "monthly!", formula AS "formula!", input_names AS "input_names!",
-                input_values AS "input_values!",
-                CASE WHEN monthly THEN CASE WHEN item = (SELECT min(item) FROM current x WHERE x.kind = spread.kind)
-                                            THEN total ELSE 0 END
-                     ELSE GREATEST(0, LEAST(amount_fen, total - before)) END::bigint AS "paid_fen!"
+             FROM current c LEFT JOIN paid p ON p.kind = c.kind
+             LEFT JOIN paid_items pi ON pi.kind = c.kind AND pi.item = c.item)
+         SELECT item AS "item!", kind AS "kind!: BenefitKind", payer AS "payer!: Payer",
+                amount_fen AS "amount_fen!", monthly AS "monthly!", formula AS "formula!",
+                input_names AS "input_names!", input_values AS "input_values!",
+                CASE WHEN monthly THEN LEAST(item_total
+                         + CASE WHEN item = (SELECT min(item) FROM current x WHERE x.kind = spread.kind)
+                                THEN total ELSE 0 END, 9223372036854775807)
+                     ELSE GREATEST(0, LEAST(amount_fen, total - before)) END::bigint AS "paid_fen!",
+                assessed_on AS "assessed_on!", eligible_before
          FROM spread ORDER BY item"#,
         claim.province_code,
         claim.claim_id,
@@ -477,10 +610,20 @@ pub async fn items(db: impl PgExecutor<'_>, claim: &ClaimRow) -> AppResult<Vec<I
     .await?)
 }
 
+/// What a payment is for: a one-time kind, or one month of a periodic item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaidFor<'a> {
+    pub kind: BenefitKind,
+    /// A periodic payment's item number and month (its first day).
+    pub month: Option<(i32, NaiveDate)>,
+    /// A periodic payment's entitlement's adjustment versions.
+    pub adjustment_version: Option<&'a str>,
+}
+
 pub async fn insert_payment(
     tx: &mut Tx,
     claim: &ClaimRow,
-    kind: BenefitKind,
+    paid_for: PaidFor<'_>,
     amount: Fen,
     paid_on: NaiveDate,
     actor: &str,
@@ -488,16 +631,19 @@ pub async fn insert_payment(
 ) -> AppResult<()> {
     sqlx::query!(
         "INSERT INTO benefit_payments (province_code, claim_id, payment_id, kind, amount_fen,
-             paid_on, recorded_at, actor)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             paid_on, recorded_at, actor, item, month, adjustment_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         claim.province_code,
         claim.claim_id,
         Uuid::now_v7(),
-        kind as BenefitKind,
+        paid_for.kind as BenefitKind,
         amount.0,
         paid_on,
         now,
         actor,
+        paid_for.month.map(|(item, _)| item),
+        paid_for.month.map(|(_, month)| month),
+        paid_for.adjustment_version,
     )
     .execute(&mut **tx)
     .await?;
@@ -538,7 +684,8 @@ pub async fn list(
                 order_id, occurred_at, place_code::text AS "place_code!", kind AS "kind: IncidentKind",
                 description_ciphertext, description_key_id, status AS "status: ClaimStatus", covered,
                 enrolment_id, covering_order_id, reported_at, platform_application_due,
-                worker_application_due, decision_due, applicant AS "applicant: Applicant",
+                worker_application_due, decision_due, decision_due_provisional,
+                decision_counted_from, applicant AS "applicant: Applicant",
                 late_explanation, decision_reasons, grade
          FROM claims WHERE ($1::text IS NULL OR province_code = $1)
            AND ($2::text IS NULL OR platform_id = $2)

@@ -1,6 +1,7 @@
 //! Coverage at an instant, in one statement: the worker's enrolments in a state of cover that day,
-//! the one the worker was on an order for at that instant (else the newest), that order, and (for
-//! a lookup by ID number) the access-log row, committed with the answer.
+//! the one the worker was on an order for at that instant (the order the caller names first, else
+//! the latest accepted; else the newest enrolment), that order, and (for a lookup by ID number) the
+//! access-log row, committed with the answer.
 use super::access_log::Access;
 use super::enrolments::{EnrolmentRow, active_on, select_enrolments};
 use crate::domain::industry::Industry;
@@ -22,6 +23,9 @@ pub struct CoverageQuery<'a> {
     pub day: NaiveDate,
     pub platform_id: Option<&'a str>,
     pub province_code: Option<&'a str>,
+    /// An order the caller names (a report's order): when it is in progress at the instant it is
+    /// the order answered, before any other open at that instant.
+    pub order_id: Option<&'a str>,
 }
 
 /// An order in progress at the instant: accepted at or before it and completed at or after it (an
@@ -118,8 +122,8 @@ pub async fn covering_at(
                  WHERE o.enrolment_id = c.enrolment_id AND o.accepted_at <= $6
                    AND (o.completed_at >= $6
                         OR (o.completed_at IS NULL AND o.accepted_at >= $6 - make_interval(hours => $7)))
-                 ORDER BY o.accepted_at DESC LIMIT 1) o ON true
-             ORDER BY o.order_id IS NULL, c.enrolment_id DESC
+                 ORDER BY (o.order_id = $14) IS TRUE DESC, o.accepted_at DESC LIMIT 1) o ON true
+             ORDER BY (o.order_id = $14) IS TRUE DESC, o.order_id IS NULL, c.enrolment_id DESC
              LIMIT 1),
          logged AS (
              INSERT INTO person_access_log (access_id, accessed_at, actor, token_id, person_key, rpc, results)
@@ -145,6 +149,7 @@ pub async fn covering_at(
     .bind(access.map(|a| a.token_id))
     .bind(access.map(|a| a.person_key))
     .bind(access.map(|a| a.rpc))
+    .bind(query.order_id)
     .fetch_optional(db)
     .await?;
     Ok(row.map(|row| {

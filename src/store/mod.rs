@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod orders;
 pub mod payments;
 pub mod pension;
+pub mod periodic;
 pub mod persons;
 pub mod pilot_scope;
 pub mod platforms;

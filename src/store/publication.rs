@@ -6,7 +6,7 @@ use sqlx::PgPool;
 
 /// Provincial tables whose primary key starts with `province_code`, so the row filter may apply to
 /// updates and deletes too (the filter's columns must be in the replica identity).
-pub const TABLES: [&str; 17] = [
+pub const TABLES: [&str; 20] = [
     "province_log",
     "province_heads",
     "events",
@@ -22,7 +22,10 @@ pub const TABLES: [&str; 17] = [
     "claim_duplicates",
     "benefit_items",
     "benefit_payments",
+    "periodic_changes",
+    "benefit_adjustments",
     "average_wages",
+    "private_sector_wages",
     "rate_multipliers",
 ];
 /// Keyed by (platform, order id) and never updated: published as inserts only.

@@ -649,6 +649,7 @@ async fn claim_paths(c: &mut Clients, t: &Tokens, clock: &Clock, people: &[Perso
                     kind,
                     amount_fen: 1_000,
                     paid_on: Some(clock.day(0)),
+                    ..Default::default()
                 },
                 token,
             ))

@@ -154,6 +154,7 @@ async fn every_rpc(app: &TestApp, token: &str, claim_id: &str) -> Vec<(&'static 
                     kind: kind as i32,
                     amount_fen: 100,
                     paid_on: Some(date(2026, 6, 15)),
+                    ..Default::default()
                 },
                 token,
             ))
@@ -355,6 +356,7 @@ async fn claim_input_is_canonical_and_refused_whole() {
         kind,
         amount_fen,
         paid_on: Some(paid_on),
+        ..Default::default()
     };
     for (field, request) in [
         ("kind", pay(0, 100, date(2026, 6, 15))),
@@ -443,6 +445,11 @@ async fn the_claim_policy_is_data_per_province() {
         duplicate_window_minutes: 120,
         wage_base_percent: 60,
         wage_base_year_offset: -1,
+        death_base_percent: 60,
+        grade_5_allowance_months: 30,
+        grade_6_allowance_months: 25,
+        child_pension_until_age: 18,
+        review_interval_months: 12,
     };
     let set = |request_id: &str, policy: pb::ClaimPolicy| pb::SetClaimPolicyRequest {
         request_id: request_id.into(),

@@ -92,7 +92,24 @@ pub async fn set_average_wage(app: &TestApp, year: i32, annual_fen: i64) {
         .expect("average wage");
 }
 
-fn item(claim: &pb::Claim, kind: pb::BenefitKind) -> pb::BenefitItem {
+pub async fn set_private_sector_wage(app: &TestApp, year: i32, annual_fen: i64) {
+    let admin = app.token("national-admin").await;
+    app.admin_client()
+        .await
+        .set_private_sector_wage(authed(
+            pb::SetPrivateSectorWageRequest {
+                request_id: format!("private-wage-{year}"),
+                province_code: "44".into(),
+                year,
+                annual_fen,
+            },
+            &admin,
+        ))
+        .await
+        .expect("private-sector wage");
+}
+
+pub fn item(claim: &pb::Claim, kind: pb::BenefitKind) -> pb::BenefitItem {
     claim
         .benefits
         .iter()
@@ -262,6 +279,7 @@ async fn a_claim_runs_from_the_report_to_the_final_payment() {
             kind: kind as i32,
             amount_fen,
             paid_on: Some(date(2026, 8, 1)),
+            ..Default::default()
         }
     };
     let partly = client
@@ -725,9 +743,13 @@ async fn a_death_with_a_spouse_and_two_children() {
         ))
         .await
         .expect("income");
+    // The death base: 60% of Guangdong's 2025 urban private-sector wage, 100,000 yuan a year
+    // (8,333.33 a month): 5,000.00 yuan.
+    set_private_sector_wage(&app, 2025, 10_000_000).await;
     let dependant = |relation: pb::Relation| pb::Dependant {
         relation: relation as i32,
         orphan_or_lone_elderly: false,
+        birth_date: None,
     };
     let assessed = client
         .assess_benefits(authed(
@@ -748,7 +770,7 @@ async fn a_death_with_a_spouse_and_two_children() {
         .into_inner();
     assert_eq!(
         item(&assessed, pb::BenefitKind::FuneralSubsidy).amount_fen,
-        6 * 1_000_000
+        6 * 500_000
     );
     assert_eq!(
         item(&assessed, pb::BenefitKind::DeathSubsidy).amount_fen,
@@ -760,7 +782,7 @@ async fn a_death_with_a_spouse_and_two_children() {
         .filter(|i| i.kind() == pb::BenefitKind::DependantPension)
         .map(|i| i.amount_fen)
         .collect();
-    assert_eq!(pensions, vec![400_000, 300_000, 300_000]);
+    assert_eq!(pensions, vec![200_000, 150_000, 150_000]);
     assert!(item(&assessed, pb::BenefitKind::DependantPension).monthly);
     assert_eq!(assessed.grade, None, "a death has no appraisal");
     app.stop().await;

@@ -159,6 +159,48 @@ async fn follow_copies_resumes_after_kill_9_and_verifies() {
         "{}",
         String::from_utf8_lossy(&diverged.stdout)
     );
+
+    // A copy whose own chain is broken (a payload changed, its hash not): exit 4, naming the seq.
+    let broken: Vec<String> = copied
+        .iter()
+        .map(|line| {
+            let mut fields: Vec<String> = line.split('\t').map(str::to_owned).collect();
+            if fields[0] == "6" {
+                fields[4] = "AAAA".into();
+            }
+            fields.join("\t")
+        })
+        .collect();
+    std::fs::write(state.join("events.tsv"), broken.join("\n") + "\n").expect("rewrite");
+    let broken = follow(&app, &token_file, &state)
+        .arg("--verify")
+        .output()
+        .await
+        .expect("verify");
+    let said = String::from_utf8_lossy(&broken.stdout);
+    assert_eq!(broken.status.code(), Some(4), "{said}");
+    assert!(said.contains("own chain breaks at seq 6"), "{said}");
+
+    // A column the chain hash does not cover (the event type) changed: still found, exit 4.
+    let retyped: Vec<String> = copied
+        .iter()
+        .map(|line| {
+            let mut fields: Vec<String> = line.split('\t').map(str::to_owned).collect();
+            if fields[0] == "7" {
+                fields[2] = "enrolment.closed.v1".into();
+            }
+            fields.join("\t")
+        })
+        .collect();
+    std::fs::write(state.join("events.tsv"), retyped.join("\n") + "\n").expect("rewrite");
+    let retyped = follow(&app, &token_file, &state)
+        .arg("--verify")
+        .output()
+        .await
+        .expect("verify");
+    let said = String::from_utf8_lossy(&retyped.stdout);
+    assert_eq!(retyped.status.code(), Some(4), "{said}");
+    assert!(said.contains("part at seq 7 (event_type)"), "{said}");
     let _ = std::fs::remove_dir_all(&dir);
     app.stop().await;
 }

@@ -804,6 +804,7 @@ fn pay(cx: &Ctx, s: &Subject, kind: &str) -> pb::RecordBenefitPaymentRequest {
         kind: kind.parse().unwrap_or_default(),
         amount_fen: 100,
         paid_on: Some(today()),
+        ..Default::default()
     }
 }
 
@@ -956,6 +957,71 @@ fn claim_entries() -> Vec<Entry> {
                     cx.claims()
                         .record_benefit_payment(cx.req(who, request))
                         .await,
+                )
+            }),
+        },
+        Entry {
+            rpc: "RecordRelapse",
+            mutating: true,
+            shape: record,
+            allowed: AGENCY,
+            subject: claim_in!(ClaimState::Assessed),
+            call: call!(|cx, who, s| {
+                let request = pb::RecordRelapseRequest {
+                    request_id: cx.rid(),
+                    claim_id: s.id.clone(),
+                    relapsed_on: Some(today()),
+                    medical_costs_fen: 10_000,
+                    ..Default::default()
+                };
+                unary(cx.claims().record_relapse(cx.req(who, request)).await)
+            }),
+        },
+        Entry {
+            rpc: "ChangePeriodicBenefit",
+            mutating: true,
+            shape: record,
+            allowed: AGENCY,
+            subject: claim_in!(ClaimState::Assessed),
+            call: call!(|cx, who, s| {
+                let request = pb::ChangePeriodicBenefitRequest {
+                    request_id: cx.rid(),
+                    claim_id: s.id.clone(),
+                    kind: pb::BenefitKind::DisabilityAllowance as i32,
+                    item: 0,
+                    change: pb::PeriodicChange::Suspend as i32,
+                    reason: pb::PeriodicChangeReason::Imprisoned as i32,
+                    effective_on: Some(today()),
+                };
+                unary(
+                    cx.claims()
+                        .change_periodic_benefit(cx.req(who, request))
+                        .await,
+                )
+            }),
+        },
+        Entry {
+            rpc: "ListBenefitsDue",
+            mutating: false,
+            shape: Shape::Scope { by_platform: false },
+            allowed: READERS,
+            subject: tenant(),
+            call: call!(|cx, who, s| {
+                let request = pb::ListBenefitsDueRequest {
+                    province_code: s.tenant.province.into(),
+                    as_of: Some(today()),
+                    page_size: 10,
+                    page_token: String::new(),
+                };
+                showing(
+                    cx.claims().list_benefits_due(cx.req(who, request)).await,
+                    |list| {
+                        list.due
+                            .iter()
+                            // Due benefits are the province's claims': shown as the province's.
+                            .map(|_| (s.tenant.province.to_owned(), String::new()))
+                            .collect()
+                    },
                 )
             }),
         },
@@ -1316,9 +1382,48 @@ fn admin_entries() -> Vec<Entry> {
                         duplicate_window_minutes: 120,
                         wage_base_percent: 100,
                         wage_base_year_offset: -1,
+                        death_base_percent: 60,
+                        grade_5_allowance_months: 30,
+                        grade_6_allowance_months: 25,
+                        child_pension_until_age: 18,
+                        review_interval_months: 12,
                     }),
                 };
                 unary(cx.admin().set_claim_policy(cx.req(who, request)).await)
+            }),
+        ),
+        write(
+            "SetPrivateSectorWage",
+            tenant(),
+            call!(|cx, who, s| {
+                let request = pb::SetPrivateSectorWageRequest {
+                    request_id: cx.rid(),
+                    province_code: s.tenant.province.into(),
+                    year: 2018 + target_number(s.target),
+                    annual_fen: 8_000_000,
+                };
+                unary(
+                    cx.admin()
+                        .set_private_sector_wage(cx.req(who, request))
+                        .await,
+                )
+            }),
+        ),
+        write(
+            "SetBenefitAdjustment",
+            tenant(),
+            call!(|cx, who, s| {
+                let request = pb::SetBenefitAdjustmentRequest {
+                    request_id: cx.rid(),
+                    province_code: s.tenant.province.into(),
+                    effective_month: format!("2027-{:02}", target_number(s.target)),
+                    basis_points: 300,
+                };
+                unary(
+                    cx.admin()
+                        .set_benefit_adjustment(cx.req(who, request))
+                        .await,
+                )
             }),
         ),
     ]

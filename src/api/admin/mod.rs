@@ -153,4 +153,18 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::ClaimPolicy>, Status> {
         handle!(self, request, crate::api::claim::set_claim_policy)
     }
+
+    async fn set_private_sector_wage(
+        &self,
+        request: Request<pb::SetPrivateSectorWageRequest>,
+    ) -> Result<Response<pb::PrivateSectorWage>, Status> {
+        handle!(self, request, crate::api::claim::set_private_sector_wage)
+    }
+
+    async fn set_benefit_adjustment(
+        &self,
+        request: Request<pb::SetBenefitAdjustmentRequest>,
+    ) -> Result<Response<pb::BenefitAdjustment>, Status> {
+        handle!(self, request, crate::api::claim::set_benefit_adjustment)
+    }
 }

@@ -2,9 +2,10 @@
 use crate::api::convert::{date_to_proto, timestamp};
 use crate::domain::benefits::{BenefitKind, Payer, Relation};
 use crate::domain::claim::{Applicant, ClaimStatus, IncidentKind, StepTaken};
+use crate::domain::periodic::{ChangeKind, ChangeReason, Standing, show};
 use crate::pb;
-use crate::service::claim::{ClaimAnswer, ClaimPage};
-use crate::store::claims::{ClaimRow, ItemRow, TimelineRow};
+use crate::service::claim::{BenefitsDuePage, ClaimAnswer, ClaimPage, ItemView};
+use crate::store::claims::{ClaimRow, TimelineRow};
 
 impl From<ClaimStatus> for pb::ClaimStatus {
     fn from(status: ClaimStatus) -> Self {
@@ -15,6 +16,7 @@ impl From<ClaimStatus> for pb::ClaimStatus {
             ClaimStatus::NotConfirmed => Self::NotConfirmed,
             ClaimStatus::Appraised => Self::Appraised,
             ClaimStatus::Assessed => Self::Assessed,
+            ClaimStatus::InPayment => Self::InPayment,
             ClaimStatus::Closed => Self::Closed,
             ClaimStatus::Withdrawn => Self::Withdrawn,
         }
@@ -32,6 +34,12 @@ impl From<StepTaken> for pb::ClaimStep {
             StepTaken::Paid => Self::Paid,
             StepTaken::Appealed => Self::Appealed,
             StepTaken::Withdrawn => Self::Withdrawn,
+            StepTaken::BenefitEnded => Self::BenefitEnded,
+            StepTaken::BenefitSuspended => Self::BenefitSuspended,
+            StepTaken::BenefitResumed => Self::BenefitResumed,
+            StepTaken::Reviewed => Self::Reviewed,
+            StepTaken::Relapsed => Self::Relapsed,
+            StepTaken::DueRecounted => Self::DueRecounted,
         }
     }
 }
@@ -60,6 +68,7 @@ impl From<Relation> for pb::Relation {
         match relation {
             Relation::Spouse => Self::Spouse,
             Relation::Other => Self::Other,
+            Relation::Child => Self::Child,
         }
     }
 }
@@ -76,6 +85,7 @@ impl From<BenefitKind> for pb::BenefitKind {
             BenefitKind::FuneralSubsidy => Self::FuneralSubsidy,
             BenefitKind::DeathSubsidy => Self::DeathSubsidy,
             BenefitKind::DependantPension => Self::DependantPension,
+            BenefitKind::OneTimeDisabilityAllowance => Self::OneTimeDisabilityAllowance,
         }
     }
 }
@@ -112,6 +122,7 @@ pub fn summary(claim: &ClaimRow) -> pb::Claim {
         platform_application_due: Some(date_to_proto(claim.platform_application_due)),
         worker_application_due: Some(date_to_proto(claim.worker_application_due)),
         decision_due: claim.decision_due.map(date_to_proto),
+        decision_due_provisional: claim.decision_due_provisional,
         applicant: claim
             .applicant
             .map_or(pb::Applicant::Unspecified, pb::Applicant::from) as i32,
@@ -136,8 +147,49 @@ fn timeline_entry(entry: &TimelineRow) -> pb::TimelineEntry {
     }
 }
 
-fn benefit_item(item: &ItemRow) -> pb::BenefitItem {
+impl From<ChangeKind> for pb::PeriodicChange {
+    fn from(change: ChangeKind) -> Self {
+        match change {
+            ChangeKind::End => Self::End,
+            ChangeKind::Suspend => Self::Suspend,
+            ChangeKind::Resume => Self::Resume,
+        }
+    }
+}
+
+impl From<ChangeReason> for pb::PeriodicChangeReason {
+    fn from(reason: ChangeReason) -> Self {
+        match reason {
+            ChangeReason::WorkerDied => Self::WorkerDied,
+            ChangeReason::DependantDied => Self::DependantDied,
+            ChangeReason::EligibilityEnded => Self::EligibilityEnded,
+            ChangeReason::RefusedAppraisal => Self::RefusedAppraisal,
+            ChangeReason::RefusedTreatment => Self::RefusedTreatment,
+            ChangeReason::Imprisoned => Self::Imprisoned,
+            ChangeReason::GroundsEnded => Self::GroundsEnded,
+        }
+    }
+}
+
+impl From<Standing> for pb::PeriodicStanding {
+    fn from(standing: Standing) -> Self {
+        match standing {
+            Standing::Running => Self::Running,
+            Standing::Suspended { .. } => Self::Suspended,
+            Standing::Ended { .. } => Self::Ended,
+        }
+    }
+}
+
+fn benefit_item(view: &ItemView) -> pb::BenefitItem {
+    let item = &view.row;
     pb::BenefitItem {
+        item: item.item,
+        standing: view.standing.map_or(
+            pb::PeriodicStanding::Unspecified,
+            pb::PeriodicStanding::from,
+        ) as i32,
+        eligible_before: item.eligible_before.map(date_to_proto),
         kind: pb::BenefitKind::from(item.kind) as i32,
         payer: pb::BenefitPayer::from(item.payer) as i32,
         amount_fen: item.amount_fen,
@@ -163,6 +215,28 @@ impl From<&ClaimAnswer> for pb::Claim {
             possible_duplicate: !duplicates.is_empty(),
             possible_duplicate_of: duplicates.iter().map(ToString::to_string).collect(),
             ..summary(&answer.claim)
+        }
+    }
+}
+
+impl From<&BenefitsDuePage> for pb::ListBenefitsDueResponse {
+    fn from(page: &BenefitsDuePage) -> Self {
+        pb::ListBenefitsDueResponse {
+            due: page
+                .due
+                .iter()
+                .map(|due| pb::BenefitDue {
+                    claim_id: due.claim_id.to_string(),
+                    kind: pb::BenefitKind::from(due.kind) as i32,
+                    item: due.item,
+                    month: show(due.month),
+                    entitlement_fen: due.entitlement.0,
+                    paid_fen: due.paid.0,
+                    shortfall_fen: due.shortfall().0,
+                    adjustment_version: due.adjustment_version.clone(),
+                })
+                .collect(),
+            next_page_token: page.next_page_token.clone(),
         }
     }
 }

@@ -4,13 +4,16 @@ mod decode;
 mod encode;
 mod reference;
 
-pub use reference::{set_claim_policy, set_national_income, set_public_holiday};
+pub use reference::{
+    set_benefit_adjustment, set_claim_policy, set_national_income, set_private_sector_wage,
+    set_public_holiday,
+};
 
 use crate::api::AppState;
 use crate::auth::principal;
 use crate::pb;
 use crate::pb::claim_service_server::ClaimService;
-use crate::service::claim::{self as service, GetClaim, ListClaims};
+use crate::service::claim::{self as service, GetClaim, ListBenefitsDue, ListClaims};
 use tonic::{Request, Response, Status};
 
 pub struct ClaimApi {
@@ -76,6 +79,30 @@ impl ClaimService for ClaimApi {
         request: Request<pb::RecordBenefitPaymentRequest>,
     ) -> Result<Response<pb::Claim>, Status> {
         call!(self, request, record_benefit_payment)
+    }
+
+    async fn record_relapse(
+        &self,
+        request: Request<pb::RecordRelapseRequest>,
+    ) -> Result<Response<pb::Claim>, Status> {
+        call!(self, request, record_relapse)
+    }
+
+    async fn change_periodic_benefit(
+        &self,
+        request: Request<pb::ChangePeriodicBenefitRequest>,
+    ) -> Result<Response<pb::Claim>, Status> {
+        call!(self, request, change_periodic_benefit)
+    }
+
+    async fn list_benefits_due(
+        &self,
+        request: Request<pb::ListBenefitsDueRequest>,
+    ) -> Result<Response<pb::ListBenefitsDueResponse>, Status> {
+        let principal = principal(&request)?;
+        let command = ListBenefitsDue::try_from(request.into_inner())?;
+        let page = service::list_benefits_due(&self.state, &principal, command).await?;
+        Ok(Response::new(pb::ListBenefitsDueResponse::from(&page)))
     }
 
     async fn appeal_decision(

@@ -8,13 +8,16 @@ use crate::auth::Principal;
 use crate::domain::Invalid;
 use crate::domain::claim::{self, ClaimPolicy};
 use crate::domain::division::ProvinceCode;
+use crate::domain::late_fee::Period;
 use crate::domain::money::Fen;
+use crate::domain::periodic;
 use crate::domain::text::check_line;
 use crate::error::{AppError, AppResult, Violations};
 use crate::pb;
 use crate::service::claim::{
-    self as service, MAX_HOLIDAY_NAME_CHARS, NationalIncome, PolicyInForce, PublicHoliday,
-    SetClaimPolicy, SetNationalIncome, SetPublicHoliday,
+    self as service, BenefitAdjustment, MAX_HOLIDAY_NAME_CHARS, NationalIncome, PolicyInForce,
+    PrivateSectorWage, PublicHoliday, SetBenefitAdjustment, SetClaimPolicy, SetNationalIncome,
+    SetPrivateSectorWage, SetPublicHoliday,
 };
 
 pub async fn set_public_holiday(
@@ -33,6 +36,24 @@ pub async fn set_national_income(
 ) -> AppResult<pb::NationalIncome> {
     let command = SetNationalIncome::try_from(request)?;
     service::set_national_income(state, principal, command).await
+}
+
+pub async fn set_private_sector_wage(
+    state: &AppState,
+    principal: &Principal,
+    request: pb::SetPrivateSectorWageRequest,
+) -> AppResult<pb::PrivateSectorWage> {
+    let command = SetPrivateSectorWage::try_from(request)?;
+    service::set_private_sector_wage(state, principal, command).await
+}
+
+pub async fn set_benefit_adjustment(
+    state: &AppState,
+    principal: &Principal,
+    request: pb::SetBenefitAdjustmentRequest,
+) -> AppResult<pb::BenefitAdjustment> {
+    let command = SetBenefitAdjustment::try_from(request)?;
+    service::set_benefit_adjustment(state, principal, command).await
 }
 
 pub async fn set_claim_policy(
@@ -84,19 +105,80 @@ impl TryFrom<pb::SetNationalIncomeRequest> for SetNationalIncome {
             year,
             annual_fen,
         } = request;
-        let year = violations.check(
-            "year",
-            (1990..=2200)
-                .contains(&year)
-                .then_some(year)
-                .ok_or_else(|| Invalid::new("must be 1990 to 2200")),
-        );
+        let year = violations.check("year", statistic_year(year));
         let annual = violations.check("annual_fen", Fen::positive(annual_fen));
         let built = (|| {
             Some(SetNationalIncome {
                 key: key?,
                 year: year?,
                 annual: annual?,
+            })
+        })();
+        decoded(violations, built)
+    }
+}
+
+/// A statistic's year: 1990 to 2200.
+fn statistic_year(year: i32) -> Result<i32, Invalid> {
+    (1990..=2200)
+        .contains(&year)
+        .then_some(year)
+        .ok_or_else(|| Invalid::new("must be 1990 to 2200"))
+}
+
+impl TryFrom<pb::SetPrivateSectorWageRequest> for SetPrivateSectorWage {
+    type Error = AppError;
+
+    fn try_from(request: pb::SetPrivateSectorWageRequest) -> AppResult<Self> {
+        let mut violations = Violations::new();
+        let key = key(&mut violations, &request.request_id, &request);
+        let pb::SetPrivateSectorWageRequest {
+            request_id: _,
+            province_code,
+            year,
+            annual_fen,
+        } = request;
+        let province = violations.check("province_code", ProvinceCode::parse(&province_code));
+        let year = violations.check("year", statistic_year(year));
+        let annual = violations.check("annual_fen", Fen::positive(annual_fen));
+        let built = (|| {
+            Some(SetPrivateSectorWage {
+                key: key?,
+                province: province?,
+                year: year?,
+                annual: annual?,
+            })
+        })();
+        decoded(violations, built)
+    }
+}
+
+impl TryFrom<pb::SetBenefitAdjustmentRequest> for SetBenefitAdjustment {
+    type Error = AppError;
+
+    fn try_from(request: pb::SetBenefitAdjustmentRequest) -> AppResult<Self> {
+        let mut violations = Violations::new();
+        let key = key(&mut violations, &request.request_id, &request);
+        let pb::SetBenefitAdjustmentRequest {
+            request_id: _,
+            province_code,
+            effective_month,
+            basis_points,
+        } = request;
+        let province = violations.check("province_code", ProvinceCode::parse(&province_code));
+        let effective = violations.check("effective_month", Period::parse(&effective_month));
+        let basis_points = violations.check(
+            "basis_points",
+            (periodic::ADJUSTMENT_BASIS_POINTS.contains(&basis_points) && basis_points != 0)
+                .then_some(basis_points)
+                .ok_or_else(|| Invalid::new("must be -5000 to 5000 and not 0")),
+        );
+        let built = (|| {
+            Some(SetBenefitAdjustment {
+                key: key?,
+                province: province?,
+                effective: effective?,
+                basis_points: basis_points?,
             })
         })();
         decoded(violations, built)
@@ -125,6 +207,11 @@ impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
             duplicate_window_minutes,
             wage_base_percent,
             wage_base_year_offset,
+            death_base_percent,
+            grade_5_allowance_months,
+            grade_6_allowance_months,
+            child_pension_until_age,
+            review_interval_months,
         } = policy;
         // Empty: the national default.
         let province = non_empty(&province_code)
@@ -162,6 +249,31 @@ impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
             wage_base_year_offset,
             &claim::WAGE_BASE_YEAR_OFFSET,
         );
+        let death_base_percent = field(
+            "death_base_percent",
+            death_base_percent,
+            &claim::DEATH_BASE_PERCENT,
+        );
+        let grade_5_allowance_months = field(
+            "grade_5_allowance_months",
+            grade_5_allowance_months,
+            &claim::ALLOWANCE_MONTHS,
+        );
+        let grade_6_allowance_months = field(
+            "grade_6_allowance_months",
+            grade_6_allowance_months,
+            &claim::ALLOWANCE_MONTHS,
+        );
+        let child_pension_until_age = field(
+            "child_pension_until_age",
+            child_pension_until_age,
+            &periodic::CHILD_PENSION_UNTIL_AGE,
+        );
+        let review_interval_months = field(
+            "review_interval_months",
+            review_interval_months,
+            &claim::REVIEW_INTERVAL_MONTHS,
+        );
         let built = (|| {
             Some(SetClaimPolicy {
                 key: key?,
@@ -177,6 +289,11 @@ impl TryFrom<pb::SetClaimPolicyRequest> for SetClaimPolicy {
                     duplicate_window_minutes: duplicate_window_minutes?,
                     wage_base_percent: wage_base_percent?,
                     wage_base_year_offset: wage_base_year_offset?,
+                    death_base_percent: death_base_percent?,
+                    grade_5_allowance_months: grade_5_allowance_months?,
+                    grade_6_allowance_months: grade_6_allowance_months?,
+                    child_pension_until_age: child_pension_until_age?,
+                    review_interval_months: review_interval_months?,
                 },
             })
         })();
@@ -203,6 +320,27 @@ impl From<&NationalIncome> for pb::NationalIncome {
     }
 }
 
+impl From<&PrivateSectorWage> for pb::PrivateSectorWage {
+    fn from(wage: &PrivateSectorWage) -> Self {
+        pb::PrivateSectorWage {
+            province_code: wage.province.to_string(),
+            year: wage.year,
+            annual_fen: wage.annual.0,
+        }
+    }
+}
+
+impl From<&BenefitAdjustment> for pb::BenefitAdjustment {
+    fn from(adjustment: &BenefitAdjustment) -> Self {
+        pb::BenefitAdjustment {
+            province_code: adjustment.province.to_string(),
+            effective_month: periodic::show(adjustment.effective),
+            basis_points: adjustment.basis_points,
+            version: adjustment.version.clone(),
+        }
+    }
+}
+
 impl From<&PolicyInForce> for pb::ClaimPolicy {
     fn from(in_force: &PolicyInForce) -> Self {
         let policy = &in_force.policy;
@@ -218,6 +356,11 @@ impl From<&PolicyInForce> for pb::ClaimPolicy {
             duplicate_window_minutes: policy.duplicate_window_minutes,
             wage_base_percent: policy.wage_base_percent,
             wage_base_year_offset: policy.wage_base_year_offset,
+            death_base_percent: policy.death_base_percent,
+            grade_5_allowance_months: policy.grade_5_allowance_months,
+            grade_6_allowance_months: policy.grade_6_allowance_months,
+            child_pension_until_age: policy.child_pension_until_age,
+            review_interval_months: policy.review_interval_months,
         }
     }
 }

@@ -1,18 +1,25 @@
-//! AssessBenefits and RecordBenefitPayment: the itemised benefits on the claim's wage base, and
-//! payments against them until every one-time item is paid (the claim then closes). Fund-paid
-//! items are recorded by the agency, platform-paid items by the reporting platform.
+//! AssessBenefits: the itemised benefits on the claim's wage base (an injury) or death base (a
+//! death), with every input stored beside each item.
 use super::record::{Change, advance, open_or_replay};
-use super::{AssessBenefits, ClaimReply, RecordBenefitPayment};
+use super::{AssessBenefits, ClaimReply};
 use crate::auth::Principal;
-use crate::domain::benefits::{self, Balance, BenefitKind, Payer};
+use crate::domain::benefits::{self, AssessError, BenefitKind, Dependant, GradeAllowanceMonths};
 use crate::domain::claim::{IncidentKind, Step, StepTaken};
-use crate::domain::clock::{check_fact_day, china_date};
+use crate::domain::clock::china_date;
 use crate::domain::money::Fen;
+use crate::domain::periodic;
 use crate::error::{AppError, AppResult};
 use crate::policy::Action;
 use crate::service::AppState;
 use crate::store::claims::{self as store, NewItem};
 use chrono::Datelike;
+
+/// A statistic the rules need is not loaded: the admin RPC that loads it is named.
+fn missing(what: String, province: &str, rpc: &str) -> AppError {
+    AppError::FailedPrecondition(format!(
+        "no {what} is recorded for province {province} ({rpc})"
+    ))
+}
 
 fn too_large() -> AppError {
     AppError::FailedPrecondition(
@@ -41,27 +48,40 @@ pub async fn assess_benefits<R: ClaimReply>(
     let tx = &mut locked.tx;
     let policy = store::policy(&mut **tx, &claim.province_code).await?;
     let accident_year = china_date(claim.occurred_at).year();
-    let wage_year = benefits::wage_base_year(accident_year, policy.wage_base_year_offset);
-    let annual = crate::store::pension::average_wage(&mut **tx, &claim.province_code, wage_year)
-        .await?
-        .map(Fen)
-        .ok_or_else(|| {
-            AppError::FailedPrecondition(format!(
-                "no {wage_year} average wage is recorded for province {} (SetAverageWage)",
-                claim.province_code
-            ))
-        })?;
-    let wage = benefits::wage_base(annual, policy.wage_base_percent);
-    let national_income = if claim.kind == IncidentKind::Death {
-        let year = benefits::national_income_year(accident_year);
-        let income = store::national_income(&mut **tx, year).await?.ok_or_else(|| {
-            AppError::FailedPrecondition(format!(
-                "no {year} national urban per-capita disposable income is recorded (SetNationalIncome)"
-            ))
-        })?;
-        Some(income)
+    let province = claim.province_code.as_str();
+    let wage = if benefits::needs_wage_base(claim.kind, command.treatment_days) {
+        let year = benefits::wage_base_year(accident_year, policy.wage_base_year_offset);
+        let annual = crate::store::pension::average_wage(&mut **tx, province, year)
+            .await?
+            .map(Fen)
+            .ok_or_else(|| missing(format!("{year} average wage"), province, "SetAverageWage"))?;
+        Some(benefits::wage_base(year, annual, policy.wage_base_percent))
     } else {
         None
+    };
+    let (death_base, national_income) = if claim.kind == IncidentKind::Death {
+        let year = benefits::death_base_year(accident_year);
+        let annual = store::private_sector_wage(&mut **tx, province, year)
+            .await?
+            .ok_or_else(|| {
+                missing(
+                    format!("{year} urban private-sector average wage"),
+                    province,
+                    "SetPrivateSectorWage",
+                )
+            })?;
+        let income_year = benefits::national_income_year(accident_year);
+        let income = store::national_income(&mut **tx, income_year).await?.ok_or_else(|| {
+            AppError::FailedPrecondition(format!(
+                "no {income_year} national urban per-capita disposable income is recorded (SetNationalIncome)"
+            ))
+        })?;
+        (
+            Some(benefits::wage_base(year, annual, policy.death_base_percent)),
+            Some((income_year, income)),
+        )
+    } else {
+        (None, None)
     };
     let items = benefits::assess(&benefits::Inputs {
         kind: claim.kind,
@@ -69,16 +89,36 @@ pub async fn assess_benefits<R: ClaimReply>(
             .grade
             .and_then(|g| u8::try_from(g).ok())
             .filter(|g| *g > 0),
-        wage_base: wage.wage_base,
-        average_monthly_wage: wage.average_monthly_wage,
+        wage,
+        death_base,
         national_income,
+        grade_allowance_months: GradeAllowanceMonths {
+            grade_5: i64::from(policy.grade_5_allowance_months),
+            grade_6: i64::from(policy.grade_6_allowance_months),
+        },
         medical_costs: command.medical_costs,
         rehabilitation_costs: command.rehabilitation_costs,
         assistive_devices_costs: command.assistive_devices_costs,
         treatment_days: command.treatment_days,
-        dependants: command.dependants,
+        dependants: command
+            .dependants
+            .iter()
+            .map(|d| Dependant {
+                relation: d.relation,
+                orphan_or_lone_elderly: d.orphan_or_lone_elderly,
+                eligible_before: d
+                    .birth_date
+                    .map(|born| periodic::eligible_before(born, policy.child_pension_until_age)),
+            })
+            .collect(),
     })
-    .map_err(|_| too_large())?;
+    .map_err(|error| match error {
+        AssessError::TooLarge => too_large(),
+        AssessError::Missing(what) => AppError::Internal(anyhow::anyhow!(
+            "assessing claim {}: {what} was not loaded",
+            claim.claim_id
+        )),
+    })?;
     let total = |monthly: bool| {
         Fen::checked_sum(
             items
@@ -99,13 +139,44 @@ pub async fn assess_benefits<R: ClaimReply>(
             formula: item.formula,
             input_names: item.inputs.iter().map(|(name, _)| *name).collect(),
             input_values: item.inputs.iter().map(|(_, value)| *value).collect(),
+            eligible_before: item.eligible_before,
+            assessed_on: state.clock.today(),
         })
         .collect();
+    // A new version (after a re-appraisal or a review) never overwrites the earlier one: it is
+    // stored beside it, and what it changes is shown.
+    let earlier: Vec<(BenefitKind, Fen)> = store::items(&mut **tx, claim)
+        .await?
+        .iter()
+        .map(|item| (item.kind, Fen(item.amount_fen)))
+        .collect();
     store::insert_items(tx, claim, &rows).await?;
+    let now: Vec<(BenefitKind, Fen)> = items.iter().map(|i| (i.kind, i.amount)).collect();
+    let changed = if earlier.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = benefits::differences(&earlier, &now)
+            .iter()
+            .map(|(kind, before, after)| format!("{} {before} -> {after}", kind.as_str()))
+            .collect();
+        format!(
+            "; supersedes the earlier assessment: {}",
+            if list.is_empty() {
+                "no amount changes".to_owned()
+            } else {
+                list.join(", ")
+            }
+        )
+    };
+    let base = |label: &str, base: Option<benefits::WageBase>| {
+        base.map(|b| format!(" on a {label} of {} yuan a month ({})", b.wage_base, b.year))
+            .unwrap_or_default()
+    };
     let detail = format!(
-        "{} items on a wage base of {} yuan a month ({wage_year}): {once} yuan once, {per_month} yuan a month",
+        "{} items{}{}: {once} yuan once, {per_month} yuan a month{changed}",
         items.len(),
-        wage.wage_base,
+        base("wage base", wage),
+        base("death base", death_base),
     );
     locked
         .conclude(
@@ -114,82 +185,6 @@ pub async fn assess_benefits<R: ClaimReply>(
             Change {
                 amount: once,
                 ..Change::new(StepTaken::Assessed, next, detail)
-            },
-        )
-        .await
-}
-
-/// Who records a payment of `kind`: the agency for what the fund pays, the platform for what it
-/// pays itself.
-fn payment_action(kind: BenefitKind) -> Action {
-    match kind.payer() {
-        Payer::Fund => Action::PayFundItem,
-        Payer::Platform => Action::PayPlatformItem,
-    }
-}
-
-pub async fn record_benefit_payment<R: ClaimReply>(
-    state: &AppState,
-    principal: &Principal,
-    command: RecordBenefitPayment,
-) -> AppResult<R> {
-    check_fact_day(command.paid_on, state.clock.today())
-        .map_err(|invalid| AppError::invalid("paid_on", invalid.0))?;
-    let kind = command.kind;
-    let mut locked = open_or_replay!(
-        state,
-        principal,
-        "RecordBenefitPayment",
-        &command.key,
-        command.claim_id,
-        payment_action(kind)
-    );
-    // Checked before the amount, so a claim not yet assessed says so.
-    advance(&locked.claim, Step::Pay { settled: false })?;
-    let items = store::items(&mut *locked.tx, &locked.claim).await?;
-    let balances: Vec<Balance> = items
-        .iter()
-        .map(|item| Balance {
-            kind: item.kind,
-            amount: Fen(item.amount_fen),
-            paid: Fen(item.paid_fen),
-        })
-        .collect();
-    benefits::check_payment(&balances, kind, command.amount)
-        .map_err(|refused| AppError::FailedPrecondition(refused.0))?;
-    let first = store::payments_count(&mut locked.tx, &locked.claim).await? == 0;
-    store::insert_payment(
-        &mut locked.tx,
-        &locked.claim,
-        kind,
-        command.amount,
-        command.paid_on,
-        &principal.caller_key(),
-        state.clock.now(),
-    )
-    .await?;
-    let settled = benefits::settled_after(&balances, kind, command.amount);
-    let next = advance(&locked.claim, Step::Pay { settled })?;
-    let detail = format!(
-        "{} yuan of {} paid on {}{}",
-        command.amount,
-        kind.as_str(),
-        command.paid_on,
-        if settled {
-            "; every one-time item is paid in full"
-        } else {
-            ""
-        }
-    );
-    locked
-        .conclude(
-            state,
-            principal,
-            Change {
-                benefit_kind: Some(kind),
-                amount: command.amount,
-                first_payment: first,
-                ..Change::new(StepTaken::Paid, next, detail)
             },
         )
         .await

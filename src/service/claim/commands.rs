@@ -1,10 +1,12 @@
 //! What each ClaimService call asks for, decoded and checked by the API layer: plain domain values
 //! only. Mutating commands carry their idempotency key.
-use crate::domain::benefits::{BenefitKind, Dependant};
+use crate::domain::benefits::{BenefitKind, Bills, Relation};
 use crate::domain::claim::{Applicant, ClaimPolicy, ClaimStatus, IncidentKind};
 use crate::domain::division::{PlaceOfEmployment, ProvinceCode};
 use crate::domain::id_number::IdNumber;
+use crate::domain::late_fee::Period;
 use crate::domain::money::Fen;
+use crate::domain::periodic::{ChangeKind, ChangeReason};
 use crate::domain::platform::PlatformId;
 use crate::service::RequestKey;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -67,7 +69,17 @@ pub struct AssessBenefits {
     pub rehabilitation_costs: Fen,
     pub assistive_devices_costs: Fen,
     pub treatment_days: i64,
-    pub dependants: Vec<Dependant>,
+    pub dependants: Vec<ClaimedDependant>,
+}
+
+/// A dependant as the agency records it: a child's birth date sets the end of its pension (the
+/// date itself is not stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDependant {
+    pub relation: Relation,
+    pub orphan_or_lone_elderly: bool,
+    /// Present exactly for a child.
+    pub birth_date: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +90,43 @@ pub struct RecordBenefitPayment {
     pub amount: Fen,
     /// Checked against the clock by the service (a fact: not before the pilot, not in the future).
     pub paid_on: NaiveDate,
+    /// For a periodic kind (required there, absent otherwise): the month paid for.
+    pub month: Option<Period>,
+    /// For a periodic kind: the item's number; None when the kind has one item only.
+    pub item: Option<i32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordRelapse {
+    pub key: RequestKey,
+    pub claim_id: Uuid,
+    /// Checked against the clock by the service (a fact: not in the future).
+    pub relapsed_on: NaiveDate,
+    /// At least one above 0.
+    pub bills: Bills,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChangePeriodicBenefit {
+    pub key: RequestKey,
+    pub claim_id: Uuid,
+    /// A periodic kind.
+    pub kind: BenefitKind,
+    /// None when the kind has one item only.
+    pub item: Option<i32>,
+    pub change: ChangeKind,
+    pub reason: ChangeReason,
+    /// Checked against the clock by the service (a fact: not in the future).
+    pub effective_on: NaiveDate,
+}
+
+#[derive(Debug, Clone)]
+pub struct ListBenefitsDue {
+    pub province: ProvinceCode,
+    /// None: today (China Standard Time).
+    pub as_of: Option<NaiveDate>,
+    pub page_size: i64,
+    pub page_token: String,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +173,24 @@ pub struct SetNationalIncome {
     pub key: RequestKey,
     pub year: i32,
     pub annual: Fen,
+}
+
+#[derive(Debug, Clone)]
+pub struct SetPrivateSectorWage {
+    pub key: RequestKey,
+    pub province: ProvinceCode,
+    pub year: i32,
+    pub annual: Fen,
+}
+
+#[derive(Debug, Clone)]
+pub struct SetBenefitAdjustment {
+    pub key: RequestKey,
+    pub province: ProvinceCode,
+    /// Checked against the clock by the service (not before the current month).
+    pub effective: Period,
+    /// Within `periodic::ADJUSTMENT_BASIS_POINTS`, not 0.
+    pub basis_points: i32,
 }
 
 #[derive(Debug, Clone)]

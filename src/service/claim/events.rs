@@ -1,8 +1,9 @@
 //! The claim's event, `claim.<step>.v1` with a `ClaimStepV1` payload: the federation wire format.
 //! It carries the person key and the masked ID number, never the description or other free text.
 use super::record::Change;
-use crate::api::convert::timestamp;
-use crate::domain::claim::maintenance_type_code;
+use crate::api::convert::{date_to_proto, timestamp};
+use crate::domain::claim::{PaymentNote, maintenance_type_code};
+use crate::domain::periodic;
 use crate::error::AppResult;
 use crate::pb;
 use crate::store::claims::ClaimRow;
@@ -32,7 +33,10 @@ pub(super) async fn append_step(
         maintenance_type_code: maintenance_type_code(
             change.step,
             claim.status,
-            change.first_payment,
+            PaymentNote {
+                first: change.first_payment,
+                periodic: change.month.is_some(),
+            },
         )
         .to_owned(),
         person_key: hex::encode(&claim.person_key),
@@ -46,6 +50,20 @@ pub(super) async fn append_step(
         grade: claim.grade.map(i32::from),
         occurred_at: Some(timestamp(now)),
         actor: actor.to_owned(),
+        benefit_item: change.item.unwrap_or(0),
+        month: change.month.map(periodic::show).unwrap_or_default(),
+        periodic_change: change
+            .periodic_change
+            .map_or(pb::PeriodicChange::Unspecified, |c| c.kind.into())
+            as i32,
+        change_reason: change
+            .periodic_change
+            .map_or(pb::PeriodicChangeReason::Unspecified, |c| c.reason.into())
+            as i32,
+        effective_on: change
+            .periodic_change
+            .map(|c| date_to_proto(c.effective_on)),
+        adjustment_version: change.adjustment_version.clone().unwrap_or_default(),
     };
     events::append(
         tx,

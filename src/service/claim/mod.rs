@@ -5,22 +5,31 @@
 //! transaction with the sealed reply stored for replays.
 mod benefits;
 mod commands;
+mod due;
 mod events;
+mod payments;
+mod periodic;
 mod read;
 mod record;
 mod reference;
+mod relapse;
 mod report;
 mod steps;
 
-pub use benefits::{assess_benefits, record_benefit_payment};
+pub use benefits::assess_benefits;
 pub use commands::*;
+pub use due::{BenefitDue, BenefitsDuePage, list_benefits_due};
 pub use events::event_type;
+pub use payments::record_benefit_payment;
+pub use periodic::change_periodic_benefit;
 pub use read::{ClaimPage, get_claim, list_claims};
-pub use record::{ClaimAnswer, may_read_duplicate_flags, not_found};
+pub use record::{ClaimAnswer, ItemView, may_read_duplicate_flags, not_found};
 pub use reference::{
-    NationalIncome, PolicyInForce, PublicHoliday, set_claim_policy, set_national_income,
+    BenefitAdjustment, NationalIncome, PolicyInForce, PrivateSectorWage, PublicHoliday,
+    set_benefit_adjustment, set_claim_policy, set_national_income, set_private_sector_wage,
     set_public_holiday,
 };
+pub use relapse::record_relapse;
 pub use report::report_incident;
 pub use steps::{
     appeal_decision, apply_for_confirmation, decide_confirmation, record_appraisal, withdraw_claim,

@@ -7,7 +7,9 @@ use crate::auth::Principal;
 use crate::domain::benefits::BenefitKind;
 use crate::domain::claim::{self, ClaimStatus, Step, StepTaken};
 use crate::domain::division::ProvinceCode;
+use crate::domain::late_fee::Period;
 use crate::domain::money::Fen;
+use crate::domain::periodic::{self, Standing};
 use crate::domain::platform::PlatformId;
 use crate::domain::role::Role;
 use crate::error::{AppError, AppResult};
@@ -16,7 +18,7 @@ use crate::policy::{self, Action, Decision, Owner, Resource};
 use crate::service::{AppState, Idempotent, RequestKey, person_access, record_province};
 use crate::store::Tx;
 use crate::store::claims::{self as store, ClaimRow, ItemRow, TimelineRow};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use uuid::Uuid;
 
 /// A claim as its caller may see it.
@@ -26,9 +28,16 @@ pub struct ClaimAnswer {
     /// What happened, opened from its sealed column.
     pub description: String,
     pub timeline: Vec<TimelineRow>,
-    pub benefits: Vec<ItemRow>,
+    pub benefits: Vec<ItemView>,
     /// Other claims of the same person near in time; None for callers who may not see the flags.
     pub duplicates: Option<Vec<Uuid>>,
+}
+
+/// A benefit item with, for a periodic one, where it stands.
+#[derive(Debug, Clone)]
+pub struct ItemView {
+    pub row: ItemRow,
+    pub standing: Option<Standing>,
 }
 
 /// The answer for a claim that does not exist, and for one the caller may not see.
@@ -88,6 +97,14 @@ pub(super) struct Change {
     /// For payments the amount paid; for assessments the one-time total.
     pub amount: Fen,
     pub first_payment: bool,
+    /// For a periodic benefit's payment or change: the item's number.
+    pub item: Option<i32>,
+    /// For a periodic benefit's payment: the month paid for.
+    pub month: Option<Period>,
+    /// For a periodic benefit's change: what changed, why, from when.
+    pub periodic_change: Option<periodic::Change>,
+    /// For a periodic benefit's payment: the adjustment versions of the month's entitlement.
+    pub adjustment_version: Option<String>,
 }
 
 impl Change {
@@ -99,6 +116,10 @@ impl Change {
             benefit_kind: None,
             amount: Fen(0),
             first_payment: false,
+            item: None,
+            month: None,
+            periodic_change: None,
+            adjustment_version: None,
         }
     }
 }
@@ -208,17 +229,32 @@ pub(super) async fn record_change(
     events::append_step(tx, claim, &change, &actor, now).await
 }
 
-/// The day a decision is due if the claim is applied for (or appealed) today.
+/// The day a decision is due if its working days are counted from `from` (the application or the
+/// appeal), and whether it is provisional.
 pub(super) async fn decision_due(
-    state: &AppState,
     tx: &mut Tx,
     province_code: &str,
-) -> AppResult<NaiveDate> {
+    from: NaiveDate,
+) -> AppResult<claim::DecisionDue> {
     let policy = store::policy(&mut **tx, province_code).await?;
-    let today = state.clock.today();
     let days = claim::calendar_days_for(policy.decision_working_days);
-    let calendar = store::calendar(&mut **tx, today, days).await?;
-    Ok(claim::decision_due(&policy, &calendar, today))
+    let loaded = store::calendar(&mut **tx, from, days).await?;
+    let last_year = from.year() + i32::try_from(days / 365 + 1).unwrap_or(1);
+    let years = store::loaded_years(&mut **tx, from.year(), last_year).await?;
+    Ok(claim::decision_due_counted(&policy, from, loaded, &years))
+}
+
+/// Sets a claim's decision due date counted from `from`.
+pub(super) async fn set_decision_due(
+    tx: &mut Tx,
+    claim: &mut ClaimRow,
+    from: NaiveDate,
+) -> AppResult<claim::DecisionDue> {
+    let due = decision_due(tx, &claim.province_code, from).await?;
+    claim.decision_due = Some(due.day);
+    claim.decision_due_provisional = due.provisional;
+    claim.decision_counted_from = Some(from);
+    Ok(due)
 }
 
 /// The whole claim for `principal`, read in `tx` and logged as a read through `rpc`.
@@ -238,7 +274,17 @@ pub(super) async fn answer(
         .open(&sealed, claim.claim_id.as_bytes())
         .map_err(|error| anyhow::anyhow!("opening claim {}: {error}", claim.claim_id))?;
     let timeline = store::timeline(&mut **tx, &claim).await?;
-    let benefits = store::items(&mut **tx, &claim).await?;
+    let items = store::items(&mut **tx, &claim).await?;
+    let changes = crate::store::periodic::changes(&mut **tx, &claim).await?;
+    let benefits = items
+        .into_iter()
+        .map(|row| ItemView {
+            standing: row
+                .monthly
+                .then(|| super::periodic::schedule_of(&row, &changes, &[]).standing()),
+            row,
+        })
+        .collect();
     let duplicates = if may_read_duplicate_flags(&principal.role, &claim)? {
         Some(store::duplicates_of(&mut **tx, claim.claim_id).await?)
     } else {

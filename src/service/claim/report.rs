@@ -70,6 +70,8 @@ pub async fn report_incident<R: ClaimReply>(
             day: china_date(occurred),
             platform_id: Some(platform.as_str()),
             province_code: None,
+            // The order the report names wins when it was in progress at the instant.
+            order_id: Some(&command.order_id),
         },
         access.as_ref(),
     )
@@ -113,6 +115,8 @@ pub async fn report_incident<R: ClaimReply>(
         platform_application_due: deadlines.platform,
         worker_application_due: deadlines.worker,
         decision_due: None,
+        decision_due_provisional: false,
+        decision_counted_from: None,
         applicant: None,
         late_explanation: None,
         decision_reasons: None,

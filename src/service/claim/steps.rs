@@ -1,16 +1,27 @@
-//! The steps of a claim between its report and its benefits: application, decision, appraisal,
-//! appeal and withdrawal. Each locks the claim, asks the policy, checks the state machine
+//! The steps of a claim between its report and its benefits: application, decision, appraisal
+//! (and the review appraisal of a claim whose benefits ran), appeal and withdrawal. Each locks the claim, asks the policy, checks the state machine
 //! (`domain::claim`), and records the step in one transaction.
-use super::record::{Change, advance, decision_due, open_or_replay};
+use super::record::{Change, advance, open_or_replay, set_decision_due};
 use super::{
     AppealDecision, ApplyForConfirmation, ClaimReply, DecideConfirmation, RecordAppraisal,
     WithdrawClaim,
 };
 use crate::auth::Principal;
-use crate::domain::claim::{Applicant, ApplicationDeadlines, Step, StepTaken};
+use crate::domain::claim::{self, Applicant, ApplicationDeadlines, ClaimStatus, Step, StepTaken};
+use crate::domain::clock::china_date;
 use crate::error::{AppError, AppResult};
 use crate::policy::Action;
 use crate::service::AppState;
+use crate::store::claims as store;
+
+/// Says so when a due date counted into a year whose holiday notice is not loaded.
+pub(super) fn provisional_note(due: claim::DecisionDue) -> &'static str {
+    if due.provisional {
+        " (provisional: counted on the statutory holidays of a year whose notice is not loaded)"
+    } else {
+        ""
+    }
+}
 
 /// The platform applies for itself through its backend; the worker and relatives apply at the
 /// agency's counter, which records their application.
@@ -47,17 +58,18 @@ pub async fn apply_for_confirmation<R: ClaimReply>(
             command.late_explanation.is_some(),
         )
         .map_err(|refused| AppError::FailedPrecondition(refused.0))?;
-    let due = decision_due(state, &mut locked.tx, &locked.claim.province_code).await?;
+    let due = set_decision_due(&mut locked.tx, &mut locked.claim, state.clock.today()).await?;
     locked.claim.applicant = Some(applicant);
     locked.claim.late_explanation = command.late_explanation;
-    locked.claim.decision_due = Some(due);
     let detail = format!(
-        "{applicant} applied{}; decision due by {due}",
+        "{applicant} applied{}; decision due by {}{}",
         if late {
             " late, with a written explanation"
         } else {
             ""
-        }
+        },
+        due.day,
+        provisional_note(due)
     );
     locked
         .conclude(
@@ -115,27 +127,56 @@ pub async fn record_appraisal<R: ClaimReply>(
         command.claim_id,
         Action::DecideClaim
     );
-    let next = advance(&locked.claim, Step::Appraise)?;
+    // On a claim whose benefits ran (in payment or closed) an appraisal is a review.
+    let review = matches!(
+        locked.claim.status,
+        ClaimStatus::InPayment | ClaimStatus::Closed
+    );
+    let (next, step) = if review {
+        (advance(&locked.claim, Step::Review)?, StepTaken::Reviewed)
+    } else {
+        (
+            advance(&locked.claim, Step::Appraise)?,
+            StepTaken::Appraised,
+        )
+    };
+    if review {
+        let policy = store::policy(&mut *locked.tx, &locked.claim.province_code).await?;
+        let last = store::last_taken(&mut *locked.tx, &locked.claim, StepTaken::Appraised)
+            .await?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "claim {} has benefits but no appraisal",
+                    locked.claim.claim_id
+                )
+            })?;
+        let last_review =
+            store::last_taken(&mut *locked.tx, &locked.claim, StepTaken::Reviewed).await?;
+        let concluded = china_date(last_review.map_or(last, |review| review.max(last)));
+        claim::check_review(&policy, concluded, state.clock.today())
+            .map_err(|refused| AppError::FailedPrecondition(refused.0))?;
+    }
     let describe = |grade: i16| match grade {
         0 => "no disability grade".to_owned(),
         g => format!("grade {g}"),
     };
     let grade = command.grade;
-    let detail = match locked.claim.grade {
-        Some(earlier) => format!(
+    let detail = match (locked.claim.grade, review) {
+        (Some(earlier), true) => format!(
+            "review appraisal: {} supersedes {}; the benefits are to be re-assessed",
+            describe(grade),
+            describe(earlier)
+        ),
+        (Some(earlier), false) => format!(
             "re-appraisal: {} supersedes {}",
             describe(grade),
             describe(earlier)
         ),
-        None => describe(grade),
+        (None, _) => describe(grade),
     };
     locked.claim.grade = Some(grade);
     locked
-        .conclude(
-            state,
-            principal,
-            Change::new(StepTaken::Appraised, next, detail),
-        )
+        .conclude(state, principal, Change::new(step, next, detail))
         .await
 }
 
@@ -153,10 +194,14 @@ pub async fn appeal_decision<R: ClaimReply>(
         Action::AppealOrWithdraw
     );
     let next = advance(&locked.claim, Step::Appeal)?;
-    let due = decision_due(state, &mut locked.tx, &locked.claim.province_code).await?;
-    locked.claim.decision_due = Some(due);
+    let due = set_decision_due(&mut locked.tx, &mut locked.claim, state.clock.today()).await?;
     locked.claim.decision_reasons = None;
-    let detail = format!("decision reopened, due by {due}: {}", command.grounds);
+    let detail = format!(
+        "decision reopened, due by {}{}: {}",
+        due.day,
+        provisional_note(due),
+        command.grounds
+    );
     locked
         .conclude(
             state,

@@ -88,6 +88,7 @@ pub async fn check(
         day,
         platform_id: narrowed.platform.as_ref().map(|p| p.as_str()),
         province_code: narrowed.province.as_ref().map(|p| p.as_str()),
+        order_id: None,
     };
     let covered = match store::covering_at(&mut *tx, &query, None).await? {
         Some((enrolment, order)) => {
