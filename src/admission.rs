@@ -97,6 +97,7 @@ struct Shared {
     running: Arc<Semaphore>,
     waiting: AtomicUsize,
     limits: Limits,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 impl AdmissionLayer {
@@ -106,7 +107,21 @@ impl AdmissionLayer {
                 running: Arc::new(Semaphore::new(limits.limit.max(1))),
                 waiting: AtomicUsize::new(0),
                 limits,
+                metrics: None,
             }),
+        }
+    }
+
+    /// Counts running, waiting and shed calls in `metrics`.
+    pub fn with_metrics(self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        let shared = Shared {
+            running: Arc::clone(&self.shared.running),
+            waiting: AtomicUsize::new(0),
+            limits: self.shared.limits,
+            metrics: Some(metrics),
+        };
+        Self {
+            shared: Arc::new(shared),
         }
     }
 }
@@ -134,11 +149,14 @@ pub fn is_infrastructure(path: &str) -> bool {
 }
 
 /// Counts a waiting call for as long as it waits, however the wait ends (even by being dropped).
-struct Waiting<'a>(&'a AtomicUsize);
+struct Waiting<'a>(&'a Shared);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.waiting.fetch_sub(1, Ordering::AcqRel);
+        if let Some(metrics) = &self.0.metrics {
+            metrics.admission_waiting.dec();
+        }
     }
 }
 
@@ -149,7 +167,10 @@ impl Shared {
             return Ok(permit);
         }
         let queued = self.waiting.fetch_add(1, Ordering::AcqRel);
-        let _waiting = Waiting(&self.waiting);
+        if let Some(metrics) = &self.metrics {
+            metrics.admission_waiting.inc();
+        }
+        let _waiting = Waiting(self);
         if queued >= self.limits.queue {
             return Err(shed("the server is at capacity and its queue is full"));
         }
@@ -198,10 +219,17 @@ where
                 Ok(permit) => permit,
                 Err(status) => {
                     tracing::debug!(code = ?status.code(), "call shed");
+                    if let Some(metrics) = &shared.metrics {
+                        metrics.admission_shed.inc();
+                    }
                     return Ok(status.into_http());
                 }
             };
+            if let Some(metrics) = &shared.metrics {
+                metrics.admission_running.inc();
+            }
             let call = inner.call(request);
+            let running_metrics = shared.metrics.clone();
             let gone = Arc::new(Gone::default());
             let abandon = Abandon(Some(Arc::clone(&gone)));
             let task = tokio::spawn(
@@ -209,6 +237,9 @@ where
                     .scope(gone, async move {
                         let result = call.await;
                         drop(permit);
+                        if let Some(metrics) = &running_metrics {
+                            metrics.admission_running.dec();
+                        }
                         result
                     })
                     .instrument(tracing::Span::current()),

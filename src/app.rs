@@ -54,6 +54,20 @@ pub async fn serve(
     ));
     // Every replica runs a sequencer (one works at a time) and a listener for its notifications.
     let (numbered, numbered_seen) = watch::channel(0_u64);
+    let metrics = match settings.metrics_listen {
+        Some(address) => {
+            let listener = TcpListener::bind(address)
+                .await
+                .with_context(|| format!("binding the metrics listener {address}"))?;
+            tracing::info!(%address, "metrics on /metrics");
+            Some(tokio::spawn(crate::metrics::serve(
+                listener,
+                state.metrics.clone(),
+                state.pool.clone(),
+            )))
+        }
+        None => None,
+    };
     let background = [
         tokio::spawn(crate::sequencer::run(
             state.pool.clone(),
@@ -104,9 +118,12 @@ pub async fn serve(
 
     let layers = tower::ServiceBuilder::new()
         .layer(crate::connection::StreamCountLayer)
-        .layer(RpcSpanLayer)
+        .layer(RpcSpanLayer::new(state.metrics.clone()))
         .layer(crate::oversize::OversizeLayer)
-        .layer(crate::admission::AdmissionLayer::new(settings.admission()))
+        .layer(
+            crate::admission::AdmissionLayer::new(settings.admission())
+                .with_metrics(state.metrics.clone()),
+        )
         .layer(AuthLayer::new(state.pool.clone(), state.cache.clone()))
         .into_inner();
 
@@ -154,7 +171,7 @@ pub async fn serve(
     };
     let _ = stop_probe.send(true);
     let _ = probe.await;
-    for task in background {
+    for task in background.into_iter().chain(metrics) {
         task.abort();
     }
     result

@@ -155,6 +155,7 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
             database.pool.clone(),
             args.server.coalesce_max,
         ),
+        metrics: Arc::new(crate::metrics::Metrics::default()),
     };
     tracing::info!(listen = %args.listen, "flexcover serving");
     let served =

@@ -113,6 +113,9 @@ pub struct ServerSettings {
     /// Most EnrolWorker calls written in one transaction (1: each alone).
     #[arg(long, env = "FLEXCOVER_COALESCE_MAX", default_value_t = 256)]
     pub coalesce_max: usize,
+    /// Address of the Prometheus `/metrics` listener (unset: no metrics listener).
+    #[arg(long, env = "FLEXCOVER_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Longest a cached token, platform or setting is used without a fresh read, in seconds; a
     /// change reaches every replica sooner by notification (0: no cache).
     #[arg(long, env = "FLEXCOVER_CACHE_MAX_AGE_SECS", default_value_t = 5)]
@@ -137,6 +140,7 @@ impl Default for ServerSettings {
             cache_max_age_secs: 5,
             tcp_nodelay: true,
             coalesce_max: 256,
+            metrics_listen: None,
             shutdown_grace_secs: 30,
         }
     }

@@ -6,28 +6,45 @@
 //! `province` through `Span::current()`. The trace id is also a field, so JSON log lines of the
 //! call carry it.
 use crate::connection::ConnectionInfo;
+use crate::metrics::Metrics;
 use futures_util::future::BoxFuture;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::TraceContextExt;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+/// The span layer, and the metrics it records each answer in (none in unit tests).
 #[derive(Clone, Default)]
-pub struct RpcSpanLayer;
+pub struct RpcSpanLayer {
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl RpcSpanLayer {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            metrics: Some(metrics),
+        }
+    }
+}
 
 impl<S> tower::Layer<S> for RpcSpanLayer {
     type Service = RpcSpan<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        RpcSpan { inner }
+        RpcSpan {
+            inner,
+            metrics: self.metrics.clone(),
+        }
     }
 }
 
 #[derive(Clone)]
 pub struct RpcSpan<S> {
     inner: S,
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// The gRPC status of a response that carries it in its headers (trailers-only errors); a
@@ -157,15 +174,25 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let span = start_span(&request);
+        let (service, method) = service_and_method(request.uri().path());
+        let (service, method) = (service.to_owned(), method.to_owned());
+        let metrics = self.metrics.clone();
         let started = Instant::now();
         let future = self.inner.call(request);
         let record_span = span.clone();
         Box::pin(
             async move {
                 let result = future.await;
-                let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+                let elapsed = started.elapsed();
+                let latency_ms = elapsed.as_secs_f64() * 1000.0;
                 match &result {
-                    Ok(response) => record_answer(&record_span, grpc_code(response), latency_ms),
+                    Ok(response) => {
+                        let code = grpc_code(response);
+                        record_answer(&record_span, code, latency_ms);
+                        if let Some(metrics) = &metrics {
+                            metrics.record_rpc(&service, &method, code, elapsed);
+                        }
+                    }
                     Err(error) => {
                         record_span.record("otel.status_code", "ERROR");
                         record_span.record("error.type", "transport");

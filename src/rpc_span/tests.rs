@@ -32,7 +32,7 @@ fn spans_of_a_call_answering(code: i32) -> Vec<SpanData> {
                 .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
                 .body(())
                 .expect("request");
-            RpcSpanLayer
+            RpcSpanLayer::default()
                 .layer(answering)
                 .ready()
                 .await

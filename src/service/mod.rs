@@ -37,6 +37,8 @@ pub struct AppState {
     pub access_log: crate::access_log::AccessLog,
     /// Concurrent EnrolWorker calls join its groups.
     pub enrolments: crate::service::enrolment::coalesce::Coalescer,
+    /// What `/metrics` shows.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A mutating request's idempotency key (AIP-155), as decoded by the API layer: the request_id

@@ -95,6 +95,18 @@ pub async fn sequence_pass(tx: &mut Tx, now: DateTime<Utc>) -> AppResult<Pass> {
     })
 }
 
+/// Committed events the sequencer has not numbered yet: its lag, for the metrics.
+pub async fn events_awaiting_sequencing(db: impl sqlx::PgExecutor<'_>) -> AppResult<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT count(*) AS "count!" FROM events e
+         WHERE e.writer_xid >= (SELECT f.frontier FROM sequencer_frontier f)
+           AND NOT EXISTS (SELECT 1 FROM province_log l
+                           WHERE l.province_code = e.province_code AND l.event_id = e.event_id)"#,
+    )
+    .fetch_one(db)
+    .await?)
+}
+
 /// Whether the frontier lags so far behind that it should move even with nothing to number (so
 /// the next pass's range scan stays short).
 fn far_behind(old: &str, upper: &str) -> bool {

@@ -223,6 +223,7 @@ pub async fn spawn_app_on(url: &str, database: String, settings: ServerSettings)
             pool.clone(),
             settings.coalesce_max,
         ),
+        metrics: Arc::new(flexcover::metrics::Metrics::default()),
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -34,6 +34,7 @@ mod lookup;
 mod matrix;
 mod matrix_fixtures;
 mod matrix_requests;
+mod metrics;
 mod offline_queries;
 mod orders;
 mod payments;
