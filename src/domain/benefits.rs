@@ -409,9 +409,24 @@ fn death_items(inputs: &Inputs, items: &mut Vec<Item>) -> Result<(), AssessError
     let base = inputs
         .death_base
         .ok_or(AssessError::Missing("the death base"))?;
-    let (income_year, income) = inputs
+    let income = inputs
         .national_income
         .ok_or(AssessError::Missing("the national income"))?;
+    items.extend(death_benefits(&base, income, &inputs.dependants)?);
+    Ok(())
+}
+
+/// The relatives' death benefits: the funeral subsidy and the dependants' pensions on the death
+/// base, the one-time death subsidy on the national income (`income`: its year and amount). For a
+/// death at the accident, and for a worker of grades 1-4 who later dies of the injury (then on
+/// the figures of the year before the death).
+pub fn death_benefits(
+    base: &WageBase,
+    income: (i32, Fen),
+    dependants: &[Dependant],
+) -> Result<Vec<Item>, AssessError> {
+    let (income_year, income) = income;
+    let mut items = Vec::new();
     items.push(Item {
         kind: BenefitKind::FuneralSubsidy,
         amount: times(base.wage_base, FUNERAL_SUBSIDY_MONTHS)?,
@@ -433,8 +448,8 @@ fn death_items(inputs: &Inputs, items: &mut Vec<Item>) -> Result<(), AssessError
         ],
         eligible_before: None,
     });
-    items.extend(dependant_pensions(&base, &inputs.dependants)?);
-    Ok(())
+    items.extend(dependant_pensions(base, dependants)?);
+    Ok(items)
 }
 
 /// Dependants' monthly pensions: 40% of the death base for a spouse, 30% for others, 10 points
