@@ -1,9 +1,11 @@
 //! Occupational-injury benefits, itemised with payer, formula and inputs (DOMAIN.md, Claims §5),
 //! the wage base they are computed on, and when a claim's benefits are settled. Amounts in fen;
 //! every product is rounded half-up once, per item, in i128 so that no bounded input can wrap.
-use super::claim::{IncidentKind, Refused};
+use super::claim::IncidentKind;
 use super::money::{Fen, div_round_half_up};
 use chrono::NaiveDate;
+
+pub use super::settlement::*;
 
 /// One-time disability subsidy, months of the wage base by grade 1..10.
 pub const DISABILITY_SUBSIDY_MONTHS: [i64; 10] = [27, 25, 23, 21, 18, 16, 13, 11, 9, 7];
@@ -211,141 +213,8 @@ pub fn needs_wage_base(kind: IncidentKind, treatment_days: i64) -> bool {
     kind == IncidentKind::Injury || treatment_days > 0
 }
 
-fn saturate(value: i128) -> i64 {
+pub(super) fn saturate(value: i128) -> i64 {
     i64::try_from(value).unwrap_or(if value < 0 { i64::MIN } else { i64::MAX })
-}
-
-/// One item of the current assessment with what has been paid against it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Balance {
-    pub kind: BenefitKind,
-    pub amount: Fen,
-    pub paid: Fen,
-}
-
-/// What remains to be paid of the one-time items of `kind` (0 for monthly kinds).
-pub fn remaining(items: &[Balance], kind: BenefitKind) -> Fen {
-    let owed: i128 = items
-        .iter()
-        .filter(|item| item.kind == kind && !kind.monthly())
-        .map(|item| i128::from(item.amount.0) - i128::from(item.paid.0))
-        .sum();
-    Fen(saturate(owed.max(0)))
-}
-
-/// A payment of `amount` against `kind`: the current assessment must have such an item, and a
-/// one-time item is never paid beyond what remains of it (monthly items are paid as they fall due).
-pub fn check_payment(items: &[Balance], kind: BenefitKind, amount: Fen) -> Result<(), Refused> {
-    if !items.iter().any(|item| item.kind == kind) {
-        return Err(Refused(format!(
-            "the current assessment has no {} item",
-            kind.as_str()
-        )));
-    }
-    let left = remaining(items, kind);
-    if !kind.monthly() && amount > left {
-        return Err(Refused(format!(
-            "only {left} yuan of {} remain to be paid",
-            kind.as_str()
-        )));
-    }
-    Ok(())
-}
-
-/// A payment's day: never before the benefits were assessed (the future is refused with every
-/// other fact's day, `clock::check_fact_day`).
-pub fn check_paid_on(paid_on: NaiveDate, assessed_on: NaiveDate) -> Result<(), Refused> {
-    if paid_on < assessed_on {
-        return Err(Refused(format!(
-            "must not be before the benefits were assessed ({assessed_on}, China Standard Time)"
-        )));
-    }
-    Ok(())
-}
-
-/// What a new assessment changes from the one it supersedes: per kind whose total amount differs,
-/// (kind, before, after), in the order of `BenefitKind::ALL`.
-pub fn differences(
-    before: &[(BenefitKind, Fen)],
-    after: &[(BenefitKind, Fen)],
-) -> Vec<(BenefitKind, Fen, Fen)> {
-    let total = |items: &[(BenefitKind, Fen)], kind: BenefitKind| {
-        Fen(saturate(
-            items
-                .iter()
-                .filter(|(k, _)| *k == kind)
-                .map(|(_, amount)| i128::from(amount.0))
-                .sum(),
-        ))
-    };
-    BenefitKind::ALL
-        .iter()
-        .map(|&kind| (kind, total(before, kind), total(after, kind)))
-        .filter(|(_, before, after)| before != after)
-        .collect()
-}
-
-/// A relapse's bills, added to the bill items of the current assessment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Bills {
-    pub medical: Fen,
-    pub rehabilitation: Fen,
-    pub assistive_devices: Fen,
-}
-
-impl Bills {
-    /// The bill of `kind` (0 for kinds that are not bills).
-    pub fn of(&self, kind: BenefitKind) -> Fen {
-        match kind {
-            BenefitKind::Medical => self.medical,
-            BenefitKind::Rehabilitation => self.rehabilitation,
-            BenefitKind::AssistiveDevices => self.assistive_devices,
-            _ => Fen(0),
-        }
-    }
-
-    pub const KINDS: [BenefitKind; 3] = [
-        BenefitKind::Medical,
-        BenefitKind::Rehabilitation,
-        BenefitKind::AssistiveDevices,
-    ];
-}
-
-/// The bill items after a relapse: each bill kind's total so far plus the relapse's bill, for the
-/// kinds that change (a kind with no item so far gets one). Never wraps: bills are bounded.
-pub fn after_relapse(
-    current: &[(BenefitKind, Fen)],
-    bills: &Bills,
-) -> Result<Vec<(BenefitKind, Fen, Fen)>, AssessError> {
-    Bills::KINDS
-        .iter()
-        .filter(|kind| bills.of(**kind).0 > 0)
-        .map(|&kind| {
-            let so_far = Fen::checked_sum(
-                current
-                    .iter()
-                    .filter(|(k, _)| *k == kind)
-                    .map(|(_, amount)| *amount),
-            )
-            .ok_or(AssessError::TooLarge)?;
-            let total = so_far
-                .checked_add(bills.of(kind))
-                .ok_or(AssessError::TooLarge)?;
-            Ok((kind, bills.of(kind), total))
-        })
-        .collect()
-}
-
-/// The settlement test: after a payment of `amount` against `kind`, is every one-time item paid in
-/// full? Monthly items never hold a claim open.
-pub fn settled_after(items: &[Balance], kind: BenefitKind, amount: Fen) -> bool {
-    BenefitKind::ALL
-        .iter()
-        .filter(|other| !other.monthly())
-        .all(|&other| {
-            let paid_now = if other == kind { amount } else { Fen(0) };
-            remaining(items, other) <= paid_now
-        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -540,9 +409,24 @@ fn death_items(inputs: &Inputs, items: &mut Vec<Item>) -> Result<(), AssessError
     let base = inputs
         .death_base
         .ok_or(AssessError::Missing("the death base"))?;
-    let (income_year, income) = inputs
+    let income = inputs
         .national_income
         .ok_or(AssessError::Missing("the national income"))?;
+    items.extend(death_benefits(&base, income, &inputs.dependants)?);
+    Ok(())
+}
+
+/// The relatives' death benefits: the funeral subsidy and the dependants' pensions on the death
+/// base, the one-time death subsidy on the national income (`income`: its year and amount). For a
+/// death at the accident, and for a worker of grades 1-4 who later dies of the injury (then on
+/// the figures of the year before the death).
+pub fn death_benefits(
+    base: &WageBase,
+    income: (i32, Fen),
+    dependants: &[Dependant],
+) -> Result<Vec<Item>, AssessError> {
+    let (income_year, income) = income;
+    let mut items = Vec::new();
     items.push(Item {
         kind: BenefitKind::FuneralSubsidy,
         amount: times(base.wage_base, FUNERAL_SUBSIDY_MONTHS)?,
@@ -564,8 +448,8 @@ fn death_items(inputs: &Inputs, items: &mut Vec<Item>) -> Result<(), AssessError
         ],
         eligible_before: None,
     });
-    items.extend(dependant_pensions(&base, &inputs.dependants)?);
-    Ok(())
+    items.extend(dependant_pensions(base, dependants)?);
+    Ok(items)
 }
 
 /// Dependants' monthly pensions: 40% of the death base for a spouse, 30% for others, 10 points

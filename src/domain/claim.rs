@@ -217,6 +217,9 @@ pub enum Step {
     /// A relapse of the injury on a claim whose benefits ran: its bills are added to the medical
     /// items of a new version, which are paid again.
     Relapse,
+    /// The relatives' death benefits, assessed when a worker whose benefits ran died of the
+    /// injury (the disability allowance ended for that reason).
+    AssessLaterDeath,
     Assess,
     /// A benefit payment; `settled` when every one-time item is then paid in full, `running` while
     /// a periodic benefit has not ended.
@@ -242,6 +245,7 @@ impl Step {
             Self::Appraise => "record an appraisal",
             Self::Review => "record a review appraisal",
             Self::Relapse => "record a relapse",
+            Self::AssessLaterDeath => "assess the relatives' death benefits",
             Self::Assess => "assess benefits",
             Self::Pay { .. } => "record a benefit payment",
             Self::ChangePeriodic { .. } => "change a periodic benefit",
@@ -268,7 +272,11 @@ pub fn next(status: ClaimStatus, kind: IncidentKind, step: Step) -> Result<Claim
             Some(Appraised)
         }
         (InPayment | Closed, Step::Review) if kind == IncidentKind::Injury => Some(Appraised),
-        (InPayment | Closed, Step::Relapse) if kind == IncidentKind::Injury => Some(Assessed),
+        (InPayment | Closed, Step::Relapse | Step::AssessLaterDeath)
+            if kind == IncidentKind::Injury =>
+        {
+            Some(Assessed)
+        }
         (Appraised, Step::Assess) => Some(Assessed),
         (Confirmed, Step::Assess) if kind == IncidentKind::Death => Some(Assessed),
         (
@@ -703,6 +711,9 @@ mod tests {
         assert_eq!(next(InPayment, INJURY, Step::Relapse), Ok(Assessed));
         assert!(next(Assessed, INJURY, Step::Relapse).is_err());
         assert!(next(Closed, DEATH, Step::Relapse).is_err());
+        // The relatives' death benefits after the worker's later death, on the same claim.
+        assert_eq!(next(Closed, INJURY, Step::AssessLaterDeath), Ok(Assessed));
+        assert!(next(Appraised, INJURY, Step::AssessLaterDeath).is_err());
         // Appraised on 15 June 2026: a review from 15 June 2027 (12 months, data).
         assert!(check_review(&POLICY, d("2026-06-15"), d("2027-06-15")).is_ok());
         let early = check_review(&POLICY, d("2026-06-15"), d("2027-06-14")).expect_err("early");

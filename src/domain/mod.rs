@@ -23,6 +23,7 @@ pub mod pilot;
 pub mod platform;
 pub mod rates;
 pub mod role;
+pub mod settlement;
 pub mod text;
 pub mod working_days;
 

@@ -1,6 +1,7 @@
 //! PostgreSQL access, one module per aggregate. Each write function takes the caller's transaction,
 //! so the write, its event and its idempotency record commit together or not at all.
 pub mod access_log;
+pub mod claim_reference;
 pub mod claims;
 pub mod codes;
 pub mod coverage;

@@ -10,6 +10,7 @@ mod benefits_in_payment;
 mod canonical;
 mod claim_bases;
 mod claim_due_dates;
+mod claim_later_death;
 mod claim_payments;
 mod claim_reports;
 mod claim_review;

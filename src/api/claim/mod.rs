@@ -1,6 +1,7 @@
 //! `flexcover.v1.ClaimService`: occupational-injury claims from the report to benefits paid. Each
 //! RPC decodes its request (`decode`), calls `service::claim`, and encodes the answer (`encode`).
 mod decode;
+mod decode_periodic;
 mod encode;
 mod reference;
 

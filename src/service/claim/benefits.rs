@@ -4,7 +4,7 @@ use super::record::{Change, advance, open_or_replay};
 use super::{AssessBenefits, ClaimReply};
 use crate::auth::Principal;
 use crate::domain::benefits::{self, AssessError, BenefitKind, Dependant, GradeAllowanceMonths};
-use crate::domain::claim::{IncidentKind, Step, StepTaken};
+use crate::domain::claim::{ClaimStatus, IncidentKind, Step, StepTaken};
 use crate::domain::clock::china_date;
 use crate::domain::money::Fen;
 use crate::domain::periodic;
@@ -15,13 +15,13 @@ use crate::store::claims::{self as store, NewItem};
 use chrono::Datelike;
 
 /// A statistic the rules need is not loaded: the admin RPC that loads it is named.
-fn missing(what: String, province: &str, rpc: &str) -> AppError {
+pub(super) fn missing(what: String, province: &str, rpc: &str) -> AppError {
     AppError::FailedPrecondition(format!(
         "no {what} is recorded for province {province} ({rpc})"
     ))
 }
 
-fn too_large() -> AppError {
+pub(super) fn too_large() -> AppError {
     AppError::FailedPrecondition(
         "the assessed amounts exceed what the ledger can hold; check the average wage and income figures".into(),
     )
@@ -40,6 +40,15 @@ pub async fn assess_benefits<R: ClaimReply>(
         command.claim_id,
         Action::DecideClaim
     );
+    // A worker whose benefits ran and who died of the injury: the relatives' death benefits.
+    if locked.claim.kind == IncidentKind::Injury
+        && matches!(
+            locked.claim.status,
+            ClaimStatus::InPayment | ClaimStatus::Closed
+        )
+    {
+        return super::later_death::assess_later_death(state, principal, locked, command).await;
+    }
     let next = advance(&locked.claim, Step::Assess)?;
     let claim = &locked.claim;
     if claim.kind == IncidentKind::Injury && !command.dependants.is_empty() {

@@ -7,6 +7,7 @@ mod benefits;
 mod commands;
 mod due;
 mod events;
+mod later_death;
 mod payments;
 mod periodic;
 mod read;

@@ -13,7 +13,7 @@ use crate::domain::money::Fen;
 use crate::error::{AppError, AppResult};
 use crate::policy::Action;
 use crate::service::AppState;
-use crate::store::claims::{self as store, NewItem};
+use crate::store::claims::{self as store, ItemRow, NewItem};
 
 pub async fn record_relapse<R: ClaimReply>(
     state: &AppState,
@@ -52,17 +52,7 @@ pub async fn record_relapse<R: ClaimReply>(
         match total_of(item.kind) {
             Some(_) if rows.iter().any(|row| row.kind == item.kind) => {}
             Some((added, total)) => rows.push(bill_row(item.kind, added, total, today)),
-            None => rows.push(NewItem {
-                kind: item.kind,
-                payer: item.payer,
-                amount_fen: item.amount_fen,
-                monthly: item.monthly,
-                formula: &item.formula,
-                input_names: item.input_names.iter().map(String::as_str).collect(),
-                input_values: item.input_values.clone(),
-                eligible_before: item.eligible_before,
-                assessed_on: item.assessed_on,
-            }),
+            None => rows.push(carried(item)),
         }
     }
     for (kind, added, total) in &changed {
@@ -92,6 +82,22 @@ pub async fn record_relapse<R: ClaimReply>(
             },
         )
         .await
+}
+
+/// An item of the current assessment carried over unchanged into a new version, with its own day
+/// (so a periodic item keeps its months).
+pub(super) fn carried(item: &ItemRow) -> NewItem<'_> {
+    NewItem {
+        kind: item.kind,
+        payer: item.payer,
+        amount_fen: item.amount_fen,
+        monthly: item.monthly,
+        formula: &item.formula,
+        input_names: item.input_names.iter().map(String::as_str).collect(),
+        input_values: item.input_values.clone(),
+        eligible_before: item.eligible_before,
+        assessed_on: item.assessed_on,
+    }
 }
 
 /// A bill item carrying its kind's total after the relapse.
