@@ -18,6 +18,7 @@ mod claims;
 mod coalesced;
 mod connections;
 mod declarations;
+mod descriptors;
 mod enrolment;
 mod faults;
 mod federation;
