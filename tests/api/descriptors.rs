@@ -103,3 +103,30 @@ fn every_service_rpc_and_message_has_a_comment() {
         missing.join("\n")
     );
 }
+
+/// Reflection describes the error details the server sends (BadRequest with INVALID_ARGUMENT,
+/// RetryInfo with UNAVAILABLE), from the complete upstream google/rpc files, with every import
+/// present so clients can resolve them.
+#[test]
+fn the_descriptor_set_describes_the_error_details_and_every_import() {
+    let set = FileDescriptorSet::decode(flexcover::pb::FILE_DESCRIPTOR_SET).expect("decode");
+    let names: Vec<&str> = set.file.iter().map(|file| file.name()).collect();
+    for file in &set.file {
+        for dependency in &file.dependency {
+            assert!(
+                names.contains(&dependency.as_str()),
+                "{} imports {dependency}, which is not in the set",
+                file.name()
+            );
+        }
+    }
+    let details = set
+        .file
+        .iter()
+        .find(|file| file.name() == "google/rpc/error_details.proto")
+        .expect("google/rpc/error_details.proto");
+    let messages: Vec<&str> = details.message_type.iter().map(|m| m.name()).collect();
+    for wanted in ["BadRequest", "RetryInfo", "ErrorInfo"] {
+        assert!(messages.contains(&wanted), "{wanted} missing: {messages:?}");
+    }
+}
