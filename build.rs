@@ -11,10 +11,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/flexcover/v1/contribution.proto",
         "proto/flexcover/v1/claim.proto",
         "proto/flexcover/v1/federation.proto",
-        // Served through reflection so clients can decode error details.
-        "proto/google/rpc/error_details.proto",
+        // Served through reflection so clients can decode error details (BadRequest, RetryInfo).
+        // Upstream googleapis files, kept out of proto/ so that a client generated from proto/
+        // uses the googleapis-common-protos (or equivalent) package instead of a copy.
+        "third_party/googleapis/google/rpc/error_details.proto",
     ];
-    let fds = protox::compile(protos, ["proto"])?;
+    // Comments (source_code_info) are kept: reflection serves them to grpcurl and generators,
+    // and tests/api/descriptors.rs checks every service, RPC and message has one.
+    let fds = protox::compile(protos, ["proto", "third_party/googleapis"])?;
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     // compile_fds ignores file_descriptor_set_path, so the reflection descriptor is written here.
     std::fs::write(
@@ -30,6 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .codec_path("crate::codec::CanonicalCodec")
         .compile_fds(fds)?;
     println!("cargo:rerun-if-changed=proto");
+    println!("cargo:rerun-if-changed=third_party/googleapis");
     // sqlx::migrate!() embeds the migrations.
     println!("cargo:rerun-if-changed=migrations");
     Ok(())

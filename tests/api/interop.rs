@@ -2,8 +2,9 @@
 //! reading results as they come. (h2 used to close such connections with GOAWAY
 //! ENHANCE_YOUR_CALM "too_many_data_frames": grpcio sends a small DATA frame per message.)
 //!
-//! Needs python3 with venv and pip; it installs grpcio and grpcio-tools from PyPI into a venv under
-//! the target directory, and skips, saying why, where that is impossible.
+//! Needs python3 with venv and pip; it installs grpcio, grpcio-tools and googleapis-common-protos
+//! from PyPI into a venv under the target directory, and skips, saying why, where that is
+//! impossible.
 use crate::helpers::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -34,7 +35,7 @@ fn python_client() -> Result<(PathBuf, PathBuf), String> {
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
     let installed = Command::new(&python)
-        .args(["-c", "import grpc, grpc_tools"])
+        .args(["-c", "import grpc, grpc_tools, google.rpc.status_pb2"])
         .status()
         .is_ok_and(|status| status.success());
     if !installed {
@@ -45,22 +46,28 @@ fn python_client() -> Result<(PathBuf, PathBuf), String> {
             "--quiet",
             "grpcio>=1.60,<2",
             "grpcio-tools>=1.60,<2",
+            "googleapis-common-protos>=1.60,<2",
         ]))?;
     }
     let stubs = root.join("interop-stubs");
     std::fs::create_dir_all(&stubs).map_err(|error| error.to_string())?;
-    let protos: Vec<PathBuf> = ["flexcover/v1", "google/rpc"]
-        .iter()
-        .flat_map(|dir| {
-            std::fs::read_dir(Path::new("proto").join(dir))
-                .into_iter()
-                .flatten()
-                .flatten()
-                .map(|entry| entry.path())
-        })
+    // As README.md says: everything under proto/, with google/rpc's imports resolved from
+    // third_party/ but not generated (googleapis-common-protos provides google.rpc at run time).
+    let protos: Vec<PathBuf> = std::fs::read_dir("proto/flexcover/v1")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
         .collect();
+    // Stubs of an earlier layout would still shadow googleapis-common-protos.
+    let _ = std::fs::remove_dir_all(stubs.join("google"));
     run(Command::new(&python)
-        .args(["-m", "grpc_tools.protoc", "-Iproto"])
+        .args([
+            "-m",
+            "grpc_tools.protoc",
+            "-Iproto",
+            "-Ithird_party/googleapis",
+        ])
         .arg(format!("--python_out={}", stubs.display()))
         .arg(format!("--grpc_python_out={}", stubs.display()))
         .args(&protos))?;

@@ -19,6 +19,7 @@ mod claims;
 mod coalesced;
 mod connections;
 mod declarations;
+mod descriptors;
 mod enrolment;
 mod faults;
 mod federation;
