@@ -39,3 +39,8 @@ CREATE TRIGGER rate_multipliers_invalidate_cache
 CREATE TRIGGER platform_rate_classes_invalidate_cache
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON platform_rate_classes
     FOR EACH STATEMENT EXECUTE FUNCTION flexcover_cache_invalidate();
+
+-- Claim policies too (SetClaimPolicy).
+CREATE TRIGGER claim_policy_invalidate_cache
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON claim_policy
+    FOR EACH STATEMENT EXECUTE FUNCTION flexcover_cache_invalidate();

@@ -8,6 +8,7 @@
 //! since notifications sent while it was away are lost), and never past `max_age` in any case, so
 //! a notification missed any other way leaves a stale entry for at most that long. A read that
 //! races a notification is not kept (the generation check), and unknown tokens are never cached.
+use crate::domain::claim::ClaimPolicy;
 use crate::domain::enrolment::CoverStartWindows;
 use crate::domain::industry::Industry;
 use crate::error::AppResult;
@@ -24,7 +25,7 @@ use tokio::time::Instant;
 
 /// The channel the invalidation triggers notify; payloads `token:<id>`, `platform:<id>`, or the
 /// name of a reference table (`enrolment_policy`, `base_rates`, `rate_multipliers`,
-/// `platform_rate_classes`).
+/// `platform_rate_classes`, `claim_policy`).
 pub const CHANNEL: &str = "flexcover_cache";
 
 /// More entries than this and the table starts over: a bound on memory, not an eviction policy.
@@ -45,6 +46,8 @@ struct Entries {
     windows: Option<(Instant, CoverStartWindows)>,
     /// Rates in force by (platform, province, industry, day); None: no base rate in force yet.
     rates: HashMap<RateKey, (Instant, Option<RateInForce>)>,
+    /// Claim policies in force by province (the province's own, else the national default).
+    claim_policies: HashMap<String, (Instant, ClaimPolicy)>,
 }
 
 /// A platform's rate at a province, industry and day.
@@ -57,6 +60,7 @@ impl Entries {
         self.platforms.clear();
         self.windows = None;
         self.rates.clear();
+        self.claim_policies.clear();
     }
 }
 
@@ -197,6 +201,30 @@ impl Cache {
         Ok(rate)
     }
 
+    /// The claim policy in force for a province, from memory or through `db`. (The working-day
+    /// calendar is not cached: SetPublicHoliday recounts due dates in the transaction that loads a
+    /// day, and a claim counting its due date from a calendar a notification behind could miss
+    /// that recount. Pilot scope is checked inside the enrolment's own set-based transaction, once
+    /// per coalesced group, so a scope ended on another replica can never admit an enrolment.)
+    pub async fn claim_policy(
+        &self,
+        db: impl sqlx::PgExecutor<'_>,
+        province_code: &str,
+    ) -> AppResult<ClaimPolicy> {
+        if self.usable()
+            && let Some(policy) =
+                self.with(|e| fresh(e.claim_policies.get(province_code), self.max_age))
+        {
+            return Ok(policy);
+        }
+        let before = self.before_read();
+        let policy = crate::store::claim_reference::policy(db, province_code).await?;
+        self.keep_if_current(before, |e, at| {
+            keep(&mut e.claim_policies, province_code.to_owned(), at, policy);
+        });
+        Ok(policy)
+    }
+
     /// Drops what a notification names (anything unrecognised drops everything); for a change
     /// this replica committed, which its own callers must see before the notification arrives.
     pub fn forget(&self, payload: &str) {
@@ -217,6 +245,8 @@ impl Cache {
                 "base_rates" | "rate_multipliers" | "platform_rate_classes"
             ) {
                 entries.rates.clear();
+            } else if payload == "claim_policy" {
+                entries.claim_policies.clear();
             } else {
                 entries.clear();
             }
@@ -289,6 +319,48 @@ mod tests {
             keep(&mut e.tokens, "t".into(), at, token_row("t"))
         });
         assert!(cached_token(&cache, "t").is_none());
+    }
+
+    #[tokio::test]
+    async fn each_reference_table_drops_its_own_entries() {
+        let cache = Cache::new(Duration::from_secs(5));
+        cache.set_listening(true);
+        let before = cache.before_read();
+        cache.keep_if_current(before, |e, at| {
+            keep(&mut e.tokens, "t".into(), at, token_row("t"));
+            e.windows = Some((at, CoverStartWindows::new(None, Vec::new())));
+        });
+        let policies = |cache: &Cache| cache.with(|e| e.claim_policies.len());
+        cache.with(|e| {
+            let policy = crate::domain::claim::ClaimPolicy {
+                platform_application_days: 5,
+                worker_application_days: 30,
+                decision_working_days: 20,
+                duplicate_window_minutes: 60,
+                wage_base_percent: 100,
+                wage_base_year_offset: -1,
+                death_base_percent: 60,
+                grade_5_allowance_months: 30,
+                grade_6_allowance_months: 25,
+                child_pension_until_age: 18,
+                review_interval_months: 12,
+            };
+            keep(&mut e.claim_policies, "44".into(), Instant::now(), policy);
+        });
+        assert_eq!(policies(&cache), 1);
+        cache.invalidate("claim_policy");
+        assert_eq!(policies(&cache), 0);
+        assert!(
+            cached_token(&cache, "t").is_some(),
+            "a token outlives a policy change"
+        );
+        cache.invalidate("enrolment_policy");
+        assert!(cache.with(|e| e.windows.is_none()));
+        cache.invalidate("something_new");
+        assert!(
+            cached_token(&cache, "t").is_none(),
+            "an unknown payload drops everything"
+        );
     }
 
     #[tokio::test]

@@ -55,7 +55,10 @@ pub async fn assess_benefits<R: ClaimReply>(
         return Err(AppError::invalid("dependants", "only for a death"));
     }
     let tx = &mut locked.tx;
-    let policy = store::policy(&mut **tx, &claim.province_code).await?;
+    let policy = state
+        .cache
+        .claim_policy(&mut **tx, &claim.province_code)
+        .await?;
     let accident_year = china_date(claim.occurred_at).year();
     let province = claim.province_code.as_str();
     let wage = if benefits::needs_wage_base(claim.kind, command.treatment_days) {

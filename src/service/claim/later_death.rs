@@ -71,7 +71,10 @@ pub(super) async fn assess_later_death<R: ClaimReply>(
             "the relatives' death benefits are already assessed".into(),
         ));
     }
-    let policy = store::policy(&mut **tx, &claim.province_code).await?;
+    let policy = state
+        .cache
+        .claim_policy(&mut **tx, &claim.province_code)
+        .await?;
     let province = claim.province_code.as_str();
     let year = benefits::death_base_year(died_on.year());
     let annual = store::private_sector_wage(&mut **tx, province, year)

@@ -260,5 +260,6 @@ where
         policy: command.policy,
     });
     idempotent.commit(state, tx, &reply).await?;
+    state.cache.forget("claim_policy");
     Ok(reply)
 }

@@ -83,7 +83,7 @@ pub async fn report_incident<R: ClaimReply>(
         .map(|(row, _)| row.province_code.clone())
         .unwrap_or_else(|| command.place.province().to_string());
     record_province(&province_code);
-    let policy = store::policy(&mut *tx, &province_code).await?;
+    let policy = state.cache.claim_policy(&mut *tx, &province_code).await?;
     let deadlines = ApplicationDeadlines::new(&policy, china_date(now), china_date(occurred));
     let claim_id = Uuid::now_v7();
     let sealed = state

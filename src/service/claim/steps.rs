@@ -141,7 +141,10 @@ pub async fn record_appraisal<R: ClaimReply>(
         )
     };
     if review {
-        let policy = store::policy(&mut *locked.tx, &locked.claim.province_code).await?;
+        let policy = state
+            .cache
+            .claim_policy(&mut *locked.tx, &locked.claim.province_code)
+            .await?;
         let last = store::last_taken(&mut *locked.tx, &locked.claim, StepTaken::Appraised)
             .await?
             .ok_or_else(|| {
