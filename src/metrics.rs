@@ -19,7 +19,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Registry, Unit};
 use sqlx::PgPool;
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -47,7 +46,6 @@ fn rpc_buckets() -> Histogram {
 
 pub struct Metrics {
     registry: Registry,
-    served: HashSet<(String, String)>,
     rpc_duration: Family<RpcLabels, Histogram, HistogramMaker>,
     pool_usage: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
@@ -107,7 +105,6 @@ impl Default for Metrics {
         );
         Self {
             registry,
-            served: served_methods(),
             rpc_duration,
             pool_usage,
             pool_max,
@@ -119,47 +116,11 @@ impl Default for Metrics {
     }
 }
 
-/// Every `(service, method)` this server serves: its own services, health and reflection.
-fn served_methods() -> HashSet<(String, String)> {
-    use prost::Message;
-    let mut served = HashSet::new();
-    for set in [
-        crate::pb::FILE_DESCRIPTOR_SET,
-        tonic_health::pb::FILE_DESCRIPTOR_SET,
-    ] {
-        let Ok(files) = prost_types::FileDescriptorSet::decode(set) else {
-            continue;
-        };
-        for file in files.file {
-            let package = file.package.unwrap_or_default();
-            for service in file.service {
-                let name = format!("{package}.{}", service.name.unwrap_or_default());
-                for method in service.method {
-                    served.insert((name.clone(), method.name.unwrap_or_default()));
-                }
-            }
-        }
-    }
-    for reflection in [
-        "grpc.reflection.v1.ServerReflection",
-        "grpc.reflection.v1alpha.ServerReflection",
-    ] {
-        served.insert((reflection.into(), "ServerReflectionInfo".into()));
-    }
-    served
-}
-
 /// The labels of a call. Any path a client sends reaches the span layer (and is refused there
 /// by authentication or routing), so a path the server does not serve is labelled `unknown`: the
 /// label sets stay bounded by the RPCs that exist times the status codes.
-fn rpc_labels(
-    served: &HashSet<(String, String)>,
-    service: &str,
-    method: &str,
-    code: i32,
-) -> RpcLabels {
-    let known = served.contains(&(service.to_owned(), method.to_owned()));
-    let (service, method) = if known {
+fn rpc_labels(service: &str, method: &str, code: i32) -> RpcLabels {
+    let (service, method) = if crate::rpc_span::is_served(service, method) {
         (service, method)
     } else {
         ("unknown", "unknown")
@@ -175,7 +136,7 @@ fn rpc_labels(
 impl Metrics {
     /// One RPC answered with `code` after `elapsed`.
     pub fn record_rpc(&self, service: &str, method: &str, code: i32, elapsed: Duration) {
-        let labels = rpc_labels(&self.served, service, method, code);
+        let labels = rpc_labels(service, method, code);
         self.rpc_duration
             .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());

@@ -10,7 +10,8 @@ use crate::metrics::Metrics;
 use futures_util::future::BoxFuture;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::TraceContextExt;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tracing::Instrument;
@@ -98,6 +99,45 @@ fn service_and_method(path: &str) -> (&str, &str) {
     trimmed.split_once('/').unwrap_or((trimmed, ""))
 }
 
+/// Every `(service, method)` this server serves: its own services, health and reflection.
+fn served_methods() -> HashSet<(String, String)> {
+    use prost::Message;
+    let mut served = HashSet::new();
+    for set in [
+        crate::pb::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+    ] {
+        let Ok(files) = prost_types::FileDescriptorSet::decode(set) else {
+            continue;
+        };
+        for file in files.file {
+            let package = file.package.unwrap_or_default();
+            for service in file.service {
+                let name = format!("{package}.{}", service.name.unwrap_or_default());
+                for method in service.method {
+                    served.insert((name.clone(), method.name.unwrap_or_default()));
+                }
+            }
+        }
+    }
+    for reflection in [
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        served.insert((reflection.into(), "ServerReflectionInfo".into()));
+    }
+    served
+}
+
+static SERVED: LazyLock<HashSet<(String, String)>> = LazyLock::new(served_methods);
+
+/// Whether this server serves `service`/`method`. Any path a client sends reaches the span layer
+/// (authentication and routing refuse it later), so spans and metrics name a path it does not
+/// serve `unknown`: what a client sends cannot grow a trace backend's names or the metric labels.
+pub fn is_served(service: &str, method: &str) -> bool {
+    SERVED.contains(&(service.to_owned(), method.to_owned()))
+}
+
 struct Headers<'a>(&'a http::HeaderMap);
 
 impl Extractor for Headers<'_> {
@@ -113,13 +153,18 @@ impl Extractor for Headers<'_> {
 fn start_span<B>(request: &http::Request<B>) -> tracing::Span {
     let path = request.uri().path();
     let (service, method) = service_and_method(path);
+    let (name, service, method) = if is_served(service, method) {
+        (path.trim_start_matches('/'), service, method)
+    } else {
+        ("unknown", "unknown", "unknown")
+    };
     let local = request
         .extensions()
         .get::<ConnectionInfo>()
         .and_then(|info| info.local_addr);
     let span = tracing::info_span!(
         "rpc",
-        otel.name = %path.trim_start_matches('/'),
+        otel.name = %name,
         otel.kind = "server",
         otel.status_code = tracing::field::Empty,
         rpc.system = "grpc",

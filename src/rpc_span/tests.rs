@@ -10,6 +10,10 @@ const PARENT_ID: &str = "00f067aa0ba902b7";
 
 /// The spans exported for one call answering `code`, sent with a W3C traceparent.
 fn spans_of_a_call_answering(code: i32) -> Vec<SpanData> {
+    spans_of_a_call_to("/flexcover.v1.EnrolmentService/EnrolWorker", code)
+}
+
+fn spans_of_a_call_to(path: &str, code: i32) -> Vec<SpanData> {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter.clone())
@@ -28,7 +32,7 @@ fn spans_of_a_call_answering(code: i32) -> Vec<SpanData> {
                     .map_err(|error| error.to_string())
             });
             let request = http::Request::builder()
-                .uri("/flexcover.v1.EnrolmentService/EnrolWorker")
+                .uri(path)
                 .header("traceparent", format!("00-{TRACE_ID}-{PARENT_ID}-01"))
                 .body(())
                 .expect("request");
@@ -97,4 +101,17 @@ fn paths_split_into_service_and_method() {
     assert_eq!(service_and_method("/odd"), ("odd", ""));
     assert_eq!(code_name(16), "UNAUTHENTICATED");
     assert_eq!(code_name(99), "UNKNOWN");
+}
+
+#[test]
+fn a_path_the_server_does_not_serve_is_named_unknown() {
+    let spans = spans_of_a_call_to("/made.up.Service/Anything", 16);
+    let span = spans.first().expect("a span");
+    assert_eq!(span.name, "unknown");
+    assert_eq!(attribute(span, "rpc.method"), Some("unknown".into()));
+    assert!(super::is_served("grpc.health.v1.Health", "Check"));
+    assert!(super::is_served(
+        "flexcover.v1.ClaimService",
+        "ReportIncident"
+    ));
 }
