@@ -12,6 +12,7 @@
 //!
 //! The Prometheus project's own Rust client encodes; it has no HTTP server, and a scrape is one
 //! small GET, so the listener answers it by hand rather than pull in an HTTP/1 server.
+use crate::rpc_span::Served;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -27,8 +28,8 @@ use tokio::net::TcpListener;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RpcLabels {
     rpc_system: &'static str,
-    rpc_service: String,
-    rpc_method: String,
+    rpc_service: &'static str,
+    rpc_method: &'static str,
     rpc_grpc_status_code: i32,
 }
 
@@ -119,24 +120,20 @@ impl Default for Metrics {
 /// The labels of a call. Any path a client sends reaches the span layer (and is refused there
 /// by authentication or routing), so a path the server does not serve is labelled `unknown`: the
 /// label sets stay bounded by the RPCs that exist times the status codes.
-fn rpc_labels(service: &str, method: &str, code: i32) -> RpcLabels {
-    let (service, method) = if crate::rpc_span::is_served(service, method) {
-        (service, method)
-    } else {
-        ("unknown", "unknown")
-    };
+fn rpc_labels(served: Option<Served>, code: i32) -> RpcLabels {
+    let (service, method) = served.unwrap_or(("unknown", "unknown"));
     RpcLabels {
         rpc_system: "grpc",
-        rpc_service: service.to_owned(),
-        rpc_method: method.to_owned(),
+        rpc_service: service,
+        rpc_method: method,
         rpc_grpc_status_code: code,
     }
 }
 
 impl Metrics {
     /// One RPC answered with `code` after `elapsed`.
-    pub fn record_rpc(&self, service: &str, method: &str, code: i32, elapsed: Duration) {
-        let labels = rpc_labels(service, method, code);
+    pub fn record_rpc(&self, served: Option<Served>, code: i32, elapsed: Duration) {
+        let labels = rpc_labels(served, code);
         self.rpc_duration
             .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
@@ -207,14 +204,12 @@ mod tests {
         let metrics = Metrics::default();
         for n in 0..100 {
             // Refused by authentication before routing: UNAUTHENTICATED, not UNIMPLEMENTED.
-            metrics.record_rpc(&format!("made.up{n}"), "Anything", 16, Duration::ZERO);
+            let path = format!("/made.up{n}/Anything");
+            metrics.record_rpc(crate::rpc_span::served(&path), 16, Duration::ZERO);
         }
-        metrics.record_rpc(
-            "flexcover.v1.EnrolmentService",
-            "EnrolWorker",
-            0,
-            Duration::ZERO,
-        );
+        let enrol = crate::rpc_span::served("/flexcover.v1.EnrolmentService/EnrolWorker");
+        assert!(enrol.is_some());
+        metrics.record_rpc(enrol, 0, Duration::ZERO);
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &metrics.registry).expect("encode");
         let counts: Vec<&str> = text

@@ -10,7 +10,7 @@ use crate::metrics::Metrics;
 use futures_util::future::BoxFuture;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::TraceContextExt;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -93,16 +93,15 @@ fn code_name(code: i32) -> &'static str {
         .unwrap_or("UNKNOWN")
 }
 
-/// `/package.Service/Method` as (service, method); the whole path when it is not of that shape.
-fn service_and_method(path: &str) -> (&str, &str) {
-    let trimmed = path.trim_start_matches('/');
-    trimmed.split_once('/').unwrap_or((trimmed, ""))
-}
+/// A served RPC: its service and method, named once for the life of the process.
+pub type Served = (&'static str, &'static str);
 
-/// Every `(service, method)` this server serves: its own services, health and reflection.
-fn served_methods() -> HashSet<(String, String)> {
+/// Every RPC this server serves (its own services, health and reflection), by path without the
+/// leading slash. Built once; the names are leaked on purpose so every call can label with them
+/// without allocating.
+fn served_methods() -> HashMap<String, Served> {
     use prost::Message;
-    let mut served = HashSet::new();
+    let mut served: Vec<(String, String)> = Vec::new();
     for set in [
         crate::pb::FILE_DESCRIPTOR_SET,
         tonic_health::pb::FILE_DESCRIPTOR_SET,
@@ -115,7 +114,7 @@ fn served_methods() -> HashSet<(String, String)> {
             for service in file.service {
                 let name = format!("{package}.{}", service.name.unwrap_or_default());
                 for method in service.method {
-                    served.insert((name.clone(), method.name.unwrap_or_default()));
+                    served.push((name.clone(), method.name.unwrap_or_default()));
                 }
             }
         }
@@ -124,18 +123,26 @@ fn served_methods() -> HashSet<(String, String)> {
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
     ] {
-        served.insert((reflection.into(), "ServerReflectionInfo".into()));
+        served.push((reflection.into(), "ServerReflectionInfo".into()));
     }
     served
+        .into_iter()
+        .map(|(service, method)| {
+            let path = format!("{service}/{method}");
+            let named: Served = (service.leak(), method.leak());
+            (path, named)
+        })
+        .collect()
 }
 
-static SERVED: LazyLock<HashSet<(String, String)>> = LazyLock::new(served_methods);
+static SERVED: LazyLock<HashMap<String, Served>> = LazyLock::new(served_methods);
 
-/// Whether this server serves `service`/`method`. Any path a client sends reaches the span layer
-/// (authentication and routing refuse it later), so spans and metrics name a path it does not
-/// serve `unknown`: what a client sends cannot grow a trace backend's names or the metric labels.
-pub fn is_served(service: &str, method: &str) -> bool {
-    SERVED.contains(&(service.to_owned(), method.to_owned()))
+/// The served RPC at `path` (`/package.Service/Method`), if this server serves it. Any path a
+/// client sends reaches the span layer (authentication and routing refuse it later), so spans and
+/// metrics name a path it does not serve `unknown`: what a client sends cannot grow a trace
+/// backend's names or the metric labels.
+pub fn served(path: &str) -> Option<Served> {
+    SERVED.get(path.trim_start_matches('/')).copied()
 }
 
 struct Headers<'a>(&'a http::HeaderMap);
@@ -150,13 +157,11 @@ impl Extractor for Headers<'_> {
     }
 }
 
-fn start_span<B>(request: &http::Request<B>) -> tracing::Span {
+fn start_span<B>(request: &http::Request<B>, served: Option<Served>) -> tracing::Span {
     let path = request.uri().path();
-    let (service, method) = service_and_method(path);
-    let (name, service, method) = if is_served(service, method) {
-        (path.trim_start_matches('/'), service, method)
-    } else {
-        ("unknown", "unknown", "unknown")
+    let (name, service, method) = match served {
+        Some((service, method)) => (path.trim_start_matches('/'), service, method),
+        None => ("unknown", "unknown", "unknown"),
     };
     let local = request
         .extensions()
@@ -218,9 +223,8 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let span = start_span(&request);
-        let (service, method) = service_and_method(request.uri().path());
-        let (service, method) = (service.to_owned(), method.to_owned());
+        let served = served(request.uri().path());
+        let span = start_span(&request, served);
         let metrics = self.metrics.clone();
         let started = Instant::now();
         let future = self.inner.call(request);
@@ -235,7 +239,7 @@ where
                         let code = grpc_code(response);
                         record_answer(&record_span, code, latency_ms);
                         if let Some(metrics) = &metrics {
-                            metrics.record_rpc(&service, &method, code, elapsed);
+                            metrics.record_rpc(served, code, elapsed);
                         }
                     }
                     Err(error) => {

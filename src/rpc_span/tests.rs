@@ -93,12 +93,7 @@ fn a_callers_error_leaves_the_span_status_unset() {
 }
 
 #[test]
-fn paths_split_into_service_and_method() {
-    assert_eq!(
-        service_and_method("/flexcover.v1.ClaimService/GetClaim"),
-        ("flexcover.v1.ClaimService", "GetClaim")
-    );
-    assert_eq!(service_and_method("/odd"), ("odd", ""));
+fn status_codes_have_their_grpc_names() {
     assert_eq!(code_name(16), "UNAUTHENTICATED");
     assert_eq!(code_name(99), "UNKNOWN");
 }
@@ -109,9 +104,9 @@ fn a_path_the_server_does_not_serve_is_named_unknown() {
     let span = spans.first().expect("a span");
     assert_eq!(span.name, "unknown");
     assert_eq!(attribute(span, "rpc.method"), Some("unknown".into()));
-    assert!(super::is_served("grpc.health.v1.Health", "Check"));
-    assert!(super::is_served(
-        "flexcover.v1.ClaimService",
-        "ReportIncident"
-    ));
+    assert!(super::served("/grpc.health.v1.Health/Check").is_some());
+    assert_eq!(
+        super::served("/flexcover.v1.ClaimService/ReportIncident"),
+        Some(("flexcover.v1.ClaimService", "ReportIncident"))
+    );
 }
