@@ -18,6 +18,8 @@ use crate::store::tokens::{self, TokenRow};
 use chrono::NaiveDate;
 use sqlx::PgPool;
 use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -41,9 +43,11 @@ pub struct Cache {
 struct Entries {
     /// Bumped by every invalidation: a read that started before one is not kept.
     generation: u64,
-    tokens: HashMap<String, (Instant, TokenRow)>,
-    platforms: HashMap<String, (Instant, PlatformRow)>,
-    windows: Option<(Instant, CoverStartWindows)>,
+    /// Only known tokens and platforms are kept (never a None).
+    tokens: HashMap<String, (Instant, Option<TokenRow>)>,
+    platforms: HashMap<String, (Instant, Option<PlatformRow>)>,
+    /// One entry, under `()`.
+    windows: HashMap<(), (Instant, CoverStartWindows)>,
     /// Rates in force by (platform, province, industry, day); None: no base rate in force yet.
     rates: HashMap<RateKey, (Instant, Option<RateInForce>)>,
     /// Claim policies in force by province (the province's own, else the national default).
@@ -58,7 +62,7 @@ impl Entries {
         self.generation += 1;
         self.tokens.clear();
         self.platforms.clear();
-        self.windows = None;
+        self.windows.clear();
         self.rates.clear();
         self.claim_policies.clear();
     }
@@ -120,22 +124,47 @@ impl Cache {
         }
     }
 
-    /// The token row, from memory or the database (acquiring a connection only on a miss).
-    pub async fn token(&self, pool: &PgPool, token_id: &str) -> AppResult<Option<TokenRow>> {
+    /// `key` of `table`, from memory while fresh, else read by `fetch` and kept (when
+    /// `worth_keeping`) unless an invalidation arrived while it read.
+    async fn read_through<K, V, F>(
+        &self,
+        table: fn(&mut Entries) -> &mut HashMap<K, (Instant, V)>,
+        key: K,
+        worth_keeping: fn(&V) -> bool,
+        fetch: impl FnOnce() -> F,
+    ) -> AppResult<V>
+    where
+        K: Hash + Eq,
+        V: Clone,
+        F: Future<Output = AppResult<V>>,
+    {
         if self.usable()
-            && let Some(row) = self.with(|e| fresh(e.tokens.get(token_id), self.max_age))
+            && let Some(value) = self.with(|e| fresh(table(e).get(&key), self.max_age))
         {
-            return Ok(Some(row));
+            return Ok(value);
         }
         let before = self.before_read();
-        let mut connection = crate::service::acquire(pool).await?;
-        let row = tokens::get(&mut *connection, token_id).await?;
-        if let Some(row) = &row {
-            self.keep_if_current(before, |e, at| {
-                keep(&mut e.tokens, token_id.to_owned(), at, row.clone())
-            });
+        let value = fetch().await?;
+        if worth_keeping(&value) {
+            self.keep_if_current(before, |e, at| keep(table(e), key, at, value.clone()));
         }
-        Ok(row)
+        Ok(value)
+    }
+
+    /// The token row, from memory or the database (acquiring a connection only on a miss).
+    /// Unknown tokens are never kept: anyone can send them.
+    pub async fn token(&self, pool: &PgPool, token_id: &str) -> AppResult<Option<TokenRow>> {
+        let fetch = || async {
+            let mut connection = crate::service::acquire(pool).await?;
+            tokens::get(&mut *connection, token_id).await
+        };
+        self.read_through(
+            |e| &mut e.tokens,
+            token_id.to_owned(),
+            Option::is_some,
+            fetch,
+        )
+        .await
     }
 
     /// The platform row, from memory or the database.
@@ -144,32 +173,21 @@ impl Cache {
         pool: &PgPool,
         platform_id: &str,
     ) -> AppResult<Option<PlatformRow>> {
-        if self.usable()
-            && let Some(row) = self.with(|e| fresh(e.platforms.get(platform_id), self.max_age))
-        {
-            return Ok(Some(row));
-        }
-        let before = self.before_read();
-        let row = platforms::get(pool, platform_id).await?;
-        if let Some(row) = &row {
-            self.keep_if_current(before, |e, at| {
-                keep(&mut e.platforms, platform_id.to_owned(), at, row.clone());
-            });
-        }
-        Ok(row)
+        let fetch = || platforms::get(pool, platform_id);
+        self.read_through(
+            |e| &mut e.platforms,
+            platform_id.to_owned(),
+            Option::is_some,
+            fetch,
+        )
+        .await
     }
 
     /// The cover-start windows, from memory or the database.
     pub async fn cover_start_windows(&self, pool: &PgPool) -> AppResult<CoverStartWindows> {
-        if self.usable()
-            && let Some(windows) = self.with(|e| fresh(e.windows.as_ref(), self.max_age))
-        {
-            return Ok(windows);
-        }
-        let before = self.before_read();
-        let windows = crate::store::lifecycle::cover_start_windows(pool).await?;
-        self.keep_if_current(before, |e, at| e.windows = Some((at, windows.clone())));
-        Ok(windows)
+        let fetch = || crate::store::lifecycle::cover_start_windows(pool);
+        self.read_through(|e| &mut e.windows, (), |_| true, fetch)
+            .await
     }
 
     /// The rate in force for a platform at a province, industry and day, from memory or the
@@ -190,15 +208,9 @@ impl Cache {
             industry,
             day,
         );
-        if self.usable()
-            && let Some(rate) = self.with(|e| fresh(e.rates.get(&key), self.max_age))
-        {
-            return Ok(rate);
-        }
-        let before = self.before_read();
-        let rate = rates::in_force(db, province_code, platform_id, industry, day).await?;
-        self.keep_if_current(before, |e, at| keep(&mut e.rates, key, at, rate.clone()));
-        Ok(rate)
+        let fetch = || rates::in_force(db, province_code, platform_id, industry, day);
+        self.read_through(|e| &mut e.rates, key, |_| true, fetch)
+            .await
     }
 
     /// The claim policy in force for a province, from memory or through `db`. (The working-day
@@ -211,27 +223,20 @@ impl Cache {
         db: impl sqlx::PgExecutor<'_>,
         province_code: &str,
     ) -> AppResult<ClaimPolicy> {
-        if self.usable()
-            && let Some(policy) =
-                self.with(|e| fresh(e.claim_policies.get(province_code), self.max_age))
-        {
-            return Ok(policy);
-        }
-        let before = self.before_read();
-        let policy = crate::store::claim_reference::policy(db, province_code).await?;
-        self.keep_if_current(before, |e, at| {
-            keep(&mut e.claim_policies, province_code.to_owned(), at, policy);
-        });
-        Ok(policy)
+        let fetch = || crate::store::claim_reference::policy(db, province_code);
+        self.read_through(
+            |e| &mut e.claim_policies,
+            province_code.to_owned(),
+            |_| true,
+            fetch,
+        )
+        .await
     }
 
-    /// Drops what a notification names (anything unrecognised drops everything); for a change
-    /// this replica committed, which its own callers must see before the notification arrives.
+    /// Drops what a notification names (anything unrecognised drops everything). Also called by
+    /// the replica that committed a change, whose own callers must see it before the notification
+    /// arrives.
     pub fn forget(&self, payload: &str) {
-        self.invalidate(payload);
-    }
-
-    fn invalidate(&self, payload: &str) {
         self.with(|entries| {
             entries.generation += 1;
             if let Some(token_id) = payload.strip_prefix("token:") {
@@ -239,7 +244,7 @@ impl Cache {
             } else if let Some(platform_id) = payload.strip_prefix("platform:") {
                 entries.platforms.remove(platform_id);
             } else if payload == "enrolment_policy" {
-                entries.windows = None;
+                entries.windows.clear();
             } else if matches!(
                 payload,
                 "base_rates" | "rate_multipliers" | "platform_rate_classes"
@@ -269,7 +274,7 @@ pub async fn listen(pool: PgPool, cache: Arc<Cache>) {
             cache.set_listening(true);
             loop {
                 let notification = listener.recv().await?;
-                cache.invalidate(notification.payload());
+                cache.forget(notification.payload());
             }
         };
         let Err(error): Result<std::convert::Infallible, sqlx::Error> = listening.await;
@@ -293,7 +298,9 @@ mod tests {
     }
 
     fn cached_token(cache: &Cache, id: &str) -> Option<TokenRow> {
-        cache.with(|e| fresh(e.tokens.get(id), cache.max_age))
+        cache
+            .with(|e| fresh(e.tokens.get(id), cache.max_age))
+            .flatten()
     }
 
     #[tokio::test(start_paused = true)]
@@ -302,7 +309,7 @@ mod tests {
         cache.set_listening(true);
         let before = cache.before_read();
         cache.keep_if_current(before, |e, at| {
-            keep(&mut e.tokens, "t".into(), at, token_row("t"))
+            keep(&mut e.tokens, "t".into(), at, Some(token_row("t")))
         });
         assert!(cached_token(&cache, "t").is_some());
         tokio::time::advance(Duration::from_secs(5)).await;
@@ -314,9 +321,9 @@ mod tests {
         let cache = Cache::new(Duration::from_secs(5));
         cache.set_listening(true);
         let before = cache.before_read();
-        cache.invalidate("token:t");
+        cache.forget("token:t");
         cache.keep_if_current(before, |e, at| {
-            keep(&mut e.tokens, "t".into(), at, token_row("t"))
+            keep(&mut e.tokens, "t".into(), at, Some(token_row("t")))
         });
         assert!(cached_token(&cache, "t").is_none());
     }
@@ -327,8 +334,9 @@ mod tests {
         cache.set_listening(true);
         let before = cache.before_read();
         cache.keep_if_current(before, |e, at| {
-            keep(&mut e.tokens, "t".into(), at, token_row("t"));
-            e.windows = Some((at, CoverStartWindows::new(None, Vec::new())));
+            keep(&mut e.tokens, "t".into(), at, Some(token_row("t")));
+            e.windows
+                .insert((), (at, CoverStartWindows::new(None, Vec::new())));
         });
         let policies = |cache: &Cache| cache.with(|e| e.claim_policies.len());
         cache.with(|e| {
@@ -348,15 +356,15 @@ mod tests {
             keep(&mut e.claim_policies, "44".into(), Instant::now(), policy);
         });
         assert_eq!(policies(&cache), 1);
-        cache.invalidate("claim_policy");
+        cache.forget("claim_policy");
         assert_eq!(policies(&cache), 0);
         assert!(
             cached_token(&cache, "t").is_some(),
             "a token outlives a policy change"
         );
-        cache.invalidate("enrolment_policy");
-        assert!(cache.with(|e| e.windows.is_none()));
-        cache.invalidate("something_new");
+        cache.forget("enrolment_policy");
+        assert!(cache.with(|e| e.windows.is_empty()));
+        cache.forget("something_new");
         assert!(
             cached_token(&cache, "t").is_none(),
             "an unknown payload drops everything"
@@ -368,16 +376,16 @@ mod tests {
         let cache = Cache::new(Duration::from_secs(5));
         let before = cache.before_read();
         cache.keep_if_current(before, |e, at| {
-            keep(&mut e.tokens, "t".into(), at, token_row("t"))
+            keep(&mut e.tokens, "t".into(), at, Some(token_row("t")))
         });
         assert!(cached_token(&cache, "t").is_none(), "not listening");
         cache.set_listening(true);
         let before = cache.before_read();
         cache.keep_if_current(before, |e, at| {
-            keep(&mut e.tokens, "t".into(), at, token_row("t"))
+            keep(&mut e.tokens, "t".into(), at, Some(token_row("t")))
         });
         assert!(cached_token(&cache, "t").is_some());
-        cache.invalidate("token:t");
+        cache.forget("token:t");
         assert!(cached_token(&cache, "t").is_none());
     }
 }

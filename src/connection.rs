@@ -74,7 +74,6 @@ impl Drop for OpenCall {
 /// What each call learns about its connection (tonic puts it in the request's extensions).
 #[derive(Debug, Clone)]
 pub struct ConnectionInfo {
-    pub remote_addr: Option<std::net::SocketAddr>,
     /// The server's own address on this connection (`server.address` of the call's span).
     pub local_addr: Option<std::net::SocketAddr>,
     pub activity: Arc<Activity>,
@@ -127,7 +126,6 @@ impl Connected for TrackedStream {
 
     fn connect_info(&self) -> Self::ConnectInfo {
         ConnectionInfo {
-            remote_addr: self.io.peer_addr().ok(),
             local_addr: self.io.local_addr().ok(),
             activity: Arc::clone(&self.activity),
         }
