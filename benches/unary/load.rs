@@ -83,7 +83,7 @@ pub async fn one_call(target: &Target, call: Call, caller: usize) -> bool {
             .is_ok(),
         Call::CheckCoverage => {
             let enrolled = target.enrolled.load(Ordering::Relaxed).max(1);
-            let n = target.first_worker + (caller as u64 * 7919 + rand_u64()) % enrolled;
+            let n = target.first_worker + rand::random_range(0..enrolled);
             ContributionServiceClient::new(channel)
                 .check_coverage(authed(
                     pb::CheckCoverageRequest {
@@ -104,11 +104,6 @@ pub async fn one_call(target: &Target, call: Call, caller: usize) -> bool {
                 .is_ok()
         }
     }
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(Instant::now())
 }
 
 /// Enrols `count` more workers, 16 at a time.
