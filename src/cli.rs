@@ -1,11 +1,10 @@
 //! The command line: `serve`, `migrate`, `admin …`.
 use crate::api::AppState;
-use crate::config::{DatabaseArgs, ServeArgs, TelemetryArgs};
+use crate::config::{DatabaseArgs, PiiKeyArgs, ServeArgs, TelemetryArgs};
 use crate::database::Database;
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::pilot;
 use crate::domain::role::Role;
-use crate::pii::PiiKeys;
 use crate::store::tokens;
 use anyhow::{Context, bail};
 use std::sync::Arc;
@@ -76,6 +75,39 @@ pub enum AdminCommand {
         /// Two-digit province code, e.g. 11.
         province: String,
     },
+    /// Add a fresh key to the PII key ring (the key file is rewritten, mode 0600); it seals new
+    /// writes once serve restarts with it.
+    AddPiiKey {
+        /// Id of the new key (default: the next free kN).
+        #[arg(long)]
+        id: Option<String>,
+        #[command(flatten)]
+        keys: PiiKeyArgs,
+    },
+    /// Which PII key ids the stored values use, per table, and which keys may be retired.
+    PiiKeyUsage {
+        #[command(flatten)]
+        keys: PiiKeyArgs,
+    },
+    /// Re-encrypt every stored value under the ring's current key, in batches, while serve runs;
+    /// started again after an interruption, it continues where it stopped.
+    Reseal {
+        /// Rows re-sealed per transaction.
+        #[arg(long, default_value_t = 500)]
+        batch_size: u32,
+        /// Stop after about this many values (the rest on the next run).
+        #[arg(long)]
+        max_rows: Option<u64>,
+        #[command(flatten)]
+        keys: PiiKeyArgs,
+    },
+    /// Remove a key from the PII key ring; refused while any stored value is sealed under it.
+    RetirePiiKey {
+        #[arg(long)]
+        id: String,
+        #[command(flatten)]
+        keys: PiiKeyArgs,
+    },
 }
 
 /// Runs a command; the exit code on success.
@@ -89,7 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Admin(command) => {
             let database = Database::open(&cli.database, false).await?;
-            let result = admin(&database, command).await;
+            let result = admin(&database, &cli.database, command).await;
             database.close().await?;
             result.map(|()| 0)
         }
@@ -122,20 +154,15 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let database = Database::open(database_args, true).await?;
-    let pii = match (&args.pii_key, &args.pii_key_file) {
-        (Some(key), _) => PiiKeys::parse(key).context("FLEXCOVER_PII_KEY")?,
-        (None, Some(path)) => PiiKeys::load_file(path)?,
-        (None, None) if database.is_embedded() => {
-            PiiKeys::load_or_create_file(&database_args.data_dir.join("pii.key"))?
-        }
-        (None, None) => {
+    let data_dir = &database_args.data_dir;
+    let pii = match crate::key_rotation::load(&args.pii, database.is_embedded(), data_dir, true) {
+        Ok(pii) => pii,
+        Err(error) => {
             database.close().await?;
-            bail!(
-                "with DATABASE_URL set, a PII key is required: set FLEXCOVER_PII_KEY \
-                 (KEY_ID:BASE64 of 32 bytes) or FLEXCOVER_PII_KEY_FILE"
-            );
+            return Err(error);
         }
     };
+    crate::store::sealed::check_blind_index(&database.pool, &pii, SystemClock.now()).await?;
     let sealed = crate::store::idempotency::seal_plain_responses(&database.pool, &pii)
         .await
         .context("sealing stored responses written before they were sealed")?;
@@ -165,9 +192,33 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
     served.and(closed)
 }
 
-async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()> {
+async fn admin(
+    database: &Database,
+    database_args: &DatabaseArgs,
+    command: AdminCommand,
+) -> anyhow::Result<()> {
     let now = SystemClock.now();
+    let (embedded, data_dir) = (database.is_embedded(), &database_args.data_dir);
     match command {
+        AdminCommand::AddPiiKey { id, keys } => {
+            crate::key_rotation::add_key(&keys, embedded, data_dir, id.as_deref())?;
+        }
+        AdminCommand::PiiKeyUsage { keys } => {
+            let ring = crate::key_rotation::load(&keys, embedded, data_dir, false)?;
+            crate::key_rotation::report_usage(&database.pool, &ring).await?;
+        }
+        AdminCommand::Reseal {
+            batch_size,
+            max_rows,
+            keys,
+        } => {
+            let ring = crate::key_rotation::load(&keys, embedded, data_dir, false)?;
+            crate::store::sealed::check_blind_index(&database.pool, &ring, now).await?;
+            crate::key_rotation::reseal(&database.pool, &ring, batch_size, max_rows).await?;
+        }
+        AdminCommand::RetirePiiKey { id, keys } => {
+            crate::key_rotation::retire_key(&database.pool, &keys, embedded, data_dir, &id).await?;
+        }
         AdminCommand::CreateToken { role, label } => {
             let role = Role::parse(&role).map_err(|invalid| anyhow::anyhow!("--role {invalid}"))?;
             let mut connection = database.pool.acquire().await?;

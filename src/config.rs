@@ -57,15 +57,23 @@ pub struct ServeArgs {
     /// Address to serve gRPC on.
     #[arg(long, env = "FLEXCOVER_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
-    /// PII key, `KEY_ID:BASE64(32 bytes)`.
-    #[arg(long, env = "FLEXCOVER_PII_KEY", hide_env_values = true)]
-    pub pii_key: Option<String>,
-    /// File holding the PII key. With the embedded database it defaults to DATA_DIR/pii.key,
-    /// created (mode 0600) on first start.
-    #[arg(long, env = "FLEXCOVER_PII_KEY_FILE")]
-    pub pii_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub pii: PiiKeyArgs,
     #[command(flatten)]
     pub server: ServerSettings,
+}
+
+/// Where the PII key ring is (`serve` and the key-rotation commands).
+#[derive(clap::Args, Debug, Clone)]
+pub struct PiiKeyArgs {
+    /// PII key ring: `KEY_ID:BASE64(32 bytes)` entries separated by commas, the last sealing new
+    /// writes, plus `blind-index:BASE64` once there are several.
+    #[arg(long, env = "FLEXCOVER_PII_KEY", hide_env_values = true)]
+    pub pii_key: Option<String>,
+    /// File holding the PII key ring, one entry a line. With the embedded database it defaults
+    /// to DATA_DIR/pii.key, created (mode 0600) on first start.
+    #[arg(long, env = "FLEXCOVER_PII_KEY_FILE")]
+    pub pii_key_file: Option<PathBuf>,
 }
 
 #[derive(clap::Args, Debug, Clone)]

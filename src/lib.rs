@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod follow;
 pub mod import;
+pub mod key_rotation;
 pub mod metrics;
 pub mod oversize;
 pub mod pii;

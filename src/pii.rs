@@ -4,6 +4,13 @@
 //!
 //! A key is written `KEY_ID:BASE64(32 random bytes)`, from `FLEXCOVER_PII_KEY` or a key file. The
 //! encryption key and the blind-index key are derived from it with HMAC, so neither is the other.
+//!
+//! Keys rotate as a key ring: several entries (one a line in a file; commas also separate them),
+//! the **last** one sealing new writes and every one opening what it sealed. The blind index must
+//! not change when the encryption key does (it is every person's primary key and appears in the
+//! federation's events), so a ring of several keys carries it as its own entry,
+//! `blind-index:BASE64(32 bytes)`, which `flexcover admin add-pii-key` writes from the first key.
+//! With a single key and no such entry the index is derived from that key, as before rotation.
 use crate::domain::id_number::IdNumber;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -16,17 +23,27 @@ use sha2::Sha256;
 use std::path::Path;
 
 const NONCE_LEN: usize = 12;
+/// The reserved entry name of the blind-index key in a key ring.
+pub const BLIND_INDEX: &str = "blind-index";
+/// Most keys in one ring: rotation needs two; a few spare for staging.
+const MAX_KEYS: usize = 16;
 
-pub struct PiiKeys {
+/// One encryption key of the ring.
+struct SealingKey {
     key_id: String,
     cipher: Aes256Gcm,
+}
+
+pub struct PiiKeys {
+    /// In the order written; the last seals new writes.
+    keys: Vec<SealingKey>,
     /// Keyed once at start-up and cloned per use, so request paths cannot fail on it.
     index_mac: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for PiiKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PiiKeys(key_id={})", self.key_id)
+        write!(f, "PiiKeys(key_ids={:?})", self.key_ids())
     }
 }
 
@@ -43,41 +60,200 @@ fn derive(secret: &[u8], purpose: &str) -> anyhow::Result<[u8; 32]> {
     Ok(mac.finalize().into_bytes().into())
 }
 
+/// The blind-index key a single secret implies (how one-key deployments always derived it).
+fn derived_index_key(secret: &[u8]) -> anyhow::Result<[u8; 32]> {
+    derive(secret, "flexcover/blind-index/v1")
+}
+
+fn check_key_id(key_id: &str) -> anyhow::Result<()> {
+    let valid_id = !key_id.is_empty()
+        && key_id.len() <= 32
+        && key_id != BLIND_INDEX
+        && key_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !valid_id {
+        bail!(
+            "the PII key id must be 1 to 32 letters, digits, '-' or '_' (and not {BLIND_INDEX:?})"
+        );
+    }
+    Ok(())
+}
+
+/// One `NAME:BASE64` entry of a key ring, its secret decoded and checked.
+struct Entry {
+    name: String,
+    secret: Vec<u8>,
+}
+
+/// The entries of a key ring's text: separated by newlines or commas; blank lines and lines
+/// starting with `#` are skipped.
+fn entries(text: &str) -> anyhow::Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for item in text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with('#'))
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let (name, encoded) = item
+            .split_once(':')
+            .context("the PII key must be written KEY_ID:BASE64 (32 bytes)")?;
+        let secret = STANDARD
+            .decode(encoded.trim())
+            .with_context(|| format!("the secret of PII key {name:?} is not valid base64"))?;
+        if secret.len() != 32 {
+            bail!(
+                "the PII key {name:?} must be 32 bytes, got {}",
+                secret.len()
+            );
+        }
+        if name != BLIND_INDEX {
+            check_key_id(name)?;
+        }
+        if entries.iter().any(|entry: &Entry| entry.name == name) {
+            bail!("the PII key ring names {name:?} twice");
+        }
+        entries.push(Entry {
+            name: name.to_owned(),
+            secret,
+        });
+    }
+    if entries.len() > MAX_KEYS {
+        bail!("the PII key ring holds more than {MAX_KEYS} entries");
+    }
+    Ok(entries)
+}
+
 impl PiiKeys {
+    /// A ring of one key (its blind index derived from it).
     pub fn from_secret(key_id: &str, secret: &[u8]) -> anyhow::Result<Self> {
         if secret.len() != 32 {
             bail!("the PII key must be 32 bytes, got {}", secret.len());
         }
-        let valid_id = !key_id.is_empty()
-            && key_id.len() <= 32
-            && key_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if !valid_id {
-            bail!("the PII key id must be 1 to 32 letters, digits, '-' or '_'");
-        }
-        let cipher = Aes256Gcm::new_from_slice(&derive(secret, "flexcover/pii-encryption/v1")?)
-            .context("building the AES-256-GCM cipher")?;
-        let index_mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&derive(secret, "flexcover/blind-index/v1")?)
-                .context("keying the blind index")?;
-        Ok(Self {
-            key_id: key_id.to_owned(),
-            cipher,
-            index_mac,
-        })
+        check_key_id(key_id)?;
+        Self::build(&[(key_id, secret)], &derived_index_key(secret)?)
     }
 
-    /// Parses `KEY_ID:BASE64`.
+    fn build(keys: &[(&str, &[u8])], index_key: &[u8]) -> anyhow::Result<Self> {
+        let keys = keys
+            .iter()
+            .map(|(key_id, secret)| {
+                let cipher =
+                    Aes256Gcm::new_from_slice(&derive(secret, "flexcover/pii-encryption/v1")?)
+                        .context("building the AES-256-GCM cipher")?;
+                Ok(SealingKey {
+                    key_id: (*key_id).to_owned(),
+                    cipher,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let index_mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(index_key).context("keying the blind index")?;
+        Ok(Self { keys, index_mac })
+    }
+
+    /// Parses a key ring: `KEY_ID:BASE64` entries, the last sealing new writes, and (required
+    /// with more than one key) a `blind-index:BASE64` entry.
     pub fn parse(text: &str) -> anyhow::Result<Self> {
-        let (key_id, encoded) = text
-            .trim()
-            .split_once(':')
-            .context("the PII key must be written KEY_ID:BASE64 (32 bytes)")?;
-        let secret = STANDARD
-            .decode(encoded)
-            .context("the PII key's secret is not valid base64")?;
-        Self::from_secret(key_id, &secret)
+        let entries = entries(text)?;
+        let keys: Vec<(&str, &[u8])> = entries
+            .iter()
+            .filter(|entry| entry.name != BLIND_INDEX)
+            .map(|entry| (entry.name.as_str(), entry.secret.as_slice()))
+            .collect();
+        let index_entry = entries.iter().find(|entry| entry.name == BLIND_INDEX);
+        let index_key = match (index_entry, keys.as_slice()) {
+            (_, []) => bail!("the PII key ring holds no key (KEY_ID:BASE64 of 32 bytes)"),
+            (Some(entry), _) => entry.secret.clone(),
+            (None, [(_, secret)]) => derived_index_key(secret)?.to_vec(),
+            (None, _) => bail!(
+                "a PII key ring of several keys needs its {BLIND_INDEX}:BASE64 entry (the blind \
+                 index must outlive the key it came from); `flexcover admin add-pii-key` writes it"
+            ),
+        };
+        Self::build(&keys, &index_key)
+    }
+
+    /// `text` with a fresh key appended (it seals new writes from then on), named `key_id` or
+    /// else the next free `kN`; a ring that derived its blind index from its one key gets that
+    /// index as its own entry, so the index survives the old key's removal. Returns the new text
+    /// and the new key's id.
+    pub fn add_key_to_text(text: &str, key_id: Option<&str>) -> anyhow::Result<(String, String)> {
+        let entries = entries(text)?;
+        Self::parse(text)?;
+        let ids: Vec<&str> = entries
+            .iter()
+            .map(|entry| entry.name.as_str())
+            .filter(|name| *name != BLIND_INDEX)
+            .collect();
+        let new_id = match key_id {
+            Some(key_id) => key_id.to_owned(),
+            None => {
+                let highest = ids
+                    .iter()
+                    .filter_map(|id| id.strip_prefix('k')?.parse::<u32>().ok())
+                    .max()
+                    .unwrap_or(0);
+                format!("k{}", highest.saturating_add(1))
+            }
+        };
+        check_key_id(&new_id)?;
+        if ids.contains(&new_id.as_str()) {
+            bail!("the PII key ring already has a key {new_id:?}");
+        }
+        let mut out = String::new();
+        if !entries.iter().any(|entry| entry.name == BLIND_INDEX) {
+            let [only] = entries.as_slice() else {
+                bail!("a PII key ring of several keys needs its {BLIND_INDEX} entry");
+            };
+            let index = derived_index_key(&only.secret)?;
+            out.push_str(&format!(
+                "# The blind index (the person key), kept when keys rotate; never change it.\n\
+                 {BLIND_INDEX}:{}\n",
+                STANDARD.encode(index)
+            ));
+        }
+        for line in text.lines() {
+            if !line.trim().is_empty() {
+                out.push_str(line.trim_end());
+                out.push('\n');
+            }
+        }
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        out.push_str(&format!("{new_id}:{}\n", STANDARD.encode(secret)));
+        Self::parse(&out)?;
+        Ok((out, new_id))
+    }
+
+    /// `text` without the key `key_id`, which must not be the one sealing new writes.
+    pub fn remove_key_from_text(text: &str, key_id: &str) -> anyhow::Result<String> {
+        let ring = Self::parse(text)?;
+        if key_id == ring.key_id() {
+            bail!("{key_id} seals new writes; add a newer key first");
+        }
+        if !ring.key_ids().contains(&key_id) {
+            bail!("the PII key ring has no key {key_id:?}");
+        }
+        let prefix = format!("{key_id}:");
+        let mut out = String::new();
+        for line in text.lines() {
+            let kept: Vec<&str> = line
+                .split(',')
+                .filter(|item| {
+                    line.trim_start().starts_with('#') || !item.trim().starts_with(&prefix)
+                })
+                .collect();
+            if !kept.iter().all(|item| item.trim().is_empty()) {
+                out.push_str(kept.join(",").trim_end());
+                out.push('\n');
+            }
+        }
+        Self::parse(&out)?;
+        Ok(out)
     }
 
     pub fn generate_text() -> String {
@@ -114,8 +290,44 @@ impl PiiKeys {
         Self::load_file(path)
     }
 
+    /// Replaces a key file's text atomically, keeping it private (mode 0600).
+    pub fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let temporary = path.with_extension(format!("new-{}", std::process::id()));
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temporary)
+            .with_context(|| format!("creating {}", temporary.display()))?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+            .with_context(|| format!("replacing the PII key file {}", path.display()))
+    }
+
+    /// The id of the key that seals new writes.
     pub fn key_id(&self) -> &str {
-        &self.key_id
+        self.current().key_id.as_str()
+    }
+
+    /// Every key id of the ring, in the order written.
+    pub fn key_ids(&self) -> Vec<&str> {
+        self.keys.iter().map(|key| key.key_id.as_str()).collect()
+    }
+
+    fn current(&self) -> &SealingKey {
+        // `build` is only reached with at least one key (parse and from_secret ensure it).
+        &self.keys[self.keys.len() - 1]
+    }
+
+    /// Names the blind-index key without revealing it: serve compares it with the one the stored
+    /// persons were indexed with, so a ring that lost its blind-index entry is refused.
+    pub fn index_fingerprint(&self) -> Vec<u8> {
+        let mut mac = self.index_mac.clone();
+        mac.update(b"flexcover/blind-index/fingerprint/v1");
+        mac.finalize().into_bytes().to_vec()
     }
 
     /// The blind index of a person: HMAC-SHA256 of the normalised ID number.
@@ -135,7 +347,8 @@ impl PiiKeys {
     pub fn seal_bytes(&self, plaintext: &[u8], context: &[u8]) -> anyhow::Result<Sealed> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
-        let ciphertext = self
+        let key = self.current();
+        let ciphertext = key
             .cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
@@ -148,7 +361,7 @@ impl PiiKeys {
         let mut bytes = nonce.to_vec();
         bytes.extend(ciphertext);
         Ok(Sealed {
-            key_id: self.key_id.clone(),
+            key_id: key.key_id.clone(),
             bytes,
         })
     }
@@ -159,18 +372,18 @@ impl PiiKeys {
 
     /// `open` for bytes.
     pub fn open_bytes(&self, sealed: &Sealed, context: &[u8]) -> anyhow::Result<Vec<u8>> {
-        if sealed.key_id != self.key_id {
+        let Some(key) = self.keys.iter().find(|key| key.key_id == sealed.key_id) else {
             bail!(
-                "field was sealed under key {}, not {}",
+                "field was sealed under key {}, which is not in the PII key ring ({})",
                 sealed.key_id,
-                self.key_id
+                self.key_ids().join(", ")
             );
-        }
+        };
         if sealed.bytes.len() < NONCE_LEN {
             bail!("sealed field is too short");
         }
         let (nonce, ciphertext) = sealed.bytes.split_at(NONCE_LEN);
-        let plaintext = self
+        let plaintext = key
             .cipher
             .decrypt(
                 Nonce::from_slice(nonce),
@@ -243,5 +456,51 @@ mod tests {
         let second = PiiKeys::load_or_create_file(&path).expect("reused");
         assert_eq!(first.person_key(&id), second.person_key(&id));
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_ring_seals_with_its_last_key_opens_with_any_and_keeps_its_blind_index() {
+        let id = IdNumber::parse("11010519491231002X").expect("valid");
+        let one = PiiKeys::generate_text();
+        let old = PiiKeys::parse(&one).expect("one key");
+        let sealed_old = old.seal("secret", b"row").expect("seal");
+        let (two, new_id) = PiiKeys::add_key_to_text(&one, None).expect("added");
+        assert_eq!(new_id, "k2");
+        assert!(two.contains("blind-index:"), "{two}");
+        let ring = PiiKeys::parse(&two).expect("ring");
+        assert_eq!(ring.key_ids(), ["k1", "k2"]);
+        assert_eq!(ring.key_id(), "k2");
+        let sealed_new = ring.seal("secret", b"row").expect("seal");
+        assert_eq!(sealed_new.key_id, "k2");
+        assert_eq!(ring.open(&sealed_old, b"row").expect("old opens"), "secret");
+        assert!(old.open(&sealed_new, b"row").is_err(), "k1 alone cannot");
+        assert_eq!(ring.person_key(&id), old.person_key(&id));
+        let retired = PiiKeys::remove_key_from_text(&two, "k1").expect("retired");
+        let last = PiiKeys::parse(&retired).expect("k2 alone");
+        assert_eq!(last.key_ids(), ["k2"]);
+        assert_eq!(
+            last.person_key(&id),
+            old.person_key(&id),
+            "index outlives k1"
+        );
+        assert_eq!(last.index_fingerprint(), old.index_fingerprint());
+        assert!(last.open(&sealed_old, b"row").is_err());
+        assert!(
+            PiiKeys::remove_key_from_text(&retired, "k2").is_err(),
+            "current stays"
+        );
+    }
+
+    #[test]
+    fn rings_without_their_blind_index_or_with_repeats_are_refused() {
+        let secret = STANDARD.encode([7u8; 32]);
+        assert!(PiiKeys::parse(&format!("k1:{secret}\nk2:{secret}")).is_err());
+        assert!(PiiKeys::parse(&format!("k1:{secret},k1:{secret}")).is_err());
+        assert!(PiiKeys::parse(&format!("blind-index:{secret}")).is_err());
+        let ring = PiiKeys::parse(&format!(
+            "# comment\nblind-index:{secret}\nk1:{secret}, k2:{secret}\n"
+        ))
+        .expect("env form");
+        assert_eq!(ring.key_id(), "k2");
     }
 }

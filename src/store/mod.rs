@@ -21,6 +21,7 @@ pub mod pilot_scope;
 pub mod platforms;
 pub mod publication;
 pub mod rates;
+pub mod sealed;
 pub mod tokens;
 
 use crate::error::AppResult;

@@ -211,11 +211,22 @@ pub async fn spawn_app_with(settings: ServerSettings) -> TestApp {
 
 /// A test server on the database at `url` (`database` names it).
 pub async fn spawn_app_on(url: &str, database: String, settings: ServerSettings) -> TestApp {
+    let pii = PiiKeys::parse(&PiiKeys::generate_text()).expect("test PII key");
+    spawn_app_keyed(url, database, settings, pii).await
+}
+
+/// [`spawn_app_on`] with the PII key ring `pii`.
+pub async fn spawn_app_keyed(
+    url: &str,
+    database: String,
+    settings: ServerSettings,
+    pii: PiiKeys,
+) -> TestApp {
     let pool = flexcover::store::connect(url, 10).await.expect("test pool");
     let clock = Arc::new(ManualClock::new(test_now()));
     let state = AppState {
         pool: pool.clone(),
-        pii: Arc::new(PiiKeys::parse(&PiiKeys::generate_text()).expect("test PII key")),
+        pii: Arc::new(pii),
         clock: clock.clone(),
         cache: Arc::new(flexcover::cache::Cache::new(settings.cache_max_age())),
         access_log: flexcover::access_log::AccessLog::start(&pool),

@@ -31,6 +31,7 @@ mod hostile_targets;
 mod idempotency;
 mod import;
 mod interop;
+mod key_rotation;
 mod lifecycle;
 mod lookup;
 mod matrix;
