@@ -121,7 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Admin(command) => {
             let database = Database::open(&cli.database, false).await?;
-            let result = admin(&database, &cli.database, command).await;
+            let result = admin(&database, command).await;
             database.close().await?;
             result.map(|()| 0)
         }
@@ -154,8 +154,7 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let database = Database::open(database_args, true).await?;
-    let data_dir = &database_args.data_dir;
-    let pii = match crate::key_rotation::load(&args.pii, database.is_embedded(), data_dir, true) {
+    let pii = match crate::key_rotation::load(&args.pii, database.data_dir(), true) {
         Ok(pii) => pii,
         Err(error) => {
             database.close().await?;
@@ -192,19 +191,15 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
     served.and(closed)
 }
 
-async fn admin(
-    database: &Database,
-    database_args: &DatabaseArgs,
-    command: AdminCommand,
-) -> anyhow::Result<()> {
+async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()> {
     let now = SystemClock.now();
-    let (embedded, data_dir) = (database.is_embedded(), &database_args.data_dir);
+    let data_dir = database.data_dir();
     match command {
         AdminCommand::AddPiiKey { id, keys } => {
-            crate::key_rotation::add_key(&keys, embedded, data_dir, id.as_deref())?;
+            crate::key_rotation::add_key(&keys, data_dir, id.as_deref())?;
         }
         AdminCommand::PiiKeyUsage { keys } => {
-            let ring = crate::key_rotation::load(&keys, embedded, data_dir, false)?;
+            let ring = crate::key_rotation::load(&keys, data_dir, false)?;
             crate::key_rotation::report_usage(&database.pool, &ring).await?;
         }
         AdminCommand::Reseal {
@@ -212,12 +207,12 @@ async fn admin(
             max_rows,
             keys,
         } => {
-            let ring = crate::key_rotation::load(&keys, embedded, data_dir, false)?;
+            let ring = crate::key_rotation::load(&keys, data_dir, false)?;
             crate::store::sealed::check_blind_index(&database.pool, &ring, now).await?;
             crate::key_rotation::reseal(&database.pool, &ring, batch_size, max_rows).await?;
         }
         AdminCommand::RetirePiiKey { id, keys } => {
-            crate::key_rotation::retire_key(&database.pool, &keys, embedded, data_dir, &id).await?;
+            crate::key_rotation::retire_key(&database.pool, &keys, data_dir, &id).await?;
         }
         AdminCommand::CreateToken { role, label } => {
             let role = Role::parse(&role).map_err(|invalid| anyhow::anyhow!("--role {invalid}"))?;

@@ -10,14 +10,11 @@ pub struct DatabaseArgs {
     /// PostgreSQL URL. When unset, an embedded PostgreSQL is started in the data directory.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Data directory of the embedded PostgreSQL and the generated PII key file.
-    #[arg(
-        long,
-        env = "FLEXCOVER_DATA_DIR",
-        default_value = "data",
-        global = true
-    )]
-    pub data_dir: PathBuf,
+    /// Data directory of the embedded PostgreSQL and the generated PII key file. Default `data`
+    /// in the working directory; as root, when the PostgreSQL OS user cannot reach that (a
+    /// checkout in a private home directory), a per-checkout directory under /var/lib/flexcover.
+    #[arg(long, env = "FLEXCOVER_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
     /// OS user that runs the embedded PostgreSQL when flexcover runs as root.
     #[arg(
         long,
@@ -37,6 +34,16 @@ pub struct DatabaseArgs {
         global = true
     )]
     pub db_max_connections: u32,
+}
+
+impl DatabaseArgs {
+    /// The data directory: as given, else the default (see `--data-dir`).
+    pub fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        match &self.data_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => crate::postgres::default_data_dir(&self.pg_os_user),
+        }
+    }
 }
 
 #[derive(clap::Args, Debug, Clone)]

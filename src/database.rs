@@ -12,17 +12,26 @@ const EMBEDDED_DATABASE: &str = "flexcover";
 pub struct Database {
     pub pool: PgPool,
     embedded: Option<EmbeddedPostgres>,
+    /// The embedded cluster's data directory (resolved once: the default may say where it went).
+    data_dir: Option<std::path::PathBuf>,
 }
 
 impl Database {
     /// Connects (starting the embedded cluster when no URL is given) and runs the migrations.
     /// `serving` processes own their embedded cluster; other commands may use a running one.
     pub async fn open(args: &DatabaseArgs, serving: bool) -> anyhow::Result<Self> {
-        let (url, embedded) = match &args.database_url {
-            Some(url) => (url.clone(), None),
+        let (url, embedded, data_dir) = match &args.database_url {
+            Some(url) => (url.clone(), None, None),
             None => {
+                let data_dir = args.data_dir()?;
+                let shown = data_dir.canonicalize().unwrap_or_else(|_| data_dir.clone());
+                tracing::info!(
+                    data_dir = %shown.display(),
+                    "data directory: the embedded PostgreSQL in postgres/, its log in postgres.log, \
+                     the generated PII key in pii.key (unless FLEXCOVER_PII_KEY or _FILE is set)"
+                );
                 let embedded = EmbeddedPostgres::start(&EmbeddedOptions {
-                    data_dir: args.data_dir.join("postgres"),
+                    data_dir: data_dir.join("postgres"),
                     os_user: args.pg_os_user.clone(),
                     bin_dir: args.pg_bin_dir.clone(),
                     durable: true,
@@ -31,16 +40,29 @@ impl Database {
                 .await?;
                 create_database_if_missing(&embedded.database_url("postgres"), EMBEDDED_DATABASE)
                     .await?;
-                (embedded.database_url(EMBEDDED_DATABASE), Some(embedded))
+                (
+                    embedded.database_url(EMBEDDED_DATABASE),
+                    Some(embedded),
+                    Some(data_dir),
+                )
             }
         };
         let pool = store::connect(&url, args.db_max_connections).await?;
         store::migrate(&pool).await?;
-        Ok(Self { pool, embedded })
+        Ok(Self {
+            pool,
+            embedded,
+            data_dir,
+        })
     }
 
     pub fn is_embedded(&self) -> bool {
         self.embedded.is_some()
+    }
+
+    /// The data directory of the embedded cluster (None with DATABASE_URL).
+    pub fn data_dir(&self) -> Option<&std::path::Path> {
+        self.data_dir.as_deref()
     }
 
     /// Closes the pool (bounded: a dead database must not hang shutdown), then stops the

@@ -28,33 +28,29 @@ pub fn default_key_file(data_dir: &Path) -> PathBuf {
     data_dir.join("pii.key")
 }
 
-/// Where the ring is: `--pii-key`, else `--pii-key-file`, else (embedded database only) the key
-/// file in the data directory.
+/// Where the ring is: `--pii-key`, else `--pii-key-file`, else the key file in the embedded
+/// cluster's data directory (`data_dir`, None with DATABASE_URL).
 pub fn source<'a>(
     args: &'a PiiKeyArgs,
-    embedded: bool,
-    data_dir: &Path,
+    data_dir: Option<&Path>,
 ) -> anyhow::Result<(KeySource, Option<&'a str>)> {
     match (&args.pii_key, &args.pii_key_file) {
         (Some(text), _) => Ok((KeySource::Inline, Some(text.as_str()))),
         (None, Some(path)) => Ok((KeySource::File(path.clone()), None)),
-        (None, None) if embedded => Ok((KeySource::File(default_key_file(data_dir)), None)),
-        (None, None) => bail!(
-            "with DATABASE_URL set, a PII key is required: set FLEXCOVER_PII_KEY \
+        (None, None) => match data_dir {
+            Some(data_dir) => Ok((KeySource::File(default_key_file(data_dir)), None)),
+            None => bail!(
+                "with DATABASE_URL set, a PII key is required: set FLEXCOVER_PII_KEY \
              (KEY_ID:BASE64 of 32 bytes) or FLEXCOVER_PII_KEY_FILE"
-        ),
+            ),
+        },
     }
 }
 
 /// Loads the ring; `create` makes the default key file when it is missing (`serve` on a fresh
 /// embedded database).
-pub fn load(
-    args: &PiiKeyArgs,
-    embedded: bool,
-    data_dir: &Path,
-    create: bool,
-) -> anyhow::Result<PiiKeys> {
-    match source(args, embedded, data_dir)? {
+pub fn load(args: &PiiKeyArgs, data_dir: Option<&Path>, create: bool) -> anyhow::Result<PiiKeys> {
+    match source(args, data_dir)? {
         (KeySource::Inline, Some(text)) => PiiKeys::parse(text).context("FLEXCOVER_PII_KEY"),
         (KeySource::File(path), _) if create && args.pii_key_file.is_none() => {
             PiiKeys::load_or_create_file(&path)
@@ -68,11 +64,10 @@ pub fn load(
 /// operator to store). Returns the new key id.
 pub fn add_key(
     args: &PiiKeyArgs,
-    embedded: bool,
-    data_dir: &Path,
+    data_dir: Option<&Path>,
     key_id: Option<&str>,
 ) -> anyhow::Result<String> {
-    match source(args, embedded, data_dir)? {
+    match source(args, data_dir)? {
         (KeySource::File(path), _) => {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading the PII key file {}", path.display()))?;
@@ -103,8 +98,7 @@ pub fn add_key(
 pub async fn retire_key(
     pool: &PgPool,
     args: &PiiKeyArgs,
-    embedded: bool,
-    data_dir: &Path,
+    data_dir: Option<&Path>,
     key_id: &str,
 ) -> anyhow::Result<()> {
     let in_use: i64 = sealed::usage(pool)
@@ -118,7 +112,7 @@ pub async fn retire_key(
             "PII key {key_id} still seals {in_use} stored values; run `flexcover admin reseal` first"
         );
     }
-    match source(args, embedded, data_dir)? {
+    match source(args, data_dir)? {
         (KeySource::File(path), _) => {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading the PII key file {}", path.display()))?;

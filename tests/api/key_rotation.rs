@@ -13,8 +13,18 @@ use std::time::Duration;
 use tonic::transport::Channel;
 
 struct Serve {
-    child: Child,
+    child: Option<Child>,
     channel: Channel,
+}
+
+impl Drop for Serve {
+    /// A failed assertion must not leave serve running (holding the test's output open).
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 fn flexcover(url: &str, key_file: &Path) -> Command {
@@ -61,7 +71,10 @@ async fn start(url: &str, key_file: &Path) -> Serve {
             .connect()
             .await
         {
-            return Serve { child, channel };
+            return Serve {
+                child: Some(child),
+                channel,
+            };
         }
         assert!(child.try_wait().expect("poll").is_none(), "serve exited");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -71,9 +84,10 @@ async fn start(url: &str, key_file: &Path) -> Serve {
 
 impl Serve {
     async fn stop(mut self) {
+        let mut child = self.child.take().expect("running");
         // SAFETY: kill has no memory-safety preconditions; the pid is our child's.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let status = tokio::task::spawn_blocking(move || self.child.wait())
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = tokio::task::spawn_blocking(move || child.wait())
             .await
             .expect("join")
             .expect("wait");

@@ -45,4 +45,5 @@ mod pension;
 mod rates;
 mod replicas;
 mod replication;
+mod root_default;
 mod serve_binary;
