@@ -24,7 +24,7 @@ impl Database {
             Some(url) => (url.clone(), None, None),
             None => {
                 let data_dir = args.data_dir()?;
-                let shown = data_dir.canonicalize().unwrap_or_else(|_| data_dir.clone());
+                let shown = std::path::absolute(&data_dir).unwrap_or_else(|_| data_dir.clone());
                 tracing::info!(
                     data_dir = %shown.display(),
                     "data directory: the embedded PostgreSQL in postgres/, its log in postgres.log, \

@@ -24,10 +24,10 @@ pub struct Pass {
 }
 
 #[derive(sqlx::FromRow)]
-struct Ready {
-    province_code: String,
-    event_id: Uuid,
-    payload: Vec<u8>,
+pub(super) struct Ready {
+    pub(super) province_code: String,
+    pub(super) event_id: Uuid,
+    pub(super) payload: Vec<u8>,
 }
 
 /// One pass, in one short transaction. See migrations/0013_federation.sql for why it cannot skip a
@@ -50,6 +50,9 @@ pub async fn sequence_pass(tx: &mut Tx, now: DateTime<Utc>) -> AppResult<Pass> {
     )
     .fetch_one(&mut **tx)
     .await?;
+    if super::rebase::counter_went_back(&old, &new) {
+        return super::rebase::rebase(tx, &old, &new, now).await;
+    }
     let upper = pass_bound(tx, &old, &new, MAX_EVENTS_PER_PASS).await?;
     let more = upper != new;
     let ready: Vec<Ready> = sqlx::query_as(
@@ -147,7 +150,7 @@ pub async fn pass_bound(tx: &mut Tx, old: &str, new: &str, max_events: i64) -> A
 }
 
 /// Numbers `ready` (in order) after each province's head and moves the heads.
-async fn number(tx: &mut Tx, ready: &[Ready], now: DateTime<Utc>) -> AppResult<()> {
+pub(super) async fn number(tx: &mut Tx, ready: &[Ready], now: DateTime<Utc>) -> AppResult<()> {
     let provinces: Vec<&str> = {
         let mut p: Vec<&str> = ready.iter().map(|r| r.province_code.as_str()).collect();
         p.sort_unstable();

@@ -21,6 +21,7 @@ pub mod pilot_scope;
 pub mod platforms;
 pub mod publication;
 pub mod rates;
+pub mod rebase;
 pub mod sealed;
 pub mod tokens;
 

@@ -45,5 +45,6 @@ mod pension;
 mod rates;
 mod replicas;
 mod replication;
+mod restore_drill;
 mod root_default;
 mod serve_binary;

@@ -24,6 +24,26 @@ fn flexcover(checkout: &std::path::Path) -> Command {
     command
 }
 
+/// A failed assertion must not leave serve (and its cluster) running.
+struct KillOnDrop(Option<std::process::Child>);
+
+impl KillOnDrop {
+    fn child(&mut self) -> &mut std::process::Child {
+        self.0.as_mut().expect("running")
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            // SIGTERM, so serve stops its cluster too.
+            // SAFETY: kill has no memory-safety preconditions; the pid is our child's.
+            unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+            let _ = child.wait();
+        }
+    }
+}
+
 #[tokio::test]
 async fn as_root_the_default_settings_work_from_a_checkout_in_a_private_home() {
     // SAFETY: geteuid has no preconditions.
@@ -44,12 +64,13 @@ async fn as_root_the_default_settings_work_from_a_checkout_in_a_private_home() {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port");
-    let mut server = flexcover(&checkout)
+    let server = flexcover(&checkout)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log_path).expect("log file"))
         .spawn()
         .expect("start flexcover serve");
+    let mut server = KillOnDrop(Some(server));
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     let channel = loop {
         if let Ok(channel) =
@@ -67,7 +88,7 @@ async fn as_root_the_default_settings_work_from_a_checkout_in_a_private_home() {
                 break channel;
             }
         }
-        if let Some(status) = server.try_wait().expect("poll") {
+        if let Some(status) = server.child().try_wait().expect("poll") {
             panic!(
                 "serve exited ({status}): {}",
                 std::fs::read_to_string(&log_path).unwrap_or_default()
@@ -120,6 +141,7 @@ async fn as_root_the_default_settings_work_from_a_checkout_in_a_private_home() {
         .await
         .expect("enrolled through the default setup");
 
+    let mut server = server.0.take().expect("running");
     // SAFETY: kill has no memory-safety preconditions; the pid is our child's.
     unsafe { libc::kill(server.id() as i32, libc::SIGTERM) };
     let status = tokio::task::spawn_blocking(move || server.wait())
