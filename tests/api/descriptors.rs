@@ -1,16 +1,36 @@
-//! Every service, RPC and message of flexcover.v1 has a leading comment in the descriptor set the
+//! Every service, RPC, message, field, enum and enum value of flexcover.v1 has a leading comment in the descriptor set the
 //! server serves through reflection: that is what grpcurl `describe` and generated clients show an
 //! integrating developer.
 use prost::Message;
-use prost_types::{DescriptorProto, FileDescriptorSet};
+use prost_types::{DescriptorProto, EnumDescriptorProto, FileDescriptorSet};
 
 // Field numbers in descriptor.proto that make up source-code-info paths.
 const FILE_MESSAGE_TYPE: i32 = 4;
+const FILE_ENUM_TYPE: i32 = 5;
 const FILE_SERVICE: i32 = 6;
+const MESSAGE_FIELD: i32 = 2;
 const MESSAGE_NESTED_TYPE: i32 = 3;
+const MESSAGE_ENUM_TYPE: i32 = 4;
+const ENUM_VALUE: i32 = 2;
 const SERVICE_METHOD: i32 = 2;
 
-/// Pushes (path, full name) for a message and its nested messages.
+/// Pushes (path, what) for an enum and each of its values.
+fn enumeration(
+    path: Vec<i32>,
+    prefix: &str,
+    enumeration: &EnumDescriptorProto,
+    out: &mut Vec<(Vec<i32>, String)>,
+) {
+    let name = format!("{prefix}.{}", enumeration.name());
+    for (index, value) in enumeration.value.iter().enumerate() {
+        let mut value_path = path.clone();
+        value_path.extend([ENUM_VALUE, index as i32]);
+        out.push((value_path, format!("enum value {name}.{}", value.name())));
+    }
+    out.push((path, format!("enum {name}")));
+}
+
+/// Pushes (path, what) for a message, its fields, and its nested messages and enums.
 fn messages(
     path: Vec<i32>,
     prefix: &str,
@@ -27,11 +47,21 @@ fn messages(
         nested_path.extend([MESSAGE_NESTED_TYPE, index as i32]);
         messages(nested_path, &name, nested, out);
     }
-    out.push((path, name));
+    for (index, nested) in message.enum_type.iter().enumerate() {
+        let mut nested_path = path.clone();
+        nested_path.extend([MESSAGE_ENUM_TYPE, index as i32]);
+        enumeration(nested_path, &name, nested, out);
+    }
+    for (index, field) in message.field.iter().enumerate() {
+        let mut field_path = path.clone();
+        field_path.extend([MESSAGE_FIELD, index as i32]);
+        out.push((field_path, format!("field {name}.{}", field.name())));
+    }
+    out.push((path, format!("message {name}")));
 }
 
 #[test]
-fn every_service_rpc_and_message_has_a_comment() {
+fn every_service_rpc_message_field_enum_and_value_has_a_comment() {
     let set = FileDescriptorSet::decode(flexcover::pb::FILE_DESCRIPTOR_SET).expect("decode");
     let mut missing = Vec::new();
     let mut checked = 0;
@@ -46,12 +76,16 @@ fn every_service_rpc_and_message_has_a_comment() {
                 file.name()
             )
         });
-        let comment = |path: &[i32]| {
+        // A field or enum value may carry its comment at the end of its line instead.
+        let comment = |path: &[i32], trailing_allowed: bool| {
+            let said = |text: Option<&str>| text.is_some_and(|text| !text.trim().is_empty());
             info.location
                 .iter()
                 .find(|location| location.path == path)
-                .and_then(|location| location.leading_comments.as_deref())
-                .is_some_and(|text| !text.trim().is_empty())
+                .is_some_and(|location| {
+                    said(location.leading_comments.as_deref())
+                        || (trailing_allowed && said(location.trailing_comments.as_deref()))
+                })
         };
         let mut declarations = Vec::new();
         for (index, service) in file.service.iter().enumerate() {
@@ -77,23 +111,28 @@ fn every_service_rpc_and_message_has_a_comment() {
                 message,
                 &mut found,
             );
-            declarations.extend(
-                found
-                    .into_iter()
-                    .map(|(path, name)| (path, format!("message {name}"))),
+            declarations.extend(found);
+        }
+        for (index, top) in file.enum_type.iter().enumerate() {
+            enumeration(
+                vec![FILE_ENUM_TYPE, index as i32],
+                "flexcover.v1",
+                top,
+                &mut declarations,
             );
         }
         for (path, name) in declarations {
             checked += 1;
-            if !comment(&path) {
+            let member = name.starts_with("field ") || name.starts_with("enum value ");
+            if !comment(&path, member) {
                 missing.push(format!("{} ({})", name, file.name()));
             }
         }
     }
-    assert!(checked > 100, "only {checked} declarations found");
+    assert!(checked > 500, "only {checked} declarations found");
     assert!(
         missing.is_empty(),
-        "{} declarations without a leading comment:\n{}",
+        "{} declarations without a comment:\n{}",
         missing.len(),
         missing.join("\n")
     );
