@@ -161,7 +161,12 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
             return Err(error);
         }
     };
-    crate::store::sealed::check_blind_index(&database.pool, &pii, SystemClock.now()).await?;
+    if let Err(error) =
+        crate::store::sealed::check_blind_index(&database.pool, &pii, SystemClock.now()).await
+    {
+        database.close().await?;
+        return Err(error);
+    }
     let sealed = crate::store::idempotency::seal_plain_responses(&database.pool, &pii)
         .await
         .context("sealing stored responses written before they were sealed")?;

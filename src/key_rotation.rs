@@ -161,6 +161,7 @@ pub async fn report_usage(pool: &PgPool, keys: &PiiKeys) -> anyhow::Result<Vec<U
         .map(|row| row.key_id.as_str())
         .filter(|key_id| !keys.key_ids().contains(key_id))
         .collect();
+    unknown.sort_unstable();
     unknown.dedup();
     for key_id in unknown {
         println!(
