@@ -195,6 +195,17 @@ async fn a_relapse_reopens_the_medical_items_of_a_closed_claim() {
         .await
         .expect_err("no bill");
     assert_field_violation(&none, "medical_costs_fen");
+    let before_assessment = client
+        .record_relapse(authed(
+            pb::RecordRelapseRequest {
+                relapsed_on: Some(date(2026, 6, 14)),
+                ..relapse("r-early", &claim_id, 500_000)
+            },
+            agency,
+        ))
+        .await
+        .expect_err("before the assessment");
+    assert_field_violation(&before_assessment, "relapsed_on");
     let reopened = client
         .record_relapse(authed(relapse("r1", &claim_id, 500_000), agency))
         .await
