@@ -108,15 +108,44 @@ async fn a_review_a_year_after_the_appraisal_re_assesses_the_benefits_as_a_new_v
         (subsidy.amount_fen, subsidy.paid_fen),
         (27_000_000, 25_000_000)
     );
-    // The new allowance runs from the review's month; the earlier version is kept, not overwritten.
-    let before = client
+    // The new allowance runs from the review's month; the months before keep the earlier
+    // version's amount, still due (never lost with the re-assessment) and paid at it.
+    let due = client
+        .list_benefits_due(authed(
+            pb::ListBenefitsDueRequest {
+                province_code: "44".into(),
+                page_size: 100,
+                ..Default::default()
+            },
+            agency,
+        ))
+        .await
+        .expect("due")
+        .into_inner()
+        .due;
+    let months: Vec<(&str, i64)> = due
+        .iter()
+        .map(|d| (d.month.as_str(), d.entitlement_fen))
+        .collect();
+    assert_eq!(months.len(), 12, "July 2026 to June 2027: {months:?}");
+    assert_eq!(months.first(), Some(&("2026-07", 850_000)));
+    assert_eq!(months.get(10), Some(&("2027-05", 850_000)));
+    assert_eq!(months.last(), Some(&("2027-06", 900_000)));
+    let above = client
         .record_benefit_payment(authed(
             monthly("p3", "2027-05", 900_000, date(2027, 6, 20)),
             agency,
         ))
         .await
-        .expect_err("before the review's month");
-    assert!(before.message().contains("2027-06"), "{}", before.message());
+        .expect_err("above the earlier version's amount");
+    assert!(above.message().contains("8500.00"), "{}", above.message());
+    client
+        .record_benefit_payment(authed(
+            monthly("p3b", "2027-05", 850_000, date(2027, 6, 20)),
+            agency,
+        ))
+        .await
+        .expect("May 2027 at 85%");
     client
         .record_benefit_payment(authed(
             monthly("p4", "2027-06", 900_000, date(2027, 6, 20)),
