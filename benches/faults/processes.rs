@@ -40,6 +40,11 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        // FLEXCOVER_KEEP_FAULT_DIRS=1 keeps logs and data for a post-mortem.
+        if std::env::var_os("FLEXCOVER_KEEP_FAULT_DIRS").is_some() {
+            eprintln!("kept {}", self.0.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
