@@ -72,19 +72,15 @@ pub async fn patroni_failover(mode: Mode) -> Row {
         };
         // SAFETY: kill has no memory-safety preconditions.
         unsafe { libc::kill(pid, libc::SIGKILL) };
-        if let Err(why) = writes_resume(&load, at).await {
-            violations.push(format!("{fault:?} of node {}: {why}", leader + 1));
-            break;
-        }
-        let successor = cluster.leader().await;
+        let successor = match recovered(&cluster, &load, fault, leader, at).await {
+            Ok(primary) => primary,
+            Err(why) => {
+                violations.push(format!("{fault:?} of node {}: {why}", leader + 1));
+                break;
+            }
+        };
         if matches!(fault, Fault::Patroni) {
             // The synchronous standby took over; the killed node rejoins as a standby.
-            if successor.is_none_or(|node| node == leader) {
-                violations.push(format!(
-                    "Patroni of node {} killed: no other primary took over",
-                    leader + 1
-                ));
-            }
             cluster.rejoin(leader);
         }
         faults.push((fault, leader, successor, at));
@@ -125,8 +121,7 @@ pub async fn patroni_failover(mode: Mode) -> Row {
             faults
                 .iter()
                 .map(|(fault, node, successor, _)| {
-                    let then = successor.map_or("none".to_owned(), |n| (n + 1).to_string());
-                    format!("{fault:?} of node {} → primary node {then}", node + 1)
+                    format!("{fault:?} of node {} → primary node {}", node + 1, successor + 1)
                 })
                 .collect::<Vec<_>>()
                 .join(", "),
@@ -162,27 +157,37 @@ pub async fn patroni_failover(mode: Mode) -> Row {
     row
 }
 
-/// Waits until writers are acknowledged again after a fault at `at` (an outage can begin a
-/// moment after the kill, when HAProxy notices it).
-async fn writes_resume(load: &Load, at: Instant) -> Result<(), String> {
+/// Waits until a primary answers behind HAProxy (after the death of a Patroni, another node than
+/// `leader`) and the writers have been acknowledged through it; returns that primary.
+async fn recovered(
+    cluster: &PatroniCluster,
+    load: &Load,
+    fault: Fault,
+    leader: usize,
+    at: Instant,
+) -> Result<usize, String> {
+    let limit = Duration::from_secs(120);
     let acknowledged_since = |since: Instant| {
         let times = load.ledger.acknowledged_at.lock().expect("ledger");
         times.iter().filter(|t| **t > since).count() as u64
     };
-    let limit = Duration::from_secs(120);
     loop {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        // Enough writes after the outage's likely end that every writer got through again.
-        let settled = at + Duration::from_secs(1);
-        if Instant::now() > settled + Duration::from_secs(1) {
-            let pause = longest_pause(&load.ledger.acknowledged_at.lock().expect("ledger"), at);
-            let resumed_at = at + Duration::from_secs_f64(pause);
-            if acknowledged_since(resumed_at) >= WRITERS * 5 {
-                return Ok(());
-            }
-        }
         if at.elapsed() > limit {
-            return Err(format!("writes did not resume within {limit:?}"));
+            return Err(format!("no primary took writes within {limit:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let Some(primary) = cluster.leader().await else {
+            continue;
+        };
+        if matches!(fault, Fault::Patroni) && primary == leader {
+            continue;
+        }
+        let found = Instant::now();
+        while at.elapsed() < limit {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if acknowledged_since(found) >= WRITERS * 2 {
+                return Ok(primary);
+            }
         }
     }
 }
