@@ -10,6 +10,7 @@ pub struct PatroniCluster {
     dir: TempDir,
     haproxy_port: u16,
     pg_ports: [u16; 3],
+    rest_ports: [u16; 3],
 }
 
 fn script() -> PathBuf {
@@ -20,11 +21,12 @@ impl PatroniCluster {
     /// Starts the cluster and waits for a primary with a synchronous standby behind HAProxy; Err
     /// (why) when the tools are missing or it does not come up.
     pub async fn start() -> Result<Self, String> {
-        let ports: Vec<u16> = (0..8).map(|_| free_port()).collect();
+        let ports: Vec<u16> = (0..9).map(|_| free_port()).collect();
         let cluster = Self {
             dir: TempDir::new("patroni"),
             haproxy_port: ports[2],
             pg_ports: [ports[3], ports[4], ports[5]],
+            rest_ports: [ports[6], ports[7], ports[8]],
         };
         let output = Command::new("bash")
             .arg(script())
@@ -75,26 +77,22 @@ impl PatroniCluster {
         self.pg_ports.iter().position(|p| i32::from(*p) == port)
     }
 
-    /// Waits until the primary streams to a synchronous standby (so a failover may promote it and
-    /// loses nothing acknowledged).
+    /// Waits until Patroni has recorded a synchronous standby (its `/sync` key, which Patroni
+    /// writes only once the standby is synchronous): only that node may be promoted, so a failover
+    /// before then would leave the cluster without a primary.
     pub async fn wait_synchronous(&self, limit: Duration) -> Result<(), String> {
         let started = Instant::now();
         while started.elapsed() < limit {
-            if let Ok(mut connection) = sqlx::PgConnection::connect(&self.admin_url()).await {
-                let synchronous: Result<i64, _> = sqlx::query_scalar(
-                    "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'",
-                )
-                .fetch_one(&mut connection)
-                .await;
-                if synchronous.is_ok_and(|n| n > 0) {
+            for port in self.rest_ports {
+                if let Some(cluster) = http_get(port, "/cluster").await
+                    && cluster.contains("\"sync_standby\"")
+                {
                     return Ok(());
                 }
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
-        Err(format!(
-            "no primary with a synchronous standby within {limit:?}"
-        ))
+        Err(format!("no synchronous standby within {limit:?}"))
     }
 
     fn pid(&self, file: &str) -> Option<i32> {
@@ -137,4 +135,21 @@ impl Drop for PatroniCluster {
             .stdin(Stdio::null())
             .status();
     }
+}
+
+/// The body of a plain HTTP GET to Patroni's REST API on 127.0.0.1, or None.
+async fn http_get(port: u16, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await.ok()?;
+        String::from_utf8(answer).ok()
+    };
+    tokio::time::timeout(Duration::from_secs(2), exchange)
+        .await
+        .ok()
+        .flatten()
 }
