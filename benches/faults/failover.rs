@@ -112,7 +112,7 @@ pub async fn patroni_failover(mode: Mode) -> Row {
         duplicates: Some(verdict.duplicates),
         internal: ledger.tally.internal(),
         others: ledger.tally.others(),
-        seconds_to_serving: pauses,
+        seconds_to_serving: pauses.clone(),
         notes: format!(
             "{} faults ({}), {WRITERS} writers; seconds column: the longest pause in \
              acknowledged writes after each fault; chain: seq {} kept its hash, head {} → {}; \
@@ -120,8 +120,13 @@ pub async fn patroni_failover(mode: Mode) -> Row {
             faults.len(),
             faults
                 .iter()
-                .map(|(fault, node, successor, _)| {
-                    format!("{fault:?} of node {} → primary node {}", node + 1, successor + 1)
+                .zip(&pauses)
+                .map(|((fault, node, successor, _), pause)| {
+                    format!(
+                        "{fault:?} of node {} → primary node {}, {pause:.1} s",
+                        node + 1,
+                        successor + 1
+                    )
                 })
                 .collect::<Vec<_>>()
                 .join(", "),
