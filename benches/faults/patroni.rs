@@ -1,6 +1,6 @@
 //! The Patroni cluster of scenario 6, started and stopped by `benches/failover/cluster.sh`: three
 //! PostgreSQL nodes (one synchronous standby), a single-node etcd and HAProxy in front.
-use crate::processes::{TempDir, free_port};
+use crate::processes::{TempDir, free_port, pid_in};
 use sqlx::Connection;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -96,13 +96,7 @@ impl PatroniCluster {
     }
 
     fn pid(&self, file: &str) -> Option<i32> {
-        std::fs::read_to_string(self.dir.0.join(file))
-            .ok()?
-            .lines()
-            .next()?
-            .trim()
-            .parse()
-            .ok()
+        pid_in(&self.dir.0.join(file))
     }
 
     pub fn postmaster_pid(&self, node: usize) -> Option<i32> {
@@ -141,7 +135,9 @@ impl Drop for PatroniCluster {
 async fn http_get(port: u16, path: &str) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()?;
         let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
         stream.write_all(request.as_bytes()).await.ok()?;
         let mut answer = Vec::new();

@@ -139,20 +139,16 @@ async fn a_review_a_year_after_the_appraisal_re_assesses_the_benefits_as_a_new_v
         .await
         .expect_err("above the earlier version's amount");
     assert!(above.message().contains("8500.00"), "{}", above.message());
-    client
-        .record_benefit_payment(authed(
-            monthly("p3b", "2027-05", 850_000, date(2027, 6, 20)),
-            agency,
-        ))
-        .await
-        .expect("May 2027 at 85%");
-    client
-        .record_benefit_payment(authed(
-            monthly("p4", "2027-06", 900_000, date(2027, 6, 20)),
-            agency,
-        ))
-        .await
-        .expect("June 2027 at 90%");
+    // May 2027 at 85%, June 2027 (the review's month) at 90%.
+    for (request_id, month, amount) in [("p3b", "2027-05", 850_000), ("p4", "2027-06", 900_000)] {
+        client
+            .record_benefit_payment(authed(
+                monthly(request_id, month, amount, date(2027, 6, 20)),
+                agency,
+            ))
+            .await
+            .expect("paid at the month's amount");
+    }
     let settled = client
         .record_benefit_payment(authed(
             payment(
