@@ -5,6 +5,13 @@ use flexcover::postgres::{EmbeddedOptions, EmbeddedPostgres};
 use sqlx::Connection;
 use std::time::Duration;
 
+/// One PII key ring for every server this bench process starts: servers started one after another
+/// on the same database must share the blind index (serve refuses another one once persons exist).
+pub fn pii_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(flexcover::pii::PiiKeys::generate_text)
+}
+
 pub fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
@@ -141,10 +148,7 @@ pub async fn start_server_with(url: &str, settings: &[(&str, &str)]) -> Server {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_flexcover"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("DATABASE_URL", url)
-        .env(
-            "FLEXCOVER_PII_KEY",
-            flexcover::pii::PiiKeys::generate_text(),
-        )
+        .env("FLEXCOVER_PII_KEY", pii_key())
         .env("FLEXCOVER_LOG", "warn")
         .envs(settings.iter().copied())
         .stdin(std::process::Stdio::null())

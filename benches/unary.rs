@@ -195,7 +195,7 @@ async fn capture_statements(
         .expect("log statements");
     let start = std::fs::metadata(log_path).map_or(0, |m| m.len());
     let server = start_server(url).await;
-    // Workers of its own: each server run seals with a key of its own.
+    // Workers of its own, apart from the other runs on this database.
     let target = load::Target::new(&server, token.to_string(), 10_000_000).await;
     load::enrol_workers(&target, 1).await;
     let before_calls = std::fs::metadata(log_path).map_or(0, |m| m.len());

@@ -7,6 +7,13 @@ use tonic::transport::Channel;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
+/// One PII key ring for every external-database server of the run: a later server on the same
+/// database must keep the blind index (serve refuses another one once persons exist).
+fn pii_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(flexcover::pii::PiiKeys::generate_text)
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
@@ -90,10 +97,7 @@ impl Serve {
     pub fn external(url: &str, log_dir: &Path) -> Self {
         let env = vec![
             ("DATABASE_URL".to_owned(), url.to_owned()),
-            (
-                "FLEXCOVER_PII_KEY".to_owned(),
-                flexcover::pii::PiiKeys::generate_text(),
-            ),
+            ("FLEXCOVER_PII_KEY".to_owned(), pii_key().to_owned()),
         ];
         Self::start(env, None, log_dir.join("serve.log"))
     }
