@@ -81,6 +81,17 @@ pub enum AdminCommand {
         /// Id of the new key (default: the next free kN).
         #[arg(long)]
         id: Option<String>,
+        /// Add it first in the ring, opening values but sealing nothing until
+        /// `promote-pii-key` (roll it out to every replica in between).
+        #[arg(long)]
+        staged: bool,
+        #[command(flatten)]
+        keys: PiiKeyArgs,
+    },
+    /// Make a staged key of the PII key ring the one that seals new writes.
+    PromotePiiKey {
+        #[arg(long)]
+        id: String,
         #[command(flatten)]
         keys: PiiKeyArgs,
     },
@@ -215,8 +226,11 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
     let now = SystemClock.now();
     let data_dir = database.data_dir();
     match command {
-        AdminCommand::AddPiiKey { id, keys } => {
-            crate::key_rotation::add_key(&keys, data_dir, id.as_deref())?;
+        AdminCommand::AddPiiKey { id, staged, keys } => {
+            crate::key_rotation::add_key(&keys, data_dir, id.as_deref(), staged)?;
+        }
+        AdminCommand::PromotePiiKey { id, keys } => {
+            crate::key_rotation::promote_key(&keys, data_dir, &id)?;
         }
         AdminCommand::PiiKeyUsage { keys } => {
             let ring = crate::key_rotation::load(&keys, data_dir, false)?;

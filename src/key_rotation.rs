@@ -60,36 +60,61 @@ pub fn load(args: &PiiKeyArgs, data_dir: Option<&Path>, create: bool) -> anyhow:
     }
 }
 
-/// Adds a key to the ring (a file is rewritten, mode 0600; an inline ring is printed for the
-/// operator to store). Returns the new key id.
+/// Adds a key to the ring: the one that seals new writes, or `staged` (opening only). Returns
+/// the new key id.
 pub fn add_key(
     args: &PiiKeyArgs,
     data_dir: Option<&Path>,
     key_id: Option<&str>,
+    staged: bool,
+) -> anyhow::Result<String> {
+    let mut new_id = String::new();
+    let what = if staged {
+        "it opens values but seals nothing until `admin promote-pii-key`"
+    } else {
+        "it seals new writes once serve restarts with it"
+    };
+    edit_ring(args, data_dir, |text| {
+        let (text, id) = PiiKeys::add_key_to_text(text, key_id, staged)?;
+        new_id = id;
+        Ok(text)
+    })
+    .map(|place| eprintln!("added PII key {new_id} {place}; {what}"))?;
+    Ok(new_id)
+}
+
+/// Makes `key_id` the key that seals new writes (moved to the end of the ring).
+pub fn promote_key(args: &PiiKeyArgs, data_dir: Option<&Path>, key_id: &str) -> anyhow::Result<()> {
+    edit_ring(args, data_dir, |text| {
+        PiiKeys::promote_key_in_text(text, key_id)
+    })
+    .map(|place| {
+        eprintln!("PII key {key_id} {place} now seals new writes once serve restarts with it")
+    })
+}
+
+/// Applies `edit` to the ring: a key file is rewritten (mode 0600); an inline ring's new text is
+/// printed on stdout for the operator to store. Returns where the change went, for a message.
+fn edit_ring(
+    args: &PiiKeyArgs,
+    data_dir: Option<&Path>,
+    edit: impl FnOnce(&str) -> anyhow::Result<String>,
 ) -> anyhow::Result<String> {
     match source(args, data_dir)? {
         (KeySource::File(path), _) => {
             let text = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading the PII key file {}", path.display()))?;
-            let (text, new_id) = PiiKeys::add_key_to_text(&text, key_id)?;
-            PiiKeys::write_file(&path, &text)?;
-            eprintln!(
-                "added PII key {new_id} to {}; it seals new writes once serve restarts with it",
-                path.display()
-            );
-            Ok(new_id)
+            PiiKeys::write_file(&path, &edit(&text)?)?;
+            Ok(format!("in {}", path.display()))
         }
         (KeySource::Inline, text) => {
-            let (text, new_id) = PiiKeys::add_key_to_text(text.unwrap_or_default(), key_id)?;
-            eprintln!(
-                "added PII key {new_id}; set FLEXCOVER_PII_KEY to the line below (entries comma-separated)"
-            );
+            let text = edit(text.unwrap_or_default())?;
             let entries: Vec<&str> = text
                 .lines()
                 .filter(|line| !line.trim_start().starts_with('#'))
                 .collect();
             println!("{}", entries.join(","));
-            Ok(new_id)
+            Ok("in the ring printed on stdout (set FLEXCOVER_PII_KEY to it)".to_owned())
         }
     }
 }
@@ -112,20 +137,10 @@ pub async fn retire_key(
             "PII key {key_id} still seals {in_use} stored values; run `flexcover admin reseal` first"
         );
     }
-    match source(args, data_dir)? {
-        (KeySource::File(path), _) => {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading the PII key file {}", path.display()))?;
-            PiiKeys::write_file(&path, &PiiKeys::remove_key_from_text(&text, key_id)?)?;
-            eprintln!("retired PII key {key_id}: removed from {}", path.display());
-        }
-        (KeySource::Inline, text) => {
-            let text = PiiKeys::remove_key_from_text(text.unwrap_or_default(), key_id)?;
-            eprintln!("PII key {key_id} is unused; set FLEXCOVER_PII_KEY to the line below");
-            let entries: Vec<&str> = text.lines().collect();
-            println!("{}", entries.join(","));
-        }
-    }
+    let place = edit_ring(args, data_dir, |text| {
+        PiiKeys::remove_key_from_text(text, key_id)
+    })?;
+    eprintln!("retired PII key {key_id}: removed, {place}");
     Ok(())
 }
 

@@ -10,9 +10,15 @@ use std::path::Path;
 impl PiiKeys {
     /// `text` with a fresh key appended (it seals new writes from then on), named `key_id` or
     /// else the next free `kN`; a ring that derived its blind index from its one key gets that
-    /// index as its own entry, so the index survives the old key's removal. Returns the new text
+    /// index as its own entry, so the index survives the old key's removal. `staged` puts the key
+    /// first instead: it opens but does not seal yet (for replicas that must all be able to open it
+    /// before any seals with it; `promote_key_in_text` then makes it seal). Returns the new text
     /// and the new key's id.
-    pub fn add_key_to_text(text: &str, key_id: Option<&str>) -> anyhow::Result<(String, String)> {
+    pub fn add_key_to_text(
+        text: &str,
+        key_id: Option<&str>,
+        staged: bool,
+    ) -> anyhow::Result<(String, String)> {
         let entries = entries(text)?;
         Self::parse(text)?;
         let ids: Vec<&str> = entries
@@ -47,17 +53,41 @@ impl PiiKeys {
                 STANDARD.encode(index)
             ));
         }
+        let mut secret = [0u8; 32];
+        rand::rng().fill_bytes(&mut secret);
+        let new_line = format!("{new_id}:{}\n", STANDARD.encode(secret));
+        let mut placed = false;
         for line in text.lines() {
-            if !line.trim().is_empty() {
+            let trimmed = line.trim();
+            let holds_key = !trimmed.is_empty()
+                && !trimmed.starts_with('#')
+                && !trimmed.starts_with(&format!("{BLIND_INDEX}:"));
+            if staged && holds_key && !placed {
+                out.push_str(&new_line);
+                placed = true;
+            }
+            if !trimmed.is_empty() {
                 out.push_str(line.trim_end());
                 out.push('\n');
             }
         }
-        let mut secret = [0u8; 32];
-        rand::rng().fill_bytes(&mut secret);
-        out.push_str(&format!("{new_id}:{}\n", STANDARD.encode(secret)));
+        if !placed {
+            out.push_str(&new_line);
+        }
         Self::parse(&out)?;
         Ok((out, new_id))
+    }
+
+    /// `text` with `key_id` moved to the end, so that it seals new writes.
+    pub fn promote_key_in_text(text: &str, key_id: &str) -> anyhow::Result<String> {
+        let entry = entries(text)?
+            .into_iter()
+            .find(|entry| entry.name == key_id && entry.name != BLIND_INDEX)
+            .with_context(|| format!("the PII key ring has no key {key_id:?}"))?;
+        let mut out = without_entry(text, key_id);
+        out.push_str(&format!("{key_id}:{}\n", STANDARD.encode(&entry.secret)));
+        Self::parse(&out)?;
+        Ok(out)
     }
 
     /// `text` without the key `key_id`, which must not be the one sealing new writes.
@@ -69,20 +99,7 @@ impl PiiKeys {
         if !ring.key_ids().contains(&key_id) {
             bail!("the PII key ring has no key {key_id:?}");
         }
-        let prefix = format!("{key_id}:");
-        let mut out = String::new();
-        for line in text.lines() {
-            let kept: Vec<&str> = line
-                .split(',')
-                .filter(|item| {
-                    line.trim_start().starts_with('#') || !item.trim().starts_with(&prefix)
-                })
-                .collect();
-            if !kept.iter().all(|item| item.trim().is_empty()) {
-                out.push_str(kept.join(",").trim_end());
-                out.push('\n');
-            }
-        }
+        let out = without_entry(text, key_id);
         Self::parse(&out)?;
         Ok(out)
     }
@@ -105,6 +122,23 @@ impl PiiKeys {
     }
 }
 
+/// `text` without the entry named `key_id` (comments kept).
+fn without_entry(text: &str, key_id: &str) -> String {
+    let prefix = format!("{key_id}:");
+    let mut out = String::new();
+    for line in text.lines() {
+        let kept: Vec<&str> = line
+            .split(',')
+            .filter(|item| line.trim_start().starts_with('#') || !item.trim().starts_with(&prefix))
+            .collect();
+        if !kept.iter().all(|item| item.trim().is_empty()) {
+            out.push_str(kept.join(",").trim_end());
+            out.push('\n');
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,7 +150,7 @@ mod tests {
         let one = PiiKeys::generate_text();
         let old = PiiKeys::parse(&one).expect("one key");
         let sealed_old = old.seal("secret", b"row").expect("seal");
-        let (two, new_id) = PiiKeys::add_key_to_text(&one, None).expect("added");
+        let (two, new_id) = PiiKeys::add_key_to_text(&one, None, false).expect("added");
         assert_eq!(new_id, "k2");
         assert!(two.contains("blind-index:"), "{two}");
         let ring = PiiKeys::parse(&two).expect("ring");
@@ -154,5 +188,23 @@ mod tests {
         ))
         .expect("env form");
         assert_eq!(ring.key_id(), "k2");
+    }
+
+    #[test]
+    fn a_staged_key_opens_first_and_seals_once_promoted() {
+        let one = PiiKeys::generate_text();
+        let (staged, new_id) = PiiKeys::add_key_to_text(&one, Some("k9"), true).expect("staged");
+        assert_eq!(new_id, "k9");
+        let ring = PiiKeys::parse(&staged).expect("ring");
+        assert_eq!(ring.key_ids(), ["k9", "k1"]);
+        assert_eq!(ring.key_id(), "k1", "k1 still seals");
+        let promoted = PiiKeys::promote_key_in_text(&staged, "k9").expect("promoted");
+        let ring = PiiKeys::parse(&promoted).expect("ring");
+        assert_eq!(ring.key_ids(), ["k1", "k9"]);
+        assert_eq!(ring.key_id(), "k9");
+        let id = IdNumber::parse("11010519491231002X").expect("valid");
+        let old = PiiKeys::parse(&one).expect("one key");
+        assert_eq!(ring.person_key(&id), old.person_key(&id));
+        assert!(PiiKeys::promote_key_in_text(&promoted, "k5").is_err());
     }
 }
