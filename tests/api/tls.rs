@@ -4,6 +4,7 @@ use crate::certs::*;
 use crate::helpers::*;
 use flexcover::config::ServerSettings;
 use std::process::{Command, Stdio};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
 
 fn tls_settings(dir: &PemDir, server: &Pair, client_ca: Option<&TestCa>) -> ServerSettings {
     ServerSettings {
@@ -156,6 +157,101 @@ async fn import_speaks_https_with_the_given_ca_and_never_plaintext_to_a_remote_h
     assert!(
         log.contains("refusing to send a bearer token in plaintext"),
         "{log}"
+    );
+    app.stop().await;
+}
+
+/// Reads until the server closes `socket` (end-of-stream or an error); how long that took, or
+/// None if still open after `watch`.
+async fn closed_within(
+    mut socket: impl tokio::io::AsyncRead + Unpin,
+    watch: std::time::Duration,
+) -> Option<std::time::Duration> {
+    use tokio::io::AsyncReadExt;
+    let opened = std::time::Instant::now();
+    tokio::time::timeout(watch, async {
+        let mut buffer = [0u8; 1024];
+        while let Ok(read) = socket.read(&mut buffer).await
+            && read > 0
+        {}
+    })
+    .await
+    .ok()
+    .map(|()| opened.elapsed())
+}
+
+#[tokio::test]
+async fn a_silent_peer_holds_up_no_one_and_is_closed_at_the_handshake_timeout() {
+    let dir = PemDir::new();
+    let ca = TestCa::new("flexcover test CA");
+    let app = spawn_app_with(tls_settings(&dir, &ca.server(), None)).await;
+    let silent = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    let answered = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        answers_over_tls(app.addr, &ca.pem(), None),
+    )
+    .await;
+    assert_eq!(
+        answered.ok(),
+        Some(true),
+        "a handshake waiting on a silent peer does not hold up the next connection"
+    );
+    let timeout = flexcover::tls::HANDSHAKE_TIMEOUT;
+    let held = closed_within(silent, timeout + std::time::Duration::from_secs(5))
+        .await
+        .expect("the silent peer is closed");
+    assert!(
+        held + std::time::Duration::from_secs(1) >= timeout,
+        "closed after {held:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_tls_connection_is_closed_after_the_idle_timeout() {
+    use tokio::io::AsyncWriteExt;
+    use tokio_rustls::rustls;
+    let dir = PemDir::new();
+    let ca = TestCa::new("flexcover test CA");
+    let app = spawn_app_with(ServerSettings {
+        http2_keepalive_secs: 0,
+        idle_connection_timeout_secs: 1,
+        ..tls_settings(&dir, &ca.server(), None)
+    })
+    .await;
+
+    let mut roots = rustls::RootCertStore::empty();
+    let ca_der = rustls::pki_types::CertificateDer::from_pem_slice(ca.pem().as_bytes());
+    roots.add(ca_der.expect("CA DER")).expect("root");
+    let mut config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let socket = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    let mut tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(
+            rustls::pki_types::ServerName::try_from("127.0.0.1").expect("name"),
+            socket,
+        )
+        .await
+        .expect("handshake");
+    tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .expect("preface");
+    let held = closed_within(tls, std::time::Duration::from_secs(6))
+        .await
+        .expect("an idle TLS connection is closed");
+    assert!(
+        held >= std::time::Duration::from_millis(900),
+        "closed after {held:?}, before the timeout"
     );
     app.stop().await;
 }
