@@ -6,7 +6,7 @@ use tonic::transport::Channel;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServerArgs {
-    /// The flexcover server, e.g. http://127.0.0.1:50051.
+    /// The flexcover server: https://HOST:PORT, or http:// to this machine's loopback only.
     #[arg(
         long,
         env = "FLEXCOVER_SERVER",
