@@ -48,3 +48,4 @@ mod replication;
 mod serve_binary;
 mod tls;
 mod tls_reload;
+mod traces;
