@@ -33,6 +33,7 @@ mod idempotency;
 mod import;
 mod interop;
 mod lifecycle;
+mod logs;
 mod lookup;
 mod matrix;
 mod matrix_fixtures;
