@@ -18,10 +18,13 @@ use std::time::Duration;
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_ID: &str = "00f067aa0ba902b7";
 
-/// What the receiver got: each span with its resource's attributes.
+/// A span received, with its resource's attributes.
+type Received = (Vec<KeyValue>, Span);
+
+/// What the receiver got.
 #[derive(Clone, Default)]
 struct Receiver {
-    spans: Arc<Mutex<Vec<(Vec<KeyValue>, Span)>>>,
+    spans: Arc<Mutex<Vec<Received>>>,
 }
 
 #[tonic::async_trait]
