@@ -64,6 +64,17 @@ pub struct ServeArgs {
     /// created (mode 0600) on first start.
     #[arg(long, env = "FLEXCOVER_PII_KEY_FILE")]
     pub pii_key_file: Option<PathBuf>,
+    /// Days the registry's clock runs ahead of (or behind) the machine's: for a training or
+    /// demonstration copy walked through a claim's months and years, never for a live registry
+    /// (facts recorded ahead stay ahead when the offset is taken away).
+    #[arg(
+        long,
+        env = "FLEXCOVER_CLOCK_OFFSET_DAYS",
+        default_value_t = 0,
+        allow_hyphen_values = true,
+        value_parser = clap::value_parser!(i64).range(-3660..=3660)
+    )]
+    pub clock_offset_days: i64,
     #[command(flatten)]
     pub server: ServerSettings,
 }

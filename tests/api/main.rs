@@ -17,6 +17,7 @@ mod claim_reports;
 mod claim_review;
 mod claim_rules;
 mod claims;
+mod clock_offset;
 mod coalesced;
 mod connections;
 mod declarations;
