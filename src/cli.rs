@@ -121,6 +121,8 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
+    // A certificate that does not load fails here, before the database is started.
+    args.server.load_tls()?;
     let database = Database::open(database_args, true).await?;
     let pii = match (&args.pii_key, &args.pii_key_file) {
         (Some(key), _) => PiiKeys::parse(key).context("FLEXCOVER_PII_KEY")?,
@@ -157,7 +159,12 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
         ),
         metrics: Arc::new(crate::metrics::Metrics::default()),
     };
-    tracing::info!(listen = %args.listen, "flexcover serving");
+    tracing::info!(
+        listen = %args.listen,
+        tls = args.server.tls_cert.is_some(),
+        mutual_tls = args.server.tls_client_ca.is_some(),
+        "flexcover serving"
+    );
     let served =
         crate::app::serve(listener, state, &args.server, crate::app::shutdown_signal()).await;
     let closed = database.close().await;
