@@ -164,6 +164,8 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
+    // A certificate that does not load fails here, before the database is started.
+    args.server.load_tls()?;
     let database = Database::open(database_args, true).await?;
     let pii = match crate::key_rotation::load(&args.pii, database.data_dir(), true) {
         Ok(pii) => pii,
@@ -199,7 +201,12 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
         ),
         metrics: Arc::new(crate::metrics::Metrics::default()),
     };
-    tracing::info!(listen = %args.listen, "flexcover serving");
+    tracing::info!(
+        listen = %args.listen,
+        tls = args.server.tls_cert.is_some(),
+        mutual_tls = args.server.tls_client_ca.is_some(),
+        "flexcover serving"
+    );
     let served =
         crate::app::serve(listener, state, &args.server, crate::app::shutdown_signal()).await;
     let closed = database.close().await;
