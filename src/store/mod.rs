@@ -21,6 +21,9 @@ pub mod pilot_scope;
 pub mod platforms;
 pub mod publication;
 pub mod rates;
+pub mod shortfalls;
+pub mod supervision;
+pub mod supervision_reads;
 pub mod tokens;
 
 use crate::error::AppResult;

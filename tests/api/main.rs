@@ -45,3 +45,4 @@ mod rates;
 mod replicas;
 mod replication;
 mod serve_binary;
+mod supervision;
