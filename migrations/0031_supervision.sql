@@ -4,32 +4,31 @@
 -- in another province or industry), counted per platform x province x industry x day (China
 -- Standard Time). Written in the chunk's transaction, never charged: nothing here reaches a
 -- declaration. The samples are bounded (the statement keeps the first few) and hold order ids
--- and masked ID numbers only.
+-- and masked ID numbers only. A stream spreads its chunks over `slot` (0-3), so the chunks it has
+-- in flight never wait on each other's row; readers sum the slots.
 CREATE TABLE cover_shortfalls (
     province_code     char(2) NOT NULL,
     platform_id       text NOT NULL,
     industry          text NOT NULL,
     day               date NOT NULL,
+    slot              smallint NOT NULL CHECK (slot BETWEEN 0 AND 3),
     refused_orders    bigint NOT NULL CHECK (refused_orders > 0),
     sample_order_ids  text[] NOT NULL,
     sample_workers    text[] NOT NULL,
     last_refused_at   timestamptz NOT NULL,
-    PRIMARY KEY (province_code, platform_id, industry, day)
+    PRIMARY KEY (province_code, platform_id, industry, day, slot)
 );
 
--- Per worker (by blind index, never the number) and platform: the first and last day an order
--- was refused. Late enrolment compares enrolments with the first day; an uncovered day is
--- resolved once the workers refused around it are enrolled. One row per worker and platform,
--- however many orders.
-CREATE TABLE cover_shortfall_workers (
+-- The days each worker (by blind index, never the number) had orders refused, per platform and
+-- industry: which workers an uncovered day waits for, and when a late enrolment's worker was
+-- first refused. Written once per worker and day (a repeat is an index probe, not a write).
+CREATE TABLE cover_shortfall_days (
     province_code  char(2) NOT NULL,
     platform_id    text NOT NULL,
-    industry       text NOT NULL,
     person_key     bytea NOT NULL,
-    first_day      date NOT NULL,
-    last_day       date NOT NULL,
-    PRIMARY KEY (province_code, platform_id, industry, person_key),
-    CHECK (first_day <= last_day)
+    industry       text NOT NULL,
+    day            date NOT NULL,
+    PRIMARY KEY (province_code, platform_id, person_key, industry, day)
 );
 
 -- The months (China Standard Time) in which a platform had accepted orders in a province: what

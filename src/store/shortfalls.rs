@@ -19,14 +19,20 @@ pub fn is_missing_cover(outcome: &OrderOutcome) -> bool {
     )
 }
 
+/// How many rows a stream spreads a day's count over: more than the chunks it has in flight.
+pub const SLOTS: u64 = 4;
+
 /// Counts a chunk's orders refused for missing cover, in one statement: nothing is sent when none
-/// was refused, so a chunk without refusals costs nothing more. Rows are locked in key order, so
-/// concurrent chunks wait on each other rather than deadlock.
+/// was refused, so a chunk without refusals costs nothing more. `slot` (below [`SLOTS`]) is the
+/// stream's own turn, so its chunks in flight update different rows; rows are locked in key order,
+/// so chunks of concurrent streams wait on each other rather than deadlock. A worker's day is
+/// written once, later refusals of that day only probe the key.
 pub async fn record_refusals(
     tx: &mut Tx,
     platform_id: &str,
     orders: &[NewOrder],
     outcomes: &[OrderOutcome],
+    slot: u64,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let refused: Vec<&NewOrder> = orders
@@ -60,15 +66,16 @@ pub async fn record_refusals(
                     ON u.person_key IS NULL AND x.enrolment_id = u.enrolment_id AND x.platform_id = $1
              LEFT JOIN persons p ON p.person_key = x.person_key),
          days AS (
-             INSERT INTO cover_shortfalls AS s (province_code, platform_id, industry, day,
+             INSERT INTO cover_shortfalls AS s (province_code, platform_id, industry, day, slot,
                  refused_orders, sample_order_ids, sample_workers, last_refused_at)
-             SELECT province_code, $1, industry, day, count(*),
+             SELECT province_code, $1, industry, day, $11::smallint, count(*),
                     (array_agg(order_id ORDER BY n))[1:$9::int],
-                    (array_agg(DISTINCT masked) FILTER (WHERE masked IS NOT NULL))[1:$9::int],
+                    COALESCE((array_agg(DISTINCT masked) FILTER (WHERE masked IS NOT NULL))[1:$9::int],
+                             '{}'),
                     $10
              FROM r GROUP BY province_code, industry, day
              ORDER BY province_code, industry, day
-             ON CONFLICT (province_code, platform_id, industry, day) DO UPDATE SET
+             ON CONFLICT (province_code, platform_id, industry, day, slot) DO UPDATE SET
                  refused_orders = s.refused_orders + EXCLUDED.refused_orders,
                  sample_order_ids = (s.sample_order_ids || EXCLUDED.sample_order_ids)[1:$9::int],
                  sample_workers = (s.sample_workers
@@ -76,15 +83,11 @@ pub async fn record_refusals(
                               WHERE w <> ALL (s.sample_workers)))[1:$9::int],
                  last_refused_at = EXCLUDED.last_refused_at
              RETURNING 1)
-         INSERT INTO cover_shortfall_workers AS w (province_code, platform_id, industry, person_key,
-             first_day, last_day)
-         SELECT province_code, $1, industry, person_key, min(day), max(day)
+         INSERT INTO cover_shortfall_days (province_code, platform_id, person_key, industry, day)
+         SELECT DISTINCT province_code, $1, person_key, industry, day
          FROM r WHERE person_key IS NOT NULL
-         GROUP BY province_code, industry, person_key
-         ORDER BY province_code, industry, person_key
-         ON CONFLICT (province_code, platform_id, industry, person_key) DO UPDATE SET
-             first_day = LEAST(w.first_day, EXCLUDED.first_day),
-             last_day = GREATEST(w.last_day, EXCLUDED.last_day)"#,
+         ORDER BY 1, 2, 3, 4, 5
+         ON CONFLICT DO NOTHING"#,
         platform_id,
         &provinces as &[&str],
         &industries as &[&str],
@@ -95,6 +98,7 @@ pub async fn record_refusals(
         &masked as &[Option<&str>],
         SAMPLE_SIZE,
         now,
+        i16::try_from(slot % SLOTS).unwrap_or(0),
     )
     .execute(&mut **tx)
     .await?;

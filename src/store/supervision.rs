@@ -37,15 +37,16 @@ pub async fn provinces(db: impl PgExecutor<'_>) -> AppResult<Vec<String>> {
 }
 
 /// What the facts of a province show on `today` (China Standard Time), one row per finding:
-/// - uncovered orders per platform and day, open while a worker refused around that day has
-///   no enrolment with the platform in that province and industry that is active or was opened
-///   since the worker's first refusal;
+/// - uncovered orders per platform and day, open while a worker refused that day has no
+///   enrolment with the platform in that province and industry that is active or was opened
+///   since that day;
 /// - months with accepted orders, past their due date, not declared by it (open until declared;
 ///   the measure is the days past due until then);
 /// - arrears: the latest declaration of a month owing after its due date (open while owing);
 /// - claims reported without cover, per platform and month (open while one is unsettled);
 /// - late enrolments: an enrolment opened days after its worker's first refused order with the
-///   platform in that province (born resolved: the enrolment is the fix).
+///   platform in that province since any earlier enrolment (born resolved: the enrolment is the
+///   fix).
 pub async fn observe(
     tx: &mut Tx,
     province_code: &str,
@@ -65,20 +66,23 @@ pub async fn observe(
         Row,
         r#"SELECT s.platform_id AS "platform_id!", 'uncovered_orders' AS "kind!: FindingKind",
                   s.day AS "period_start!", s.day + 1 AS "period_end!", '' AS "subject!",
-                  sum(s.refused_orders)::bigint AS "measure!",
-                  bool_or(EXISTS (
-                      SELECT 1 FROM cover_shortfall_workers w
-                      WHERE w.province_code = s.province_code AND w.platform_id = s.platform_id
-                        AND w.industry = s.industry AND w.first_day <= s.day AND s.day <= w.last_day
-                        AND NOT EXISTS (
-                            SELECT 1 FROM enrolments e
-                            WHERE e.person_key = w.person_key AND e.platform_id = w.platform_id
-                              AND e.province_code = w.province_code AND e.industry = w.industry
-                              AND (e.status = 'active'
-                                   OR (e.created_at AT TIME ZONE INTERVAL '+08:00')::date >= w.first_day))
-                  )) AS "open!", 0::bigint AS "days_past_due!"
-           FROM cover_shortfalls s WHERE s.province_code = $1
-           GROUP BY s.platform_id, s.day
+                  s.refused AS "measure!", COALESCE(o.open, false) AS "open!",
+                  0::bigint AS "days_past_due!"
+           FROM (SELECT platform_id, day, sum(refused_orders)::bigint AS refused
+                 FROM cover_shortfalls WHERE province_code = $1
+                 GROUP BY platform_id, day) s
+           LEFT JOIN (
+               -- A day stays open while a worker refused that day has no enrolment with the
+               -- platform, in that province and industry, active now or opened since that day.
+               SELECT w.platform_id, w.day, bool_or(NOT EXISTS (
+                          SELECT 1 FROM enrolments e
+                          WHERE e.person_key = w.person_key AND e.platform_id = w.platform_id
+                            AND e.province_code = w.province_code AND e.industry = w.industry
+                            AND (e.status = 'active'
+                                 OR (e.created_at AT TIME ZONE INTERVAL '+08:00')::date >= w.day)))
+                          AS open
+               FROM cover_shortfall_days w WHERE w.province_code = $1
+               GROUP BY w.platform_id, w.day) o USING (platform_id, day)
            UNION ALL
            SELECT m.platform_id, 'undeclared_month', m.period, (m.period + interval '1 month')::date, '',
                   (COALESCE(d.first_declared, $2) - due.due_date)::bigint,
@@ -117,13 +121,19 @@ pub async fn observe(
            GROUP BY c.platform_id, c.month
            UNION ALL
            SELECT e.platform_id, 'late_enrolment', e.opened_on, e.opened_on + 1, e.enrolment_id::text,
-                  (e.opened_on - min(w.first_day))::bigint, false, 0::bigint
-           FROM (SELECT enrolment_id, platform_id, person_key, province_code,
+                  (e.opened_on - min(w.day))::bigint, false, 0::bigint
+           FROM (SELECT enrolment_id, platform_id, person_key, province_code, created_at,
                         (created_at AT TIME ZONE INTERVAL '+08:00')::date AS opened_on
                  FROM enrolments WHERE province_code = $1) e
-           JOIN cover_shortfall_workers w
+           JOIN cover_shortfall_days w
              ON w.province_code = e.province_code AND w.platform_id = e.platform_id
-            AND w.person_key = e.person_key AND w.first_day < e.opened_on
+            AND w.person_key = e.person_key AND w.day < e.opened_on
+            -- Refusals before an earlier enrolment of the worker were that enrolment's lateness.
+            AND NOT EXISTS (
+                SELECT 1 FROM enrolments p
+                WHERE p.person_key = e.person_key AND p.platform_id = e.platform_id
+                  AND p.created_at < e.created_at
+                  AND (p.created_at AT TIME ZONE INTERVAL '+08:00')::date > w.day)
            GROUP BY e.enrolment_id, e.platform_id, e.opened_on"#,
         province_code,
         today,

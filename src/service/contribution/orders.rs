@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use chrono::{Datelike, NaiveDate};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use uuid::Uuid;
 
 /// One order as the platform reported it, decoded.
@@ -160,6 +160,8 @@ pub struct Writer {
     /// The (province, month) pairs this stream has noted as having orders: each is written once
     /// per stream, not once per chunk.
     months: Mutex<HashSet<(String, NaiveDate)>>,
+    /// Chunks written so far: their turn among the rows refusals are counted in.
+    chunks: AtomicU64,
 }
 
 impl Writer {
@@ -168,6 +170,7 @@ impl Writer {
             platform,
             resending: AtomicBool::new(false),
             months: Mutex::new(HashSet::new()),
+            chunks: AtomicU64::new(0),
         }
     }
 
@@ -278,6 +281,7 @@ impl Writer {
             Repeats::Unexpected
         };
         let mut deadlocks = 0;
+        let slot = self.chunks.fetch_add(1, Ordering::Relaxed);
         loop {
             let now = state.clock.now();
             let mut tx = crate::service::begin(state).await?;
@@ -286,7 +290,8 @@ impl Writer {
                     let recorded = events::orders_recorded(&self.platform, orders, &outcomes, now);
                     crate::store::events::append_many(&mut tx, &recorded).await?;
                     // Supervision's facts, in the same transaction; never charged.
-                    shortfalls::record_refusals(&mut tx, platform, orders, &outcomes, now).await?;
+                    shortfalls::record_refusals(&mut tx, platform, orders, &outcomes, slot, now)
+                        .await?;
                     let months = self.new_months(orders, &outcomes);
                     shortfalls::note_order_months(&mut tx, platform, &months).await?;
                     tx.commit().await?;
