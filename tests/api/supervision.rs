@@ -385,3 +385,96 @@ async fn refused_orders_become_findings_that_enrolling_and_declaring_resolve() {
     list(&app, &admin, pb::ListFindingsRequest::default()).await;
     assert_eq!(event_types(&app).await.len(), events.len());
 }
+
+#[tokio::test]
+async fn only_refusals_for_missing_cover_are_counted_and_workers_named_by_enrolment_are_masked() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    flexcover::seed::seed_rates(&app.pool, chrono::Utc::now())
+        .await
+        .expect("rates");
+    let meituan = app.token("platform:meituan").await;
+    let agency = app.token("province:44").await;
+    let mut enrol = enrol_request("e1", STANDARD_ID);
+    enrol.cover_start_date = Some(date(2026, 6, 1));
+    let enrolment = app
+        .enrolment_client()
+        .await
+        .enrol_worker(authed(enrol, &meituan))
+        .await
+        .expect("enrolled")
+        .into_inner()
+        .enrolment
+        .expect("enrolment");
+    let by_enrolment = |order_id: &str, enrolment_id: &str, accepted: &str| pb::OrderRecord {
+        worker: Some(pb::order_record::Worker::EnrolmentId(enrolment_id.into())),
+        ..order(order_id, accepted)
+    };
+    let mut other_industry = order("m-1", "2026-06-14T02:00:00Z");
+    other_industry.industry = pb::Industry::RideHailing as i32;
+    let outcomes = record(
+        &app,
+        &meituan,
+        vec![
+            // Before the cover starts, named by enrolment id: missing cover.
+            by_enrolment("m-0", &enrolment.enrolment_id, "2026-05-20T02:00:00Z"),
+            // Enrolled for instant delivery, working ride-hailing: missing cover.
+            other_industry,
+            // An enrolment id that is none of Meituan's: not a shortfall of cover.
+            by_enrolment(
+                "m-2",
+                &uuid::Uuid::new_v4().to_string(),
+                "2026-06-14T02:00:00Z",
+            ),
+            // Covered.
+            order("m-3", "2026-06-14T03:00:00Z"),
+        ],
+    )
+    .await;
+    let codes: Vec<Option<i32>> = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Error(status) => Some(status.code),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            Some(Code::FailedPrecondition as i32),
+            Some(Code::FailedPrecondition as i32),
+            Some(Code::NotFound as i32),
+            None
+        ]
+    );
+    let findings = list(&app, &agency, pb::ListFindingsRequest::default()).await;
+    let uncovered = of_kind(&findings, pb::FindingKind::UncoveredOrders);
+    let seen: Vec<(Option<pb::Date>, i64, Vec<String>, Vec<String>)> = uncovered
+        .iter()
+        .map(|f| {
+            (
+                f.period_start,
+                f.measure,
+                f.sample_order_ids.clone(),
+                f.sample_workers.clone(),
+            )
+        })
+        .collect();
+    let masked = vec!["110105********002X".to_owned()];
+    assert_eq!(
+        seen,
+        [
+            (
+                Some(date(2026, 6, 14)),
+                1,
+                vec!["m-1".to_owned()],
+                masked.clone()
+            ),
+            (Some(date(2026, 5, 20)), 1, vec!["m-0".to_owned()], masked),
+        ]
+    );
+    // The worker is enrolled (active) for instant delivery: May 20 is resolved, but the
+    // ride-hailing day stays open until the worker is enrolled for that industry.
+    let states: Vec<pb::FindingState> = uncovered.iter().map(|f| f.state()).collect();
+    assert_eq!(states, [pb::FindingState::Open, pb::FindingState::Resolved]);
+}
