@@ -180,10 +180,14 @@ async fn main() {
     .expect("counts");
     assert_eq!(counted as u64, expected_refused);
 
-    let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len().max(1) as f64;
-    let baseline = mean(&rates[0].1);
+    let median = |values: &[f64]| {
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
+    };
+    let baseline = median(&rates[0].1);
     println!(
-        "| stream ({orders} orders, {rounds} rounds) | orders/s per round | mean | ratio to no refusals |"
+        "| stream ({orders} orders, {rounds} rounds) | orders/s per round | median | ratio to no refusals |"
     );
     println!("|---|---|---|---|");
     for (mix, values) in &rates {
@@ -192,8 +196,8 @@ async fn main() {
             "| {} | {} | {:.0} | {:.2} |",
             mix.name(),
             per_round.join(", "),
-            mean(values),
-            mean(values) / baseline
+            median(values),
+            median(values) / baseline
         );
     }
     println!(
