@@ -386,6 +386,9 @@ async fn refused_orders_become_findings_that_enrolling_and_declaring_resolve() {
     assert_eq!(event_types(&app).await.len(), events.len());
 }
 
+/// A finding's day, count and samples.
+type Seen = (Option<pb::Date>, i64, Vec<String>, Vec<String>);
+
 #[tokio::test]
 async fn only_refusals_for_missing_cover_are_counted_and_workers_named_by_enrolment_are_masked() {
     let app = spawn_app().await;
@@ -449,7 +452,7 @@ async fn only_refusals_for_missing_cover_are_counted_and_workers_named_by_enrolm
     );
     let findings = list(&app, &agency, pb::ListFindingsRequest::default()).await;
     let uncovered = of_kind(&findings, pb::FindingKind::UncoveredOrders);
-    let seen: Vec<(Option<pb::Date>, i64, Vec<String>, Vec<String>)> = uncovered
+    let seen: Vec<Seen> = uncovered
         .iter()
         .map(|f| {
             (
