@@ -20,7 +20,9 @@ use crate::rpc_span::RpcSpanLayer;
 use crate::store;
 use anyhow::Context;
 use futures_util::StreamExt;
+use futures_util::future::Either;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -46,6 +48,8 @@ pub async fn serve(
     settings: &ServerSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // First: a certificate that does not load stops start-up before anything runs.
+    let tls = settings.load_tls()?;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     let (stop_probe, probe_stopped) = watch::channel(false);
     let probe = tokio::spawn(probe_database(
@@ -70,6 +74,9 @@ pub async fn serve(
         }
         None => None,
     };
+    let reload = tls
+        .as_ref()
+        .map(|tls| tokio::spawn(crate::tls::reload_on_hangup(Arc::clone(tls))));
     let mut background = vec![
         tokio::spawn(crate::sequencer::run(
             state.pool.clone(),
@@ -169,7 +176,7 @@ pub async fn serve(
         .add_service(claim)
         .add_service(federation)
         .add_service(supervision)
-        .serve_with_incoming_shutdown(accepted(listener, settings), shutdown);
+        .serve_with_incoming_shutdown(accepted(listener, settings, tls), shutdown);
     let bounded = async {
         let _ = signal_seen.wait_for(|seen| *seen).await;
         tokio::time::sleep(grace).await;
@@ -183,21 +190,28 @@ pub async fn serve(
     };
     let _ = stop_probe.send(true);
     let _ = probe.await;
-    for task in background.into_iter().chain(metrics) {
+    for task in background.into_iter().chain(metrics).chain(reload) {
         task.abort();
     }
     result
 }
 
-/// Accepted connections, each tracked for the idle timeout.
+/// Accepted connections (after their TLS handshake, with TLS), each tracked for the idle timeout.
 fn accepted(
     listener: TcpListener,
     settings: &ServerSettings,
+    tls: Option<Arc<crate::tls::ServerTls>>,
 ) -> impl futures_util::Stream<Item = std::io::Result<TrackedStream>> {
     let idle_timeout = settings.idle_connection_timeout();
     let nodelay = settings.tcp_nodelay;
-    tokio_stream::wrappers::TcpListenerStream::new(listener)
-        .map(move |socket| socket.map(|socket| TrackedStream::new(socket, idle_timeout, nodelay)))
+    match tls {
+        Some(tls) => Either::Left(crate::tls::accepted(listener, tls, idle_timeout, nodelay)),
+        None => Either::Right(
+            tokio_stream::wrappers::TcpListenerStream::new(listener).map(move |socket| {
+                socket.map(|socket| TrackedStream::new(socket, idle_timeout, nodelay))
+            }),
+        ),
+    }
 }
 
 /// Drives health status from a database probe: SERVING only while the database answers.

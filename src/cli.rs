@@ -121,6 +121,8 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
+    // A certificate that does not load fails here, before the database is started.
+    args.server.load_tls()?;
     let database = Database::open(database_args, true).await?;
     let pii = match (&args.pii_key, &args.pii_key_file) {
         (Some(key), _) => PiiKeys::parse(key).context("FLEXCOVER_PII_KEY")?,
@@ -148,7 +150,7 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
     let state = AppState {
         pool: database.pool.clone(),
         pii: Arc::new(pii),
-        clock: Arc::new(SystemClock),
+        clock: serve_clock(args.clock_offset_days),
         cache: Arc::new(crate::cache::Cache::new(args.server.cache_max_age())),
         access_log: crate::access_log::AccessLog::start(&database.pool),
         enrolments: crate::service::enrolment::coalesce::Coalescer::start(
@@ -157,12 +159,32 @@ async fn serve(database_args: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<
         ),
         metrics: Arc::new(crate::metrics::Metrics::default()),
     };
-    tracing::info!(listen = %args.listen, "flexcover serving");
+    tracing::info!(
+        listen = %args.listen,
+        tls = args.server.tls_cert.is_some(),
+        mutual_tls = args.server.tls_client_ca.is_some(),
+        "flexcover serving"
+    );
     let served =
         crate::app::serve(listener, state, &args.server, crate::app::shutdown_signal()).await;
     let closed = database.close().await;
     tracing::info!("flexcover stopped");
     served.and(closed)
+}
+
+/// The machine's clock, or one moved by whole days for a training copy (said loudly, since every
+/// fact recorded is then dated by it).
+fn serve_clock(offset_days: i64) -> Arc<dyn Clock> {
+    if offset_days == 0 {
+        return Arc::new(SystemClock);
+    }
+    let clock = crate::domain::clock::OffsetClock::days(offset_days);
+    tracing::warn!(
+        offset_days,
+        today = %clock.today(),
+        "the registry's clock is offset from the machine's: a training copy, not a live registry"
+    );
+    Arc::new(clock)
 }
 
 async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()> {

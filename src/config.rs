@@ -64,6 +64,17 @@ pub struct ServeArgs {
     /// created (mode 0600) on first start.
     #[arg(long, env = "FLEXCOVER_PII_KEY_FILE")]
     pub pii_key_file: Option<PathBuf>,
+    /// Days the registry's clock runs ahead of (or behind) the machine's: for a training or
+    /// demonstration copy walked through a claim's months and years, never for a live registry
+    /// (facts recorded ahead stay ahead when the offset is taken away).
+    #[arg(
+        long,
+        env = "FLEXCOVER_CLOCK_OFFSET_DAYS",
+        default_value_t = 0,
+        allow_hyphen_values = true,
+        value_parser = clap::value_parser!(i64).range(-3660..=3660)
+    )]
+    pub clock_offset_days: i64,
     #[command(flatten)]
     pub server: ServerSettings,
 }
@@ -131,6 +142,15 @@ pub struct ServerSettings {
     /// How long shutdown waits for in-flight calls, in seconds.
     #[arg(long, env = "FLEXCOVER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
+    /// Serve TLS with this certificate chain (PEM, leaf first); reread on SIGHUP.
+    #[arg(long, env = "FLEXCOVER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM); reread on SIGHUP.
+    #[arg(long, env = "FLEXCOVER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates issued by these CAs (PEM): mutual TLS. Needs --tls-cert.
+    #[arg(long, env = "FLEXCOVER_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 impl Default for ServerSettings {
@@ -151,6 +171,9 @@ impl Default for ServerSettings {
             coalesce_max: 256,
             metrics_listen: None,
             shutdown_grace_secs: 30,
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
         }
     }
 }
@@ -188,6 +211,28 @@ impl ServerSettings {
     pub fn supervision_refresh(&self) -> Option<Duration> {
         (self.supervision_refresh_secs > 0)
             .then(|| Duration::from_secs(self.supervision_refresh_secs))
+    }
+
+    /// The TLS files, when the listener serves TLS.
+    pub fn tls_files(&self) -> anyhow::Result<Option<crate::tls::TlsFiles>> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Ok(Some(crate::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.tls_client_ca.clone(),
+            })),
+            (None, None) if self.tls_client_ca.is_none() => Ok(None),
+            _ => anyhow::bail!(
+                "TLS needs both --tls-cert and --tls-key (--tls-client-ca only with them)"
+            ),
+        }
+    }
+
+    /// The listener's TLS, loaded now (a file that does not load is an error), if it serves TLS.
+    pub fn load_tls(&self) -> anyhow::Result<Option<std::sync::Arc<crate::tls::ServerTls>>> {
+        self.tls_files()?
+            .map(|files| crate::tls::ServerTls::load(files).map(std::sync::Arc::new))
+            .transpose()
     }
 
     pub fn health_interval(&self) -> Duration {

@@ -8,6 +8,8 @@
 //!   end-of-stream to HTTP/2 once no call has been open for the timeout. With no stream open, h2
 //!   ends the connection cleanly; a gRPC client reconnects on its next call. Keepalive pings do
 //!   not count as activity, so a peer that answers pings but never calls is still closed.
+//! - With TLS the tracking sits above the TLS session, so an idle connection ends with h2's
+//!   GOAWAY and a TLS close_notify, as a plaintext one ends with GOAWAY.
 use futures_util::future::BoxFuture;
 use std::io;
 use std::pin::Pin;
@@ -79,9 +81,16 @@ pub struct ConnectionInfo {
     pub activity: Arc<Activity>,
 }
 
+/// An accepted socket, in plaintext or after its TLS handshake.
+pub enum Socket {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
+
 /// An accepted socket that reads end-of-stream once it has been idle for `idle_timeout`.
 pub struct TrackedStream {
-    io: TcpStream,
+    io: Socket,
+    local_addr: Option<std::net::SocketAddr>,
     activity: Arc<Activity>,
     idle_timeout: Option<Duration>,
     check: Pin<Box<Sleep>>,
@@ -93,9 +102,28 @@ impl TrackedStream {
         if let Err(error) = io.set_nodelay(nodelay) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
+        let local_addr = io.local_addr().ok();
+        Self::tracking(Socket::Plain(io), local_addr, idle_timeout)
+    }
+
+    /// A socket whose TLS handshake is done (TCP_NODELAY was set before it).
+    pub fn tls(
+        io: tokio_rustls::server::TlsStream<TcpStream>,
+        local_addr: Option<std::net::SocketAddr>,
+        idle_timeout: Option<Duration>,
+    ) -> Self {
+        Self::tracking(Socket::Tls(Box::new(io)), local_addr, idle_timeout)
+    }
+
+    fn tracking(
+        io: Socket,
+        local_addr: Option<std::net::SocketAddr>,
+        idle_timeout: Option<Duration>,
+    ) -> Self {
         let first_check = Instant::now() + idle_timeout.unwrap_or(Duration::ZERO);
         Self {
             io,
+            local_addr,
             activity: Arc::new(Activity::new()),
             idle_timeout,
             check: Box::pin(tokio::time::sleep_until(first_check)),
@@ -126,7 +154,7 @@ impl Connected for TrackedStream {
 
     fn connect_info(&self) -> Self::ConnectInfo {
         ConnectionInfo {
-            local_addr: self.io.local_addr().ok(),
+            local_addr: self.local_addr,
             activity: Arc::clone(&self.activity),
         }
     }
@@ -177,6 +205,64 @@ impl AsyncWrite for TrackedStream {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
+
+impl AsyncRead for Socket {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Plain(io) => Pin::new(io).poll_read(cx, buf),
+            Socket::Tls(io) => Pin::new(io).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Socket {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Socket::Plain(io) => Pin::new(io).poll_write(cx, buf),
+            Socket::Tls(io) => Pin::new(io).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Socket::Plain(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+            Socket::Tls(io) => Pin::new(io).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Socket::Plain(io) => io.is_write_vectored(),
+            Socket::Tls(io) => io.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Plain(io) => Pin::new(io).poll_flush(cx),
+            Socket::Tls(io) => Pin::new(io).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Socket::Plain(io) => Pin::new(io).poll_shutdown(cx),
+            Socket::Tls(io) => Pin::new(io).poll_shutdown(cx),
+        }
     }
 }
 

@@ -79,7 +79,8 @@ impl From<sqlx::Error> for AppError {
 /// Whether `error` means the database could not be reached or the connection broke, rather than
 /// that the statement was wrong: I/O and TLS failures, a closed or exhausted pool, a protocol
 /// stream cut short, and the server's connection-exception (08…), shutdown and crash (57P…) and
-/// too-many-connections (53300) codes.
+/// too-many-connections (53300) codes, and a write refused as read-only (25006): during a failover
+/// a connection can reach a server that is not, or not yet, the primary.
 pub fn is_connection_loss(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_)
@@ -89,7 +90,7 @@ pub fn is_connection_loss(error: &sqlx::Error) -> bool {
         | sqlx::Error::WorkerCrashed
         | sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+            code.starts_with("08") || code.starts_with("57P") || code == "53300" || code == "25006"
         }),
         _ => false,
     }

@@ -27,6 +27,7 @@ pub mod sequencer;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod tls;
 
 /// Code generated from `proto/flexcover/v1`.
 pub mod pb {

@@ -202,7 +202,9 @@ impl EmbeddedPostgres {
         };
         server.stopping.store(true, Ordering::SeqCst);
         if let Some(supervisor) = self.supervisor.take() {
+            // Waited for, so a restart it had in flight is registered as current before we read it.
             supervisor.abort();
+            let _ = supervisor.await;
         }
         if let Some(owner_file) = self.owner_file.take() {
             let _ = std::fs::remove_file(owner_file);
@@ -291,17 +293,19 @@ async fn supervise(server: Arc<Supervised>, url: String) {
             // A killed postmaster's backends hold its shared memory for a moment; the new server
             // refuses to start until they are gone, so retry with a short backoff.
             let restarted = match spawn_server(&server.command) {
-                Ok(running) => wait_ready(&url, &running, &server.command.log_path)
-                    .await
-                    .map(|()| running),
-                Err(error) => Err(error),
-            };
-            match restarted {
                 Ok(running) => {
+                    // Current from the moment it runs: a stop while it starts must signal it, not
+                    // the dead server it replaces (it would outlive us).
                     *server
                         .current
                         .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = running;
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = running.clone();
+                    wait_ready(&url, &running, &server.command.log_path).await
+                }
+                Err(error) => Err(error),
+            };
+            match restarted {
+                Ok(()) => {
                     tracing::warn!(
                         seconds = started.elapsed().as_secs_f64(),
                         "the embedded PostgreSQL is back (crash recovery done)"

@@ -180,6 +180,7 @@ fn start_span<B>(request: &http::Request<B>, served: Option<Served>) -> tracing:
         server.address = local.map(|a| a.ip().to_string()),
         server.port = local.map(|a| a.port()),
         trace_id = tracing::field::Empty,
+        span_id = tracing::field::Empty,
         caller.kind = tracing::field::Empty,
         province = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
@@ -189,9 +190,14 @@ fn start_span<B>(request: &http::Request<B>, served: Option<Served>) -> tracing:
     if parent.span().span_context().is_valid() {
         let _ = span.set_parent(parent);
     }
-    let trace_id = span.context().span().span_context().trace_id();
-    if trace_id != opentelemetry::trace::TraceId::INVALID {
-        span.record("trace_id", tracing::field::display(trace_id));
+    // For JSON log lines: every line of the call names the trace and this span.
+    let context = span.context();
+    let ids = context.span().span_context().clone();
+    if ids.trace_id() != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(ids.trace_id()));
+    }
+    if ids.span_id() != opentelemetry::trace::SpanId::INVALID {
+        span.record("span_id", tracing::field::display(ids.span_id()));
     }
     span
 }

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 /// Loads the pilot's platforms and scope periods (DOMAIN.md). Safe to run again: existing
 /// platforms and overlapping periods are left as they are. Returns how many periods were added.
 pub async fn seed_pilot(pool: &PgPool, now: DateTime<Utc>) -> AppResult<usize> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::Tx::new(pool.begin().await?);
     for platform in pilot::PLATFORMS {
         let row = platforms::PlatformRow {
             platform_id: platform.platform_id.to_owned(),

@@ -13,7 +13,7 @@ pub const INTERVAL: Duration = Duration::from_millis(20);
 
 /// One pass in its own transaction.
 pub async fn pass(pool: &PgPool, clock: &dyn Clock) -> crate::error::AppResult<Pass> {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::store::Tx::new(pool.begin().await?);
     let pass = federation::sequence_pass(&mut tx, clock.now()).await?;
     tx.commit().await?;
     Ok(pass)

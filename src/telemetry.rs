@@ -53,13 +53,21 @@ fn resource() -> opentelemetry_sdk::Resource {
     }
 }
 
+/// Colour codes only for a terminal, never into files and pipes, and never when `NO_COLOR` is set
+/// to anything but the empty string (no-color.org).
+fn colour(stderr_is_terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|value| value.is_empty())
+}
+
 pub fn init(format: LogFormat) -> anyhow::Result<TelemetryGuard> {
     use std::io::IsTerminal;
     let filter = filter()?;
     let fmt_layer = match format {
         LogFormat::Human => tracing_subscriber::fmt::layer()
-            // Colour codes only for a terminal, never into files and pipes.
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_ansi(colour(
+                std::io::stderr().is_terminal(),
+                std::env::var_os("NO_COLOR"),
+            ))
             .with_writer(std::io::stderr)
             .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
@@ -94,4 +102,18 @@ pub fn init(format: LogFormat) -> anyhow::Result<TelemetryGuard> {
         .try_init()
         .context("installing the tracing subscriber")?;
     Ok(TelemetryGuard { provider })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour;
+
+    #[test]
+    fn colour_only_on_a_terminal_and_never_with_no_color() {
+        assert!(colour(true, None));
+        assert!(colour(true, Some("".into())), "an empty NO_COLOR is unset");
+        assert!(!colour(true, Some("1".into())));
+        assert!(!colour(false, None));
+        assert!(!colour(false, Some("1".into())));
+    }
 }

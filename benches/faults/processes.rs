@@ -14,6 +14,17 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The pid on the first line of a pid file (a postmaster's, or one a script wrote).
+pub fn pid_in(file: &Path) -> Option<i32> {
+    std::fs::read_to_string(file)
+        .ok()?
+        .lines()
+        .next()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 fn pid_alive(pid: i32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
@@ -40,6 +51,11 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
+        // FLEXCOVER_KEEP_FAULT_DIRS=1 keeps logs and data for a post-mortem.
+        if std::env::var_os("FLEXCOVER_KEEP_FAULT_DIRS").is_some() {
+            eprintln!("kept {}", self.0.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
@@ -161,14 +177,7 @@ impl Serve {
 
     /// The pid in the embedded cluster's `postmaster.pid`.
     pub fn postmaster_pid(&self) -> Option<i32> {
-        let data_dir = self.data_dir.as_ref()?;
-        std::fs::read_to_string(data_dir.join("postgres/postmaster.pid"))
-            .ok()?
-            .lines()
-            .next()?
-            .trim()
-            .parse()
-            .ok()
+        pid_in(&self.data_dir.as_ref()?.join("postgres/postmaster.pid"))
     }
 
     /// Runs a `flexcover admin …` command against serve's database; returns its stdout.

@@ -35,6 +35,8 @@ pub fn enrolment(prefix: &str, n: u64) -> pb::EnrolWorkerRequest {
 pub struct Ledger {
     /// (ID number, enrolment id) of every acknowledged enrolment.
     pub acknowledged: Mutex<Vec<(String, String)>>,
+    /// When each was acknowledged, in order.
+    pub acknowledged_at: Mutex<Vec<Instant>>,
     pub tally: Tally,
     /// Calls still unanswered when the writers gave up (each may or may not have been written).
     pub unresolved: AtomicU64,
@@ -74,6 +76,8 @@ impl Load {
                         {
                             let mut acknowledged = ledger.acknowledged.lock().expect("ledger");
                             acknowledged.push((id_number(n), enrolment_id));
+                            let mut at = ledger.acknowledged_at.lock().expect("ledger");
+                            at.push(Instant::now());
                         }
                     }
                 })

@@ -62,6 +62,27 @@ impl Clock for SystemClock {
     }
 }
 
+/// The machine's clock moved by a fixed offset: the registry of a training or demonstration copy
+/// lives through a claim's months without waiting for them (`serve --clock-offset-days`).
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock {
+    offset: chrono::Duration,
+}
+
+impl OffsetClock {
+    pub fn days(days: i64) -> Self {
+        Self {
+            offset: chrono::Duration::days(days),
+        }
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> DateTime<Utc> {
+        SystemClock.now() + self.offset
+    }
+}
+
 /// A clock that stands still until moved; for tests.
 #[derive(Debug)]
 pub struct ManualClock(Mutex<DateTime<Utc>>);
@@ -113,5 +134,14 @@ mod tests {
         assert!(check_fact_day(today, today).is_ok());
         assert!(check_fact_day(today + chrono::Duration::days(1), today).is_err());
         assert!(check_fact_day(PILOT_START - chrono::Duration::days(1), today).is_err());
+    }
+
+    #[test]
+    fn an_offset_clock_runs_whole_days_from_the_machine_clock() {
+        let ahead = OffsetClock::days(400).now();
+        let machine = SystemClock.now();
+        let days = (ahead - machine).num_days();
+        assert!((399..=400).contains(&days), "{days}");
+        assert!(OffsetClock::days(-3).today() < SystemClock.today());
     }
 }

@@ -189,14 +189,25 @@ pub struct Schedule {
     /// The province's adjustments, by effective month; those effective after the assessment's
     /// month apply.
     pub adjustments: Vec<Adjustment>,
+    /// The same item in earlier versions of the assessment assessed before this one (a review
+    /// re-assesses from its own day): their amounts still hold for the months before, oldest first.
+    pub earlier: Vec<Segment>,
+}
+
+/// An earlier version's amount of a periodic item, from the month of its assessment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub assessed_on: NaiveDate,
+    pub monthly: Fen,
 }
 
 impl Schedule {
     /// The entitlement of `month`: the assessed amount, adjusted by each adjustment effective
     /// after the assessment's month and by `month`, in order, each rounded half-up once.
     pub fn entitlement(&self, month: Period) -> Entitlement {
-        let first = Period::containing(self.assessed_on);
-        let mut amount = i128::from(self.monthly.0);
+        let segment = self.segment_for(month);
+        let first = Period::containing(segment.assessed_on);
+        let mut amount = i128::from(segment.monthly.0);
         let mut used = Vec::new();
         for adjustment in self
             .adjustments
@@ -213,6 +224,28 @@ impl Schedule {
             amount: Fen(i64::try_from(amount).unwrap_or(i64::MAX)),
             adjustments: used,
         }
+    }
+
+    /// The version whose amount holds in `month`: the latest assessed by then (the earliest for a
+    /// month before every version, which is never due).
+    fn segment_for(&self, month: Period) -> Segment {
+        let current = Segment {
+            assessed_on: self.assessed_on,
+            monthly: self.monthly,
+        };
+        std::iter::once(current)
+            .chain(self.earlier.iter().rev().copied())
+            .find(|segment| Period::containing(segment.assessed_on) <= month)
+            .or_else(|| self.earlier.first().copied())
+            .unwrap_or(current)
+    }
+
+    /// The month the benefit runs from: that of its first version's assessment.
+    fn first_month(&self) -> Period {
+        let first = self.earlier.first().map_or(self.assessed_on, |segment| {
+            segment.assessed_on.min(self.assessed_on)
+        });
+        Period::containing(first)
     }
 
     pub fn standing(&self) -> Standing {
@@ -243,7 +276,7 @@ impl Schedule {
     /// the resumption; and not when it begins on or after a dependant's age limit.
     pub fn check_month(&self, month: Period, current: Period) -> Result<(), Refused> {
         let refused = |why: String| Err(Refused(format!("{} is not due: {why}", show(month))));
-        let first = Period::containing(self.assessed_on);
+        let first = self.first_month();
         if month < first {
             return refused(format!(
                 "the benefit runs from the month of the assessment, {}",
@@ -293,7 +326,7 @@ impl Schedule {
     /// The months due through `through` (inclusive), in order.
     pub fn due_months(&self, through: Period) -> Vec<Period> {
         let mut months = Vec::new();
-        let mut month = Period::containing(self.assessed_on);
+        let mut month = self.first_month();
         while month <= through {
             if self.check_month(month, through).is_ok() {
                 months.push(month);
@@ -397,7 +430,43 @@ mod tests {
             eligible_before: None,
             changes: vec![],
             adjustments: vec![],
+            earlier: vec![],
         }
+    }
+
+    #[test]
+    fn a_review_changes_the_amount_from_its_month_and_the_months_before_keep_theirs() {
+        // Assessed grade 2 (8,500 yuan) on 20 July 2026; reviewed to grade 1 (9,000 yuan) on
+        // 3 August 2027; Guangdong raised benefits 3.5% from December 2026.
+        let schedule = Schedule {
+            monthly: Fen(900_000),
+            assessed_on: d("2027-08-03"),
+            earlier: vec![Segment {
+                assessed_on: d("2026-07-20"),
+                monthly: Fen(850_000),
+            }],
+            adjustments: vec![Adjustment {
+                id: 1,
+                effective: m("2026-12"),
+                basis_points: 350,
+            }],
+            ..allowance()
+        };
+        let current = m("2027-09");
+        let months = schedule.due_months(current);
+        assert_eq!(
+            months.first(),
+            Some(&m("2026-07")),
+            "from the first version"
+        );
+        assert_eq!(months.len(), 15, "July 2026 to September 2027");
+        assert_eq!(schedule.entitlement(m("2026-11")).amount, Fen(850_000));
+        // 850,000 x 1.035 = 879,750: the earlier version, adjusted.
+        assert_eq!(schedule.entitlement(m("2027-07")).amount, Fen(879_750));
+        // From the review's month the new amount, assessed after the adjustment took effect.
+        assert_eq!(schedule.entitlement(m("2027-08")).amount, Fen(900_000));
+        assert!(schedule.check_month(m("2027-02"), current).is_ok());
+        assert!(schedule.check_month(m("2026-06"), current).is_err());
     }
 
     #[test]
@@ -532,6 +601,7 @@ mod tests {
             eligible_before: Some(limit),
             changes: vec![],
             adjustments: vec![],
+            earlier: vec![],
         };
         assert_eq!(
             schedule.due_months(m("2026-12")),

@@ -81,6 +81,11 @@ fn a_failed_call_is_a_server_span_of_the_callers_trace_with_the_rpc_conventions(
         span.status
     );
     assert_eq!(attribute(span, "trace_id"), Some(TRACE_ID.into()));
+    assert_eq!(
+        attribute(span, "span_id"),
+        Some(span.span_context.span_id().to_string().into()),
+        "log lines name the span itself"
+    );
 }
 
 #[test]

@@ -115,7 +115,7 @@ pub async fn begin(state: &AppState) -> AppResult<Tx> {
 /// [`begin`] on a pool of the caller's choosing.
 pub async fn begin_on(pool: &PgPool) -> AppResult<Tx> {
     let connection = acquire(pool).await?;
-    Ok(sqlx::Transaction::begin(connection, None).await?)
+    Ok(Tx::new(sqlx::Transaction::begin(connection, None).await?))
 }
 
 /// A pooled connection for the current call, unless its caller gives up first. Waiting for the

@@ -35,7 +35,8 @@ use std::time::Duration;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!();
 
-pub type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
+mod tx;
+pub use tx::Tx;
 
 /// One array parameter of a set-based statement: `value` of the items at `which`, in that order
 /// (the order rows are written in, and the order `WITH ORDINALITY` numbers them).

@@ -165,6 +165,38 @@ pub async fn due_items(
         .collect())
 }
 
+/// A periodic item in one version of a claim's assessment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRow {
+    pub claim_id: Uuid,
+    pub kind: BenefitKind,
+    pub item: i32,
+    pub assessment: i32,
+    pub assessed_on: NaiveDate,
+    pub amount_fen: i64,
+}
+
+/// The periodic items of every version of the assessments of `claims` (one province): a review's
+/// version holds from its own day, the earlier ones for the months before.
+pub async fn periodic_versions(
+    db: impl PgExecutor<'_>,
+    province_code: &str,
+    claims: &[Uuid],
+) -> AppResult<Vec<VersionRow>> {
+    Ok(sqlx::query_as!(
+        VersionRow,
+        r#"SELECT claim_id, kind AS "kind: BenefitKind", item, assessment, assessed_on AS "assessed_on!",
+                  amount_fen
+           FROM benefit_items
+           WHERE province_code = $1 AND claim_id = ANY($2) AND monthly
+           ORDER BY claim_id, kind, item, assessment"#,
+        province_code,
+        claims,
+    )
+    .fetch_all(db)
+    .await?)
+}
+
 /// A month's payment of a periodic item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonthPaidRow {

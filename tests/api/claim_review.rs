@@ -108,22 +108,47 @@ async fn a_review_a_year_after_the_appraisal_re_assesses_the_benefits_as_a_new_v
         (subsidy.amount_fen, subsidy.paid_fen),
         (27_000_000, 25_000_000)
     );
-    // The new allowance runs from the review's month; the earlier version is kept, not overwritten.
-    let before = client
+    // The new allowance runs from the review's month; the months before keep the earlier
+    // version's amount, still due (never lost with the re-assessment) and paid at it.
+    let due = client
+        .list_benefits_due(authed(
+            pb::ListBenefitsDueRequest {
+                province_code: "44".into(),
+                page_size: 100,
+                ..Default::default()
+            },
+            agency,
+        ))
+        .await
+        .expect("due")
+        .into_inner()
+        .due;
+    let months: Vec<(&str, i64)> = due
+        .iter()
+        .map(|d| (d.month.as_str(), d.entitlement_fen))
+        .collect();
+    assert_eq!(months.len(), 12, "July 2026 to June 2027: {months:?}");
+    assert_eq!(months.first(), Some(&("2026-07", 850_000)));
+    assert_eq!(months.get(10), Some(&("2027-05", 850_000)));
+    assert_eq!(months.last(), Some(&("2027-06", 900_000)));
+    let above = client
         .record_benefit_payment(authed(
             monthly("p3", "2027-05", 900_000, date(2027, 6, 20)),
             agency,
         ))
         .await
-        .expect_err("before the review's month");
-    assert!(before.message().contains("2027-06"), "{}", before.message());
-    client
-        .record_benefit_payment(authed(
-            monthly("p4", "2027-06", 900_000, date(2027, 6, 20)),
-            agency,
-        ))
-        .await
-        .expect("June 2027 at 90%");
+        .expect_err("above the earlier version's amount");
+    assert!(above.message().contains("8500.00"), "{}", above.message());
+    // May 2027 at 85%, June 2027 (the review's month) at 90%.
+    for (request_id, month, amount) in [("p3b", "2027-05", 850_000), ("p4", "2027-06", 900_000)] {
+        client
+            .record_benefit_payment(authed(
+                monthly(request_id, month, amount, date(2027, 6, 20)),
+                agency,
+            ))
+            .await
+            .expect("paid at the month's amount");
+    }
     let settled = client
         .record_benefit_payment(authed(
             payment(
@@ -195,6 +220,17 @@ async fn a_relapse_reopens_the_medical_items_of_a_closed_claim() {
         .await
         .expect_err("no bill");
     assert_field_violation(&none, "medical_costs_fen");
+    let before_assessment = client
+        .record_relapse(authed(
+            pb::RecordRelapseRequest {
+                relapsed_on: Some(date(2026, 6, 14)),
+                ..relapse("r-early", &claim_id, 500_000)
+            },
+            agency,
+        ))
+        .await
+        .expect_err("before the assessment");
+    assert_field_violation(&before_assessment, "relapsed_on");
     let reopened = client
         .record_relapse(authed(relapse("r1", &claim_id, 500_000), agency))
         .await

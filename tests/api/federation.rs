@@ -476,7 +476,7 @@ async fn a_sequencer_pass_is_bounded_in_transaction_order_across_a_power_of_ten(
     .execute(&app.pool)
     .await
     .expect("events");
-    let mut tx = app.pool.begin().await.expect("tx");
+    let mut tx = flexcover::store::Tx::new(app.pool.begin().await.expect("tx"));
     for (max_events, upper, why) in [
         (6, "10000000000", "six events: the first two transactions"),
         (

@@ -2,6 +2,7 @@
 //! a day. Items are read by claim and item in batches, each item's schedule gives its due months,
 //! and months paid in full are left out; a page ends after `page_size` months.
 use super::ListBenefitsDue;
+use super::periodic::earlier_segments;
 use crate::api::paging;
 use crate::auth::Principal;
 use crate::domain::benefits::BenefitKind;
@@ -12,7 +13,7 @@ use crate::domain::periodic::{Adjustment, Schedule, show};
 use crate::error::{AppError, AppResult};
 use crate::policy::{self, Action, Owner};
 use crate::service::AppState;
-use crate::store::periodic::{self as store, ChangeRow, DueItemRow};
+use crate::store::periodic::{self as store, ChangeRow, DueItemRow, VersionRow};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -86,6 +87,7 @@ pub async fn list_benefits_due(
         let items = store::due_items(&state.pool, province, as_of, from, BATCH).await?;
         let claims: Vec<Uuid> = items.iter().map(|item| item.claim_id).collect();
         let changes = store::changes_of(&state.pool, province, &claims, Some(as_of)).await?;
+        let versions = store::periodic_versions(&state.pool, province, &claims).await?;
         let mut paid: HashMap<(Uuid, BenefitKind, i32, Period), Fen> = HashMap::new();
         for row in store::month_payments_of(&state.pool, province, &claims, as_of).await? {
             let sum = paid
@@ -99,7 +101,7 @@ pub async fn list_benefits_due(
             *sum = Fen(sum.0.saturating_add(row.amount_fen));
         }
         for item in &items {
-            let schedule = schedule(item, &changes, &adjustments);
+            let schedule = schedule(item, &changes, &adjustments, &versions);
             for month in schedule.due_months(through) {
                 let key = (item.claim_id, item.kind, item.item, month);
                 if after.is_some_and(|(claim, number, last)| {
@@ -137,8 +139,18 @@ pub async fn list_benefits_due(
 }
 
 /// An item's schedule with its own changes (`changes` holds those of its whole batch).
-fn schedule(item: &DueItemRow, changes: &[ChangeRow], adjustments: &[Adjustment]) -> Schedule {
+fn schedule(
+    item: &DueItemRow,
+    changes: &[ChangeRow],
+    adjustments: &[Adjustment],
+    versions: &[VersionRow],
+) -> Schedule {
     Schedule {
+        earlier: earlier_segments(
+            (item.claim_id, item.kind, item.item),
+            item.assessed_on,
+            versions,
+        ),
         kind: item.kind,
         monthly: Fen(item.amount_fen),
         assessed_on: item.assessed_on,

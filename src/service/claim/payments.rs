@@ -3,7 +3,7 @@
 //! payment is dated before the assessment or in the future; a one-time item is never paid beyond
 //! what remains of it, a periodic item once a month, at most the month's entitlement. When every
 //! one-time item is paid the claim is in payment while a periodic benefit runs, else closed.
-use super::periodic::{pick_item, running, schedule_of};
+use super::periodic::{earlier_segments, pick_item, running, schedule_of};
 use super::record::{Change, advance, open_or_replay};
 use super::{ClaimReply, RecordBenefitPayment};
 use crate::auth::Principal;
@@ -83,7 +83,18 @@ pub async fn record_benefit_payment<R: ClaimReply>(
             .await?;
             let adjustments =
                 periodic_store::adjustments(&mut *locked.tx, &locked.claim.province_code).await?;
-            let entitlement = schedule_of(item, &changes, &adjustments)
+            let versions = periodic_store::periodic_versions(
+                &mut *locked.tx,
+                &locked.claim.province_code,
+                &[locked.claim.claim_id],
+            )
+            .await?;
+            let earlier = earlier_segments(
+                (locked.claim.claim_id, kind, item.item),
+                item.assessed_on,
+                &versions,
+            );
+            let entitlement = schedule_of(item, &changes, &adjustments, earlier)
                 .check_payment(
                     month,
                     Period::containing(today),

@@ -8,12 +8,15 @@ use crate::domain::benefits::{self, Balance, BenefitKind};
 use crate::domain::claim::{Step, StepTaken};
 use crate::domain::clock::check_fact_day;
 use crate::domain::money::Fen;
-use crate::domain::periodic::{self, Adjustment, ChangeKind, Schedule};
+use crate::domain::periodic::{self, Adjustment, ChangeKind, Schedule, Segment};
 use crate::error::{AppError, AppResult};
 use crate::policy::Action;
 use crate::service::AppState;
 use crate::store::claims::{self as store, ItemRow};
-use crate::store::periodic::{self as periodic_store, ChangeRow};
+use crate::store::periodic::{self as periodic_store, ChangeRow, VersionRow};
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+use uuid::Uuid;
 
 /// The schedule of a periodic item, with its changes (of every item of the claim, in order) and
 /// the province's adjustments (none where only the months and standing matter).
@@ -21,8 +24,10 @@ pub(super) fn schedule_of(
     item: &ItemRow,
     changes: &[ChangeRow],
     adjustments: &[Adjustment],
+    earlier: Vec<Segment>,
 ) -> Schedule {
     Schedule {
+        earlier,
         kind: item.kind,
         monthly: Fen(item.amount_fen),
         assessed_on: item.assessed_on,
@@ -36,12 +41,37 @@ pub(super) fn schedule_of(
     }
 }
 
+/// The earlier amounts of a periodic item assessed on `assessed_on`: the same kind and item in
+/// the claim's versions assessed on an earlier day (the last version of each day), oldest first.
+pub(super) fn earlier_segments(
+    (claim_id, kind, item): (Uuid, BenefitKind, i32),
+    assessed_on: NaiveDate,
+    versions: &[VersionRow],
+) -> Vec<Segment> {
+    let mut by_day: BTreeMap<NaiveDate, &VersionRow> = BTreeMap::new();
+    for version in versions.iter().filter(|v| {
+        (v.claim_id, v.kind, v.item) == (claim_id, kind, item) && v.assessed_on < assessed_on
+    }) {
+        let latest = by_day.entry(version.assessed_on).or_insert(version);
+        if version.assessment > latest.assessment {
+            *latest = version;
+        }
+    }
+    by_day
+        .into_values()
+        .map(|version| Segment {
+            assessed_on: version.assessed_on,
+            monthly: Fen(version.amount_fen),
+        })
+        .collect()
+}
+
 /// Whether any periodic item of the current assessment still runs.
 pub(super) fn running(items: &[ItemRow], changes: &[ChangeRow]) -> bool {
     items
         .iter()
         .filter(|item| item.monthly)
-        .any(|item| schedule_of(item, changes, &[]).running())
+        .any(|item| schedule_of(item, changes, &[], vec![]).running())
 }
 
 /// The periodic item a payment or change names: by number, or the only one of its kind.
@@ -114,7 +144,7 @@ pub async fn change_periodic_benefit<R: ClaimReply>(
         reason: command.reason,
         effective_on: command.effective_on,
     };
-    schedule_of(item, &changes, &[])
+    schedule_of(item, &changes, &[], vec![])
         .check_change(&change)
         .map_err(|refused| AppError::FailedPrecondition(refused.0))?;
     let number = item.item;

@@ -281,7 +281,7 @@ pub(super) async fn answer(
         .map(|row| ItemView {
             standing: row
                 .monthly
-                .then(|| super::periodic::schedule_of(&row, &changes, &[]).standing()),
+                .then(|| super::periodic::schedule_of(&row, &changes, &[], vec![]).standing()),
             row,
         })
         .collect();

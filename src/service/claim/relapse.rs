@@ -33,6 +33,15 @@ pub async fn record_relapse<R: ClaimReply>(
     );
     let next = advance(&locked.claim, Step::Relapse)?;
     let items = store::items(&mut *locked.tx, &locked.claim).await?;
+    // A relapse follows the treatment whose outcome was assessed.
+    if let Some(assessed) = items.iter().map(|item| item.assessed_on).min()
+        && command.relapsed_on < assessed
+    {
+        return Err(AppError::invalid(
+            "relapsed_on",
+            format!("must not be before the benefits were assessed ({assessed})"),
+        ));
+    }
     let current: Vec<(BenefitKind, Fen)> = items
         .iter()
         .map(|item| (item.kind, Fen(item.amount_fen)))
