@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/flexcover/v1/contribution.proto",
         "proto/flexcover/v1/claim.proto",
         "proto/flexcover/v1/federation.proto",
+        "proto/flexcover/v1/supervision.proto",
         // Served through reflection so clients can decode error details (BadRequest, RetryInfo).
         // Upstream googleapis files, kept out of proto/ so that a client generated from proto/
         // uses the googleapis-common-protos (or equivalent) package instead of a copy.

@@ -5,6 +5,7 @@ use crate::api::claim::ClaimApi;
 use crate::api::contribution::ContributionApi;
 use crate::api::enrolment::EnrolmentApi;
 use crate::api::federation::FederationApi;
+use crate::api::supervision::SupervisionApi;
 use crate::auth::AuthLayer;
 use crate::config::ServerSettings;
 use crate::connection::TrackedStream;
@@ -14,6 +15,7 @@ use crate::pb::claim_service_server::ClaimServiceServer;
 use crate::pb::contribution_service_server::ContributionServiceServer;
 use crate::pb::enrolment_service_server::EnrolmentServiceServer;
 use crate::pb::federation_service_server::FederationServiceServer;
+use crate::pb::supervision_service_server::SupervisionServiceServer;
 use crate::rpc_span::RpcSpanLayer;
 use crate::store;
 use anyhow::Context;
@@ -75,7 +77,7 @@ pub async fn serve(
     let reload = tls
         .as_ref()
         .map(|tls| tokio::spawn(crate::tls::reload_on_hangup(Arc::clone(tls))));
-    let background = [
+    let mut background = vec![
         tokio::spawn(crate::sequencer::run(
             state.pool.clone(),
             state.clock.clone(),
@@ -86,6 +88,12 @@ pub async fn serve(
             state.cache.clone(),
         )),
     ];
+    if let Some(interval) = settings.supervision_refresh() {
+        background.push(tokio::spawn(crate::service::supervision::refresh::run(
+            state.clone(),
+            interval,
+        )));
+    }
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
@@ -109,6 +117,9 @@ pub async fn serve(
         .max_encoding_message_size(max_message);
 
     let claim = ClaimServiceServer::new(ClaimApi::new(state.clone()))
+        .max_decoding_message_size(max_message)
+        .max_encoding_message_size(max_message);
+    let supervision = SupervisionServiceServer::new(SupervisionApi::new(state.clone()))
         .max_decoding_message_size(max_message)
         .max_encoding_message_size(max_message);
 
@@ -164,6 +175,7 @@ pub async fn serve(
         .add_service(contribution)
         .add_service(claim)
         .add_service(federation)
+        .add_service(supervision)
         .serve_with_incoming_shutdown(accepted(listener, settings, tls), shutdown);
     let bounded = async {
         let _ = signal_seen.wait_for(|seen| *seen).await;

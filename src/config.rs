@@ -116,6 +116,14 @@ pub struct ServerSettings {
     /// How often health checks probe the database, in milliseconds.
     #[arg(long, env = "FLEXCOVER_HEALTH_INTERVAL_MS", default_value_t = 2000)]
     pub health_interval_ms: u64,
+    /// How often every province's supervision findings are refreshed in the background, in
+    /// seconds (0: only when read). Each replica refreshes; refreshes of a province take turns.
+    #[arg(
+        long,
+        env = "FLEXCOVER_SUPERVISION_REFRESH_SECS",
+        default_value_t = 300
+    )]
+    pub supervision_refresh_secs: u64,
     /// How often the server pings an HTTP/2 connection to find a dead peer, in seconds (0: never).
     #[arg(long, env = "FLEXCOVER_HTTP2_KEEPALIVE_SECS", default_value_t = 60)]
     pub http2_keepalive_secs: u64,
@@ -169,6 +177,7 @@ impl Default for ServerSettings {
             admission_wait_ms: 1000,
             max_message_bytes: 4 * 1024 * 1024,
             health_interval_ms: 2000,
+            supervision_refresh_secs: 300,
             http2_keepalive_secs: 60,
             http2_keepalive_timeout_secs: 20,
             idle_connection_timeout_secs: 300,
@@ -211,6 +220,12 @@ impl ServerSettings {
 
     pub fn cache_max_age(&self) -> Duration {
         Duration::from_secs(self.cache_max_age_secs)
+    }
+
+    /// The background refresh's interval, if it runs.
+    pub fn supervision_refresh(&self) -> Option<Duration> {
+        (self.supervision_refresh_secs > 0)
+            .then(|| Duration::from_secs(self.supervision_refresh_secs))
     }
 
     /// The TLS files, when the listener serves TLS.

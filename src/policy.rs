@@ -74,6 +74,9 @@ pub enum Action {
     ChangePeriodicBenefit,
     ListBenefitsDue,
     AppealOrWithdraw,
+    // Supervision
+    ReadFindings,
+    RankPlatforms,
     // Federation
     ReadProvinceLog,
     ResolvePerson,
@@ -271,6 +274,18 @@ pub const ACTIONS: &[ActionRule] = &[
         allowed: &[Agency, Platform],
         what: "appealing or withdrawing a claim",
         rpcs: &["AppealDecision", "WithdrawClaim"],
+    },
+    ActionRule {
+        action: Action::ReadFindings,
+        allowed: EVERYONE,
+        what: "reading supervision findings",
+        rpcs: &["ListFindings", "GetFinding", "GetComplianceSummary"],
+    },
+    ActionRule {
+        action: Action::RankPlatforms,
+        allowed: READERS_BUT_PLATFORMS,
+        what: "ranking platforms by uncovered orders",
+        rpcs: &["RankPlatforms"],
     },
     ActionRule {
         action: Action::ReadProvinceLog,

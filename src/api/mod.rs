@@ -9,6 +9,7 @@ pub mod federation;
 pub mod paging;
 pub mod rates;
 pub mod streaming;
+pub mod supervision;
 
 use crate::error::Violations;
 use prost::Message;

@@ -24,6 +24,7 @@ pub mod platform;
 pub mod rates;
 pub mod role;
 pub mod settlement;
+pub mod supervision;
 pub mod text;
 pub mod working_days;
 

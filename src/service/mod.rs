@@ -14,6 +14,7 @@ pub mod federation;
 pub mod pension;
 pub mod rates;
 pub mod registry;
+pub mod supervision;
 
 use crate::auth::Principal;
 use crate::domain::clock::Clock;

@@ -11,6 +11,8 @@ pub const DECLARATION_FILED: &str = "declaration.filed.v1";
 pub const PAYMENT_RECORDED: &str = "payment.recorded.v1";
 pub const PENSION_CHANGED: &str = "pension.changed.v1";
 pub const ORDERS_RECORDED: &str = "orders.recorded.v1";
+pub const SUPERVISION_FINDING_OPENED: &str = "supervision.finding_opened.v1";
+pub const SUPERVISION_FINDING_RESOLVED: &str = "supervision.finding_resolved.v1";
 
 pub struct NewEvent<'a> {
     pub province_code: &'a str,

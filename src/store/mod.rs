@@ -23,6 +23,9 @@ pub mod publication;
 pub mod rates;
 pub mod rebase;
 pub mod sealed;
+pub mod shortfalls;
+pub mod supervision;
+pub mod supervision_reads;
 pub mod tokens;
 
 use crate::error::AppResult;

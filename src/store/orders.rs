@@ -16,6 +16,8 @@ pub struct NewOrder {
     /// The worker, by blind index or by enrolment id (one of them).
     pub person_key: Option<Vec<u8>>,
     pub enrolment_id: Option<Uuid>,
+    /// The worker's ID number masked, when the order named it: kept with a refusal's sample.
+    pub worker_masked: Option<String>,
     pub place_code: String,
     pub province_code: String,
     pub industry: Industry,

@@ -51,6 +51,7 @@ mod replication;
 mod restore_drill;
 mod root_default;
 mod serve_binary;
+mod supervision;
 mod tls;
 mod tls_reload;
 mod traces;

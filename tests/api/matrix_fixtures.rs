@@ -10,6 +10,7 @@ use flexcover::pb::claim_service_client::ClaimServiceClient;
 use flexcover::pb::contribution_service_client::ContributionServiceClient;
 use flexcover::pb::enrolment_service_client::EnrolmentServiceClient;
 use flexcover::pb::federation_service_client::FederationServiceClient;
+use flexcover::pb::supervision_service_client::SupervisionServiceClient;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Mutex;
@@ -222,6 +223,33 @@ impl Ctx {
 
     pub fn admin(&self) -> AdminServiceClient<Channel> {
         AdminServiceClient::new(self.channel.clone())
+    }
+
+    pub fn supervision(&self) -> SupervisionServiceClient<Channel> {
+        SupervisionServiceClient::new(self.channel.clone())
+    }
+
+    /// A supervision finding of the target's tenant (a late enrolment, born resolved), written
+    /// straight to the table: findings are derived, no RPC creates one.
+    pub async fn finding(&self, target: Target) -> String {
+        let tenant = Tenant::of(target);
+        let id = uuid::Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO supervision_findings (province_code, finding_id, platform_id, kind,
+                 period_start, period_end, subject, measure, detail, state, opened_at,
+                 resolved_at, updated_at)
+             VALUES ($1, $2, $3, 'late_enrolment', '2026-06-01', '2026-06-02', $4, 3, '',
+                     'resolved', now(), now(), now())",
+        )
+        .bind(tenant.province)
+        .bind(id)
+        .bind(tenant.platform)
+        .bind(id.to_string())
+        .execute(&self.app.pool)
+        .await
+        .expect("finding");
+        self.touch();
+        id.to_string()
     }
 
     /// Counts calls and fixture writes, so a fingerprint is reused only while nothing ran since.

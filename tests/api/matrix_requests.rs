@@ -1095,6 +1095,96 @@ fn claim_entries() -> Vec<Entry> {
     ]
 }
 
+/// A supervision finding of the target's tenant (random: a random id).
+fn finding() -> SubjectFn {
+    subject!(|cx, _rpc, target, _fresh| {
+        if target == Target::Random {
+            return random(target);
+        }
+        let id = cx.finding(target).await;
+        subject_of(target, Tenant::of(target), id, String::new())
+    })
+}
+
+fn supervision_entries() -> Vec<Entry> {
+    vec![
+        Entry {
+            rpc: "ListFindings",
+            mutating: false,
+            shape: Shape::Listing,
+            allowed: EVERYONE,
+            subject: tenant(),
+            call: call!(|cx, who, s| {
+                let (province_code, platform_id) = filter(s);
+                let request = pb::ListFindingsRequest {
+                    province_code,
+                    platform_id,
+                    ..Default::default()
+                };
+                showing(
+                    cx.supervision().list_findings(cx.req(who, request)).await,
+                    |list| {
+                        list.findings
+                            .iter()
+                            .map(|f| (f.province_code.clone(), f.platform_id.clone()))
+                            .collect()
+                    },
+                )
+            }),
+        },
+        Entry {
+            rpc: "GetFinding",
+            mutating: false,
+            shape: Shape::Record {
+                platforms_see: true,
+            },
+            allowed: EVERYONE,
+            subject: finding(),
+            call: call!(|cx, who, s| {
+                let request = pb::GetFindingRequest {
+                    finding_id: s.id.clone(),
+                };
+                unary(cx.supervision().get_finding(cx.req(who, request)).await)
+            }),
+        },
+        Entry {
+            rpc: "GetComplianceSummary",
+            mutating: false,
+            shape: Shape::Scope { by_platform: true },
+            allowed: EVERYONE,
+            subject: tenant(),
+            call: call!(|cx, who, s| {
+                let request = pb::GetComplianceSummaryRequest {
+                    province_code: s.tenant.province.into(),
+                    platform_id: s.tenant.platform.into(),
+                    period_from: Some(date(2026, 1, 1)),
+                    period_to: Some(date(2027, 1, 1)),
+                };
+                unary(
+                    cx.supervision()
+                        .get_compliance_summary(cx.req(who, request))
+                        .await,
+                )
+            }),
+        },
+        Entry {
+            rpc: "RankPlatforms",
+            mutating: false,
+            shape: Shape::Scope { by_platform: false },
+            allowed: READERS,
+            subject: tenant(),
+            call: call!(|cx, who, s| {
+                let request = pb::RankPlatformsRequest {
+                    month: Some(date(2026, 6, 1)),
+                    province_code: s.tenant.province.into(),
+                    ..Default::default()
+                };
+                unary(cx.supervision().rank_platforms(cx.req(who, request)).await)
+            }),
+        },
+    ]
+}
+
 fn federation_entries() -> Vec<Entry> {
     vec![
         Entry {
@@ -1436,6 +1526,7 @@ pub fn entries() -> Vec<Entry> {
     entries.extend(contribution_entries());
     entries.extend(claim_entries());
     entries.extend(federation_entries());
+    entries.extend(supervision_entries());
     entries.extend(admin_entries());
     entries
 }

@@ -12,9 +12,12 @@ use crate::error::{AppError, AppResult, is_retryable};
 use crate::policy::{self, Action, Owner};
 use crate::service::AppState;
 use crate::store::orders::{self as store, NewOrder, OrderOutcome, Repeats};
+use crate::store::shortfalls;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use chrono::{Datelike, NaiveDate};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use uuid::Uuid;
 
 /// One order as the platform reported it, decoded.
@@ -49,6 +52,10 @@ pub fn authorize(principal: &Principal) -> AppResult<PlatformId> {
     platform.cloned().ok_or_else(|| {
         anyhow::anyhow!("the policy let a caller without a platform record orders").into()
     })
+}
+
+fn first_of_month(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).unwrap_or(day)
 }
 
 /// Per item: refused before writing, a position among the orders to write, or a repeat of an
@@ -105,9 +112,9 @@ pub fn prepare(
 }
 
 fn new_order(state: &AppState, line: OrderLine) -> NewOrder {
-    let (person_key, enrolment_id) = match &line.worker {
-        OrderWorker::IdNumber(id) => (Some(state.pii.person_key(id)), None),
-        OrderWorker::Enrolment(id) => (None, Some(*id)),
+    let (person_key, enrolment_id, worker_masked) = match &line.worker {
+        OrderWorker::IdNumber(id) => (Some(state.pii.person_key(id)), None, Some(id.masked())),
+        OrderWorker::Enrolment(id) => (None, Some(*id), None),
     };
     NewOrder {
         province_code: line.place.province().to_string(),
@@ -115,6 +122,7 @@ fn new_order(state: &AppState, line: OrderLine) -> NewOrder {
         order_id: line.order_id,
         person_key,
         enrolment_id,
+        worker_masked,
         industry: line.industry,
         day: china_date(line.accepted_at),
         accepted_at: line.accepted_at,
@@ -149,6 +157,11 @@ pub enum Outcome {
 pub struct Writer {
     platform: PlatformId,
     resending: AtomicBool,
+    /// The (province, month) pairs this stream has noted as having orders: each is written once
+    /// per stream, not once per chunk.
+    months: Mutex<HashSet<(String, NaiveDate)>>,
+    /// Chunks written so far: their turn among the rows refusals are counted in.
+    chunks: AtomicU64,
 }
 
 impl Writer {
@@ -156,6 +169,8 @@ impl Writer {
         Self {
             platform,
             resending: AtomicBool::new(false),
+            months: Mutex::new(HashSet::new()),
+            chunks: AtomicU64::new(0),
         }
     }
 
@@ -225,6 +240,35 @@ impl Writer {
         }
     }
 
+    /// The months of the chunk's accepted orders this stream has not noted yet.
+    fn new_months(
+        &self,
+        orders: &[NewOrder],
+        outcomes: &[OrderOutcome],
+    ) -> Vec<(String, NaiveDate)> {
+        let Ok(known) = self.months.lock() else {
+            return Vec::new();
+        };
+        let mut months: Vec<(String, NaiveDate)> = Vec::new();
+        for (order, outcome) in orders.iter().zip(outcomes) {
+            if !matches!(outcome, OrderOutcome::Accepted { .. }) {
+                continue;
+            }
+            let key = (order.province_code.clone(), first_of_month(order.day));
+            if !known.contains(&key) && !months.contains(&key) {
+                months.push(key);
+            }
+        }
+        months
+    }
+
+    /// Remembers months noted by a committed chunk.
+    fn noted(&self, months: Vec<(String, NaiveDate)>) {
+        if let Ok(mut known) = self.months.lock() {
+            known.extend(months);
+        }
+    }
+
     /// Writes one chunk in one transaction, with one event per province for what it accepted.
     async fn write(&self, state: &AppState, orders: &[NewOrder]) -> AppResult<Vec<OrderOutcome>> {
         if orders.is_empty() {
@@ -237,6 +281,7 @@ impl Writer {
             Repeats::Unexpected
         };
         let mut deadlocks = 0;
+        let slot = self.chunks.fetch_add(1, Ordering::Relaxed);
         loop {
             let now = state.clock.now();
             let mut tx = crate::service::begin(state).await?;
@@ -244,7 +289,13 @@ impl Writer {
                 Ok(Some(outcomes)) => {
                     let recorded = events::orders_recorded(&self.platform, orders, &outcomes, now);
                     crate::store::events::append_many(&mut tx, &recorded).await?;
+                    // Supervision's facts, in the same transaction; never charged.
+                    shortfalls::record_refusals(&mut tx, platform, orders, &outcomes, slot, now)
+                        .await?;
+                    let months = self.new_months(orders, &outcomes);
+                    shortfalls::note_order_months(&mut tx, platform, &months).await?;
                     tx.commit().await?;
+                    self.noted(months);
                     if repeats == Repeats::Expected {
                         let repeated = outcomes.contains(&OrderOutcome::Duplicate);
                         self.resending.store(repeated, Ordering::Relaxed);
