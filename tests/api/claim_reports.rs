@@ -2,28 +2,19 @@
 //! was in progress at the instant, even when another order was opened later.
 use crate::claims::{Setup, claims, report_request};
 use crate::helpers::*;
-use flexcover::pb;
 
 #[tokio::test]
 async fn the_order_the_report_names_wins_when_it_covers_the_instant() {
     let Setup { app, meituan, .. } = crate::claims::setup().await;
     // order-1 runs 10:00-10:30 Beijing time; order-2, accepted at 10:05, runs until 10:40.
-    let order = pb::OrderRecord {
-        order_id: "order-2".into(),
-        worker: Some(pb::order_record::Worker::IdNumber(STANDARD_ID.into())),
-        place_of_employment: "440305".into(),
-        industry: pb::Industry::InstantDelivery as i32,
-        accepted_at: Some(at("2026-06-14T02:05:00Z")),
-        completed_at: Some(at("2026-06-14T02:40:00Z")),
-    };
-    let mut results = app
-        .contribution_client()
-        .await
-        .record_orders(authed(tokio_stream::iter(vec![order]), &meituan))
-        .await
-        .expect("stream")
-        .into_inner();
-    while results.message().await.expect("result").is_some() {}
+    crate::claims::record_order(
+        &app,
+        &meituan,
+        "order-2",
+        "2026-06-14T02:05:00Z",
+        "2026-06-14T02:40:00Z",
+    )
+    .await;
     let client = claims(&app).await;
     let report = |request_id: &str, order_id: &str| {
         let mut request = report_request(request_id, STANDARD_ID, "2026-06-14T02:10:00Z");

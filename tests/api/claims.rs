@@ -45,26 +45,45 @@ pub async fn setup() -> Setup {
         .enrol_worker(authed(enrol_request("e1", STANDARD_ID), &meituan))
         .await
         .expect("enrolled");
-    let mut contributions = app.contribution_client().await;
-    let order = pb::OrderRecord {
-        order_id: "order-1".into(),
-        worker: Some(pb::order_record::Worker::IdNumber(STANDARD_ID.into())),
-        place_of_employment: "440305".into(),
-        industry: pb::Industry::InstantDelivery as i32,
-        accepted_at: Some(at("2026-06-14T02:00:00Z")),
-        completed_at: Some(at("2026-06-14T02:30:00Z")),
-    };
-    let mut results = contributions
-        .record_orders(authed(tokio_stream::iter(vec![order]), &meituan))
-        .await
-        .expect("stream")
-        .into_inner();
-    while results.message().await.expect("result").is_some() {}
+    record_order(
+        &app,
+        &meituan,
+        "order-1",
+        "2026-06-14T02:00:00Z",
+        "2026-06-14T02:30:00Z",
+    )
+    .await;
     Setup {
         app,
         meituan,
         agency,
     }
+}
+
+/// Records one order of the standard worker in Nanshan (instant delivery) through RecordOrders.
+pub async fn record_order(
+    app: &TestApp,
+    token: &str,
+    order_id: &str,
+    accepted_at: &str,
+    completed_at: &str,
+) {
+    let order = pb::OrderRecord {
+        order_id: order_id.into(),
+        worker: Some(pb::order_record::Worker::IdNumber(STANDARD_ID.into())),
+        place_of_employment: "440305".into(),
+        industry: pb::Industry::InstantDelivery as i32,
+        accepted_at: Some(at(accepted_at)),
+        completed_at: Some(at(completed_at)),
+    };
+    let mut results = app
+        .contribution_client()
+        .await
+        .record_orders(authed(tokio_stream::iter(vec![order]), token))
+        .await
+        .expect("stream")
+        .into_inner();
+    while results.message().await.expect("result").is_some() {}
 }
 
 pub fn set_today(app: &TestApp, day: &str) {

@@ -110,22 +110,14 @@ async fn restore_drill_a_dump_restored_into_a_fresh_cluster_serves_the_same_regi
         .enrol_worker(authed(enrol_request("d0", STANDARD_ID), &meituan))
         .await
         .expect("enrolled");
-    let order = pb::OrderRecord {
-        order_id: "order-1".into(),
-        worker: Some(pb::order_record::Worker::IdNumber(STANDARD_ID.into())),
-        place_of_employment: "440305".into(),
-        industry: pb::Industry::InstantDelivery as i32,
-        accepted_at: Some(at("2026-06-14T02:00:00Z")),
-        completed_at: Some(at("2026-06-14T02:30:00Z")),
-    };
-    let mut results = app
-        .contribution_client()
-        .await
-        .record_orders(authed(tokio_stream::iter(vec![order]), &meituan))
-        .await
-        .expect("stream")
-        .into_inner();
-    while results.message().await.expect("result").is_some() {}
+    crate::claims::record_order(
+        &app,
+        &meituan,
+        "order-1",
+        "2026-06-14T02:00:00Z",
+        "2026-06-14T02:30:00Z",
+    )
+    .await;
     let claim = pb::claim_service_client::ClaimServiceClient::new(app.channel().await)
         .report_incident(authed(
             report_request("c1", STANDARD_ID, "2026-06-14T02:10:00Z"),
