@@ -250,32 +250,8 @@ impl Drop for Scratch {
 }
 
 async fn wait_until_serving(server: &mut Server, endpoint: &str) -> Channel {
-    use tonic_health::pb::health_check_response::ServingStatus;
-    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(channel) = Channel::from_shared(endpoint.to_owned())
-            .expect("endpoint")
-            .connect()
-            .await
-        {
-            let status = HealthClient::new(channel.clone())
-                .check(HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await;
-            if status.map(|s| s.into_inner().status()).ok() == Some(ServingStatus::Serving) {
-                return channel;
-            }
-        }
-        let child = server.child.as_mut().expect("running");
-        assert!(child.try_wait().expect("poll").is_none(), "serve exited");
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "serve did not become healthy"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let child = server.child.as_mut().expect("running");
+    crate::helpers::wait_until_serving(child, endpoint, Duration::from_secs(60), String::new).await
 }
 
 /// Today in China, and instants relative to now (the binary runs on the real clock).

@@ -384,3 +384,41 @@ pub fn at(rfc3339: &str) -> prost_types::Timestamp {
         nanos: 0,
     }
 }
+
+/// Waits until a `flexcover serve` child answers health SERVING at `endpoint`; panics with what
+/// `log` returns if the child exits first or takes longer than `limit`.
+pub async fn wait_until_serving(
+    child: &mut std::process::Child,
+    endpoint: &str,
+    limit: std::time::Duration,
+    log: impl Fn() -> String,
+) -> tonic::transport::Channel {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Ok(channel) = tonic::transport::Channel::from_shared(endpoint.to_owned())
+            .expect("endpoint")
+            .connect()
+            .await
+        {
+            let status = HealthClient::new(channel.clone())
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await;
+            if status.map(|s| s.into_inner().status()).ok() == Some(ServingStatus::Serving) {
+                return channel;
+            }
+        }
+        if let Some(status) = child.try_wait().expect("poll") {
+            panic!("serve exited ({status}): {}", log());
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "serve was not SERVING within {limit:?}: {}",
+            log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

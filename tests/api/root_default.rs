@@ -8,8 +8,6 @@ use flexcover::pb;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 fn flexcover(checkout: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_flexcover"));
@@ -71,35 +69,13 @@ async fn as_root_the_default_settings_work_from_a_checkout_in_a_private_home() {
         .spawn()
         .expect("start flexcover serve");
     let mut server = KillOnDrop(Some(server));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    let channel = loop {
-        if let Ok(channel) =
-            tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}"))
-                .expect("endpoint")
-                .connect()
-                .await
-        {
-            let status = HealthClient::new(channel.clone())
-                .check(HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await;
-            if status.map(|s| s.into_inner().status()).ok() == Some(ServingStatus::Serving) {
-                break channel;
-            }
-        }
-        if let Some(status) = server.child().try_wait().expect("poll") {
-            panic!(
-                "serve exited ({status}): {}",
-                std::fs::read_to_string(&log_path).unwrap_or_default()
-            );
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "serve did not become healthy"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let channel = wait_until_serving(
+        server.child(),
+        &format!("http://127.0.0.1:{port}"),
+        Duration::from_secs(90),
+        || std::fs::read_to_string(&log_path).unwrap_or_default(),
+    )
+    .await;
     let log = std::fs::read_to_string(&log_path).expect("log");
     let start = log
         .find("/var/lib/flexcover/checkout-")

@@ -4,8 +4,6 @@ use crate::helpers::*;
 use flexcover::pb;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use tonic_health::pb::health_check_response::ServingStatus;
-use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
 fn flexcover(data_dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_flexcover"));
@@ -45,32 +43,8 @@ async fn serve_with_the_embedded_database_from_scratch_and_stop_on_sigterm() {
         .expect("start flexcover serve");
 
     let endpoint = format!("http://127.0.0.1:{port}");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
-    let channel = loop {
-        if let Ok(channel) = tonic::transport::Channel::from_shared(endpoint.clone())
-            .expect("endpoint")
-            .connect()
-            .await
-        {
-            let status = HealthClient::new(channel.clone())
-                .check(HealthCheckRequest {
-                    service: String::new(),
-                })
-                .await;
-            if status.map(|s| s.into_inner().status()).ok() == Some(ServingStatus::Serving) {
-                break channel;
-            }
-        }
-        assert!(
-            server.try_wait().expect("poll").is_none(),
-            "serve exited early"
-        );
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "serve did not become healthy"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let channel =
+        wait_until_serving(&mut server, &endpoint, Duration::from_secs(90), String::new).await;
     let key_mode = std::fs::metadata(data_dir.join("pii.key"))
         .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
     assert_eq!(
