@@ -154,6 +154,23 @@ async fn the_access_log_is_kept_at_least_three_years() {
     );
     log_lookups(&mut db, 3, "4 years", "four").await;
     log_lookups(&mut db, 2, "5 years 10 days", "older").await;
+
+    // One pass at a time: while another holds the lock, the command does nothing and says so.
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(0x0066_6c65_786d_6e74_i64)
+        .execute(&mut db)
+        .await
+        .expect("lock");
+    let busy = run(&url, &["admin", "maintain"]);
+    assert!(!busy.status.success(), "{busy:?}");
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("another maintenance pass"));
+    assert_eq!(count(&mut db, "older").await, 2);
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(0x0066_6c65_786d_6e74_i64)
+        .execute(&mut db)
+        .await
+        .expect("unlock");
+
     assert_eq!(purged(&run(&url, &["admin", "maintain"])), 2);
     assert_eq!(count(&mut db, "four").await, 3, "kept five years now");
 }
