@@ -83,11 +83,18 @@ async fn locked_pass(
     Ok(Report::Done { access_log })
 }
 
-/// A pass every `interval` until the task is dropped (the first one interval after start). A
-/// failed pass (the database away) is logged and the next one tries again.
+/// When serve's first pass runs, at the latest: replicas restarted more often than the interval
+/// still maintain, and start-up itself is left alone.
+const FIRST_PASS_AFTER: Duration = Duration::from_secs(60);
+
+/// A pass every `interval` until the task is dropped (the first one a minute after start, or
+/// sooner with a shorter interval). A failed pass (the database away) is logged and the next one
+/// tries again.
 pub async fn run(pool: PgPool, clock: Arc<dyn Clock>, interval: Duration) {
+    let mut wait = interval.min(FIRST_PASS_AFTER);
     loop {
-        tokio::time::sleep(interval).await;
+        tokio::time::sleep(wait).await;
+        wait = interval;
         match pass(&pool, clock.now(), DEFAULT_BATCH).await {
             Ok(Report::Skipped) => {
                 tracing::debug!("maintenance skipped: another replica holds the lock");
