@@ -94,6 +94,13 @@ pub async fn serve(
             interval,
         )));
     }
+    if let Some(interval) = settings.maintenance_interval() {
+        background.push(tokio::spawn(crate::maintenance::run(
+            state.pool.clone(),
+            state.clock.clone(),
+            interval,
+        )));
+    }
 
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)

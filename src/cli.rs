@@ -119,6 +119,25 @@ pub enum AdminCommand {
         #[command(flatten)]
         keys: PiiKeyArgs,
     },
+    /// Set the national retention settings (either or both) and print them; with neither, print
+    /// them.
+    SetRetention {
+        /// Years the person access log is kept (3 to 30; PIPL asks for at least 3).
+        #[arg(long)]
+        access_log_years: Option<u32>,
+        /// Months orders are kept in detail (1 to 600; used by the orders' maintenance to come).
+        #[arg(long)]
+        order_detail_months: Option<u32>,
+    },
+    /// Remove what the retention settings no longer keep (access-log rows past their years), in
+    /// batches, while serve runs; started again after an interruption, it continues. Prints
+    /// what it did on stdout.
+    Maintain {
+        /// Rows purged per transaction (1 to 100000).
+        #[arg(long, default_value_t = crate::maintenance::DEFAULT_BATCH,
+              value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::maintenance::MAX_BATCH)))]
+        batch_size: u32,
+    },
 }
 
 /// Runs a command; the exit code on success.
@@ -289,6 +308,44 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
                  CONNECTION 'host=<national host> port=5432 dbname=<database> user=<replication user>'\n    \
                  PUBLICATION {all}, {inserts};"
             );
+        }
+        AdminCommand::SetRetention {
+            access_log_years,
+            order_detail_months,
+        } => {
+            let current = crate::store::retention::read(&database.pool).await?;
+            let wanted = crate::domain::retention::Retention::new(
+                access_log_years.unwrap_or(current.access_log_years()),
+                order_detail_months.unwrap_or(current.order_detail_months()),
+            )
+            .map_err(|invalid| anyhow::anyhow!("refused: {}", invalid.0))?;
+            if wanted != current {
+                crate::store::retention::set(&database.pool, wanted, now).await?;
+            }
+            println!(
+                "access_log_years={} order_detail_months={}",
+                wanted.access_log_years(),
+                wanted.order_detail_months()
+            );
+        }
+        AdminCommand::Maintain { batch_size } => {
+            match crate::maintenance::pass(&database.pool, now, batch_size).await? {
+                crate::maintenance::Report::Skipped => {
+                    bail!(
+                        "another maintenance pass (serve, or this command) is running; try again later"
+                    )
+                }
+                crate::maintenance::Report::Done { access_log } => {
+                    let cutoff = access_log
+                        .cutoff
+                        .map_or_else(|| "none".to_owned(), |cutoff| cutoff.to_rfc3339());
+                    eprintln!(
+                        "access log: kept {} years; purged {} rows accessed before {cutoff} in {} batches",
+                        access_log.retention_years, access_log.rows, access_log.batches
+                    );
+                    println!("access_log purged={} cutoff={cutoff}", access_log.rows);
+                }
+            }
         }
         AdminCommand::SeedPilot => {
             let added = crate::seed::seed_pilot(&database.pool, now).await?;

@@ -124,6 +124,15 @@ pub struct ServerSettings {
         default_value_t = 300
     )]
     pub supervision_refresh_secs: u64,
+    /// How often `serve` runs the maintenance pass (retention purges; one replica at a time), in
+    /// seconds (0: never; then run `flexcover admin maintain`).
+    #[arg(
+        long,
+        env = "FLEXCOVER_MAINTENANCE_INTERVAL_SECS",
+        default_value_t = 3600,
+        value_parser = clap::value_parser!(u64).range(0..=604_800)
+    )]
+    pub maintenance_interval_secs: u64,
     /// How often the server pings an HTTP/2 connection to find a dead peer, in seconds (0: never).
     #[arg(long, env = "FLEXCOVER_HTTP2_KEEPALIVE_SECS", default_value_t = 60)]
     pub http2_keepalive_secs: u64,
@@ -178,6 +187,7 @@ impl Default for ServerSettings {
             max_message_bytes: 4 * 1024 * 1024,
             health_interval_ms: 2000,
             supervision_refresh_secs: 300,
+            maintenance_interval_secs: 3600,
             http2_keepalive_secs: 60,
             http2_keepalive_timeout_secs: 20,
             idle_connection_timeout_secs: 300,
@@ -226,6 +236,12 @@ impl ServerSettings {
     pub fn supervision_refresh(&self) -> Option<Duration> {
         (self.supervision_refresh_secs > 0)
             .then(|| Duration::from_secs(self.supervision_refresh_secs))
+    }
+
+    /// The maintenance pass's interval, if serve runs it.
+    pub fn maintenance_interval(&self) -> Option<Duration> {
+        (self.maintenance_interval_secs > 0)
+            .then(|| Duration::from_secs(self.maintenance_interval_secs))
     }
 
     /// The TLS files, when the listener serves TLS.

@@ -16,6 +16,7 @@ pub mod error;
 pub mod follow;
 pub mod import;
 pub mod key_rotation;
+pub mod maintenance;
 pub mod metrics;
 pub mod oversize;
 pub mod pii;

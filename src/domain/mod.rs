@@ -22,6 +22,7 @@ pub mod person;
 pub mod pilot;
 pub mod platform;
 pub mod rates;
+pub mod retention;
 pub mod role;
 pub mod settlement;
 pub mod supervision;

@@ -22,6 +22,7 @@ pub mod platforms;
 pub mod publication;
 pub mod rates;
 pub mod rebase;
+pub mod retention;
 pub mod sealed;
 pub mod shortfalls;
 pub mod supervision;

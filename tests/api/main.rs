@@ -37,6 +37,7 @@ mod key_rotation;
 mod lifecycle;
 mod logs;
 mod lookup;
+mod maintenance;
 mod matrix;
 mod matrix_fixtures;
 mod matrix_requests;
