@@ -139,3 +139,83 @@ pub fn settled_after(items: &[Balance], kind: BenefitKind, amount: Fen) -> bool 
             remaining(items, other) <= paid_now
         })
 }
+
+/// The item numbers of a new version of an assessment. An item keeps the number of the item of
+/// its kind at the same rank in the `previous` version (kind and number, in number order), so the
+/// payments and changes that name a periodic item by number still name it after a review or a
+/// relapse reorders the items; the others take numbers after `highest_used`, the highest the
+/// claim has used in any version. The first version is numbered 1, 2, 3, …
+pub fn item_numbers(
+    previous: &[(BenefitKind, i32)],
+    highest_used: i32,
+    kinds: &[BenefitKind],
+) -> Vec<i32> {
+    let mut next = highest_used;
+    let mut rank: Vec<(BenefitKind, usize)> = Vec::new();
+    kinds
+        .iter()
+        .map(|kind| {
+            let seen = match rank.iter_mut().find(|(k, _)| k == kind) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    rank.push((*kind, 0));
+                    0
+                }
+            };
+            previous
+                .iter()
+                .filter(|(k, _)| k == kind)
+                .nth(seen)
+                .map(|(_, number)| *number)
+                .unwrap_or_else(|| {
+                    next += 1;
+                    next
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use BenefitKind::*;
+
+    #[test]
+    fn a_periodic_item_keeps_its_number_across_versions() {
+        assert_eq!(
+            item_numbers(
+                &[],
+                0,
+                &[Medical, OneTimeDisabilitySubsidy, DisabilityAllowance]
+            ),
+            [1, 2, 3]
+        );
+        // Reviewed without bills: the allowance is still item 3, the subsidy item 2.
+        let previous = [
+            (Medical, 1),
+            (OneTimeDisabilitySubsidy, 2),
+            (DisabilityAllowance, 3),
+        ];
+        assert_eq!(
+            item_numbers(
+                &previous,
+                3,
+                &[OneTimeDisabilitySubsidy, DisabilityAllowance]
+            ),
+            [2, 3]
+        );
+        // Two pensions keep theirs by rank; a kind new to the claim takes the next free number.
+        let previous = [(DependantPension, 4), (DependantPension, 5)];
+        assert_eq!(
+            item_numbers(
+                &previous,
+                5,
+                &[FuneralSubsidy, DependantPension, DependantPension]
+            ),
+            [6, 4, 5]
+        );
+    }
+}

@@ -328,7 +328,29 @@ pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) 
     )
     .fetch_one(&mut **tx)
     .await?;
-    for (n, item) in items.iter().enumerate() {
+    let previous: Vec<(BenefitKind, i32)> = sqlx::query!(
+        r#"SELECT kind AS "kind: BenefitKind", item FROM benefit_items
+         WHERE province_code = $1 AND claim_id = $2 AND assessment = $3 ORDER BY item"#,
+        claim.province_code,
+        claim.claim_id,
+        assessment - 1,
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .map(|row| (row.kind, row.item))
+    .collect();
+    let highest_used: i32 = sqlx::query_scalar!(
+        r#"SELECT COALESCE(max(item), 0) AS "highest!" FROM benefit_items
+         WHERE province_code = $1 AND claim_id = $2"#,
+        claim.province_code,
+        claim.claim_id,
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let kinds: Vec<BenefitKind> = items.iter().map(|item| item.kind).collect();
+    let numbers = crate::domain::settlement::item_numbers(&previous, highest_used, &kinds);
+    for (item, number) in items.iter().zip(numbers) {
         sqlx::query!(
             "INSERT INTO benefit_items (province_code, claim_id, assessment, item, kind, payer,
                  amount_fen, monthly, formula, input_names, input_values, assessed_on,
@@ -337,7 +359,7 @@ pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) 
             claim.province_code,
             claim.claim_id,
             assessment,
-            n as i32 + 1,
+            number,
             item.kind as BenefitKind,
             item.payer as Payer,
             item.amount_fen,

@@ -175,6 +175,106 @@ async fn a_review_a_year_after_the_appraisal_re_assesses_the_benefits_as_a_new_v
     setup.app.stop().await;
 }
 
+/// A review re-assessed without the first assessment's bills lists fewer items; the allowance
+/// keeps its number, so the months paid and due before the review still belong to it.
+#[tokio::test]
+async fn a_periodic_item_keeps_its_number_when_a_review_drops_the_bills() {
+    let setup = crate::claims::setup().await;
+    let claim_id = assessed(
+        &setup,
+        Some(2),
+        pb::AssessBenefitsRequest {
+            request_id: "b1".into(),
+            medical_costs_fen: 100_000,
+            ..Default::default()
+        },
+    )
+    .await;
+    let Setup { app, agency, .. } = &setup;
+    let mut client = claims(app).await;
+    use pb::BenefitKind::{DisabilityAllowance, Medical, OneTimeDisabilitySubsidy};
+    let june = date(2026, 6, 15);
+    for request in [
+        payment("p1", &claim_id, OneTimeDisabilitySubsidy, 25_000_000, june),
+        payment("p2", &claim_id, Medical, 100_000, june),
+    ] {
+        client
+            .record_benefit_payment(authed(request, agency))
+            .await
+            .expect("paid");
+    }
+    let before = client
+        .get_claim(authed(
+            pb::GetClaimRequest {
+                claim_id: claim_id.clone(),
+            },
+            agency,
+        ))
+        .await
+        .expect("claim")
+        .into_inner();
+    let number = item(&before, DisabilityAllowance).item;
+    assert_eq!(number, 3, "medical, subsidy, allowance");
+    set_today(app, "2027-06-20");
+    client
+        .record_appraisal(authed(
+            pb::RecordAppraisalRequest {
+                request_id: "review-1".into(),
+                claim_id: claim_id.clone(),
+                grade: Some(1),
+            },
+            agency,
+        ))
+        .await
+        .expect("reviewed");
+    let reassessed = client
+        .assess_benefits(authed(
+            pb::AssessBenefitsRequest {
+                request_id: "b2".into(),
+                claim_id: claim_id.clone(),
+                ..Default::default()
+            },
+            agency,
+        ))
+        .await
+        .expect("re-assessed")
+        .into_inner();
+    assert_eq!(item(&reassessed, DisabilityAllowance).item, number);
+    let due = client
+        .list_benefits_due(authed(
+            pb::ListBenefitsDueRequest {
+                province_code: "44".into(),
+                page_size: 100,
+                ..Default::default()
+            },
+            agency,
+        ))
+        .await
+        .expect("due")
+        .into_inner()
+        .due;
+    assert_eq!(due.len(), 13, "June 2026 to June 2027: {due:?}");
+    assert!(due.iter().all(|d| d.item == number));
+    client
+        .record_benefit_payment(authed(
+            pb::RecordBenefitPaymentRequest {
+                month: "2026-06".into(),
+                item: number,
+                ..payment(
+                    "p3",
+                    &claim_id,
+                    DisabilityAllowance,
+                    850_000,
+                    date(2027, 6, 20),
+                )
+            },
+            agency,
+        ))
+        .await
+        .expect("a month before the review, at its amount");
+    setup.app.stop().await;
+}
+
 #[tokio::test]
 async fn a_relapse_reopens_the_medical_items_of_a_closed_claim() {
     let setup = crate::claims::setup().await;
