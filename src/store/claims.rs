@@ -320,34 +320,24 @@ pub struct NewItem<'a> {
 
 /// Stores a new assessment, superseding the earlier ones (which stay stored).
 pub async fn insert_items(tx: &mut Tx, claim: &ClaimRow, items: &[NewItem<'_>]) -> AppResult<()> {
-    let assessment: i32 = sqlx::query_scalar!(
-        r#"SELECT COALESCE(max(assessment), 0) + 1 AS "assessment!" FROM benefit_items
-         WHERE province_code = $1 AND claim_id = $2"#,
+    // Every earlier version's items in one read: the new version's number, the previous
+    // version's numbering and the highest number used all come from it.
+    let earlier = sqlx::query!(
+        r#"SELECT assessment, kind AS "kind: BenefitKind", item FROM benefit_items
+         WHERE province_code = $1 AND claim_id = $2 ORDER BY assessment, item"#,
         claim.province_code,
         claim.claim_id,
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    let previous: Vec<(BenefitKind, i32)> = sqlx::query!(
-        r#"SELECT kind AS "kind: BenefitKind", item FROM benefit_items
-         WHERE province_code = $1 AND claim_id = $2 AND assessment = $3 ORDER BY item"#,
-        claim.province_code,
-        claim.claim_id,
-        assessment - 1,
     )
     .fetch_all(&mut **tx)
-    .await?
-    .into_iter()
-    .map(|row| (row.kind, row.item))
-    .collect();
-    let highest_used: i32 = sqlx::query_scalar!(
-        r#"SELECT COALESCE(max(item), 0) AS "highest!" FROM benefit_items
-         WHERE province_code = $1 AND claim_id = $2"#,
-        claim.province_code,
-        claim.claim_id,
-    )
-    .fetch_one(&mut **tx)
     .await?;
+    let latest = earlier.last().map_or(0, |row| row.assessment);
+    let assessment = latest + 1;
+    let previous: Vec<(BenefitKind, i32)> = earlier
+        .iter()
+        .filter(|row| row.assessment == latest)
+        .map(|row| (row.kind, row.item))
+        .collect();
+    let highest_used = earlier.iter().map(|row| row.item).max().unwrap_or(0);
     let kinds: Vec<BenefitKind> = items.iter().map(|item| item.kind).collect();
     let numbers = crate::domain::settlement::item_numbers(&previous, highest_used, &kinds);
     for (item, number) in items.iter().zip(numbers) {
