@@ -9,7 +9,7 @@ mod support;
 use flexcover::pb;
 use flexcover::pb::contribution_service_client::ContributionServiceClient;
 use flexcover::pb::enrolment_service_client::EnrolmentServiceClient;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use support::*;
 
 /// Orders are spread over October 2026 (a whole past month), every worker getting some.
@@ -75,22 +75,7 @@ async fn main() {
     eprintln!("  {:.1} s", started.elapsed().as_secs_f64());
     // What would otherwise share the two cores with the first minute of ingest: the sequencer
     // numbering the million enrolment events, and autovacuum after the bulk load.
-    loop {
-        let (events, numbered): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM province_log)",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("counts");
-        if numbered >= events {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    sqlx::query("VACUUM (ANALYZE) enrolments, enrolment_history, persons")
-        .execute(&pool)
-        .await
-        .expect("vacuum after the bulk enrolment");
+    settle_after_enrolment(&pool).await;
 
     eprintln!("recording {orders} orders");
     let mut contributions = ContributionServiceClient::new(server.channel.clone());

@@ -10,7 +10,7 @@ mod support;
 use flexcover::pb;
 use flexcover::pb::contribution_service_client::ContributionServiceClient;
 use flexcover::pb::enrolment_service_client::EnrolmentServiceClient;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use support::*;
 
 /// Workers never enrolled, whose orders are refused: ID numbers after the enrolled ones.
@@ -131,22 +131,7 @@ async fn main() {
         .expect("stream")
         .into_inner();
     while results.message().await.expect("result").is_some() {}
-    loop {
-        let (events, numbered): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM province_log)",
-        )
-        .fetch_one(&pool)
-        .await
-        .expect("counts");
-        if numbered >= events {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    sqlx::query("VACUUM (ANALYZE) enrolments, enrolment_history, persons")
-        .execute(&pool)
-        .await
-        .expect("vacuum after the bulk enrolment");
+    settle_after_enrolment(&pool).await;
 
     let mut contributions = ContributionServiceClient::new(server.channel.clone());
     let mixes = [Mix::Covered, Mix::TenthRefused, Mix::AllRefused];

@@ -116,6 +116,27 @@ pub fn enrol_request(prefix: &str, n: u64) -> flexcover::pb::EnrolWorkerRequest 
     }
 }
 
+/// After a bulk enrolment, waits for what would otherwise share the two cores with the next
+/// measurement: the sequencer numbering the enrolment events, and autovacuum after the bulk load.
+pub async fn settle_after_enrolment(pool: &sqlx::PgPool) {
+    loop {
+        let (events, numbered): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM province_log)",
+        )
+        .fetch_one(pool)
+        .await
+        .expect("counts");
+        if numbered >= events {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    sqlx::query("VACUUM (ANALYZE) enrolments, enrolment_history, persons")
+        .execute(pool)
+        .await
+        .expect("vacuum after the bulk enrolment");
+}
+
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
