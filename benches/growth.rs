@@ -67,7 +67,8 @@ fn order(n: u64, k: u64, start: i64, seconds: u64, workers: u64) -> pb::OrderRec
     }
 }
 
-/// One relation: name, rows (estimated; exact after ANALYZE), table and index bytes.
+/// One relation: name, rows (pg_class.reltuples: an estimate, close after VACUUM (ANALYZE)),
+/// table and index bytes.
 type Size = (String, i64, i64, i64);
 
 /// `table` and, if partitioned, each partition (through the catalogs: works before and after
