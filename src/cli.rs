@@ -346,7 +346,9 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
                 crate::maintenance::pass(&database.pool, now, batch_size, archive_dir.as_deref())
                     .await?;
             if report == crate::maintenance::Report::Skipped {
-                bail!("another maintenance pass (serve, or this command) is running; try again later");
+                bail!(
+                    "another maintenance pass (serve, or this command) is running; try again later"
+                );
             }
             crate::maintenance::print(&report);
         }

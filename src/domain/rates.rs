@@ -378,6 +378,11 @@ mod tests {
 
     #[test]
     fn an_order_lasts_at_most_two_days() {
+        let instant = |rfc3339: &str| {
+            chrono::DateTime::parse_from_rfc3339(rfc3339)
+                .expect("instant")
+                .to_utc()
+        };
         let accepted = instant("2026-06-15T08:00:00Z");
         assert!(check_completed_at(accepted, accepted).is_ok());
         assert!(check_completed_at(accepted, instant("2026-06-17T08:00:00Z")).is_ok());

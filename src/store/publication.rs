@@ -28,7 +28,11 @@ pub const TABLES: [&str; 20] = [
     "private_sector_wages",
     "rate_multipliers",
 ];
-/// Keyed by (platform, order id) and never updated: published as inserts only.
+/// Never updated: published as inserts only. Orders are partitioned by month and published as
+/// the parent table (`publish_via_partition_root`), so the subscriber's own monthly partitions
+/// take them (it keeps them ahead by its own maintenance pass, as the national side does); a
+/// month archived nationally is detached and dropped there, which is not replicated: the
+/// province keeps its copy under its own retention.
 pub const INSERT_ONLY_TABLES: [&str; 1] = ["orders"];
 
 /// The publications of a province: all changes, and inserts only.
@@ -60,7 +64,8 @@ pub async fn publish_province(
         format!("DROP PUBLICATION IF EXISTS {inserts}"),
         format!("CREATE PUBLICATION {all} FOR TABLE {}", filter(&TABLES)),
         format!(
-            "CREATE PUBLICATION {inserts} FOR TABLE {} WITH (publish = 'insert')",
+            "CREATE PUBLICATION {inserts} FOR TABLE {}
+             WITH (publish = 'insert', publish_via_partition_root = true)",
             filter(&INSERT_ONLY_TABLES)
         ),
     ] {
