@@ -101,10 +101,19 @@ async fn sizes(pool: &sqlx::PgPool, table: &str) -> Option<(Vec<Size>, Vec<(Stri
         return None; // no such table
     }
     let sum = |f: fn(&Size) -> i64| parts.iter().map(f).sum();
-    let total = (format!("{table} (total)"), sum(|p| p.1), sum(|p| p.2));
-    let total = (total.0, total.1, total.2, sum(|p| p.3));
     let partitioned = parts.len() > 1 || parts.first().is_some_and(|p| p.0 != table);
-    let all = std::iter::once(total).chain(parts.into_iter().filter(|_| partitioned));
+    let name = match partitioned {
+        true => format!(
+            "{table} (total of {} partitions; empty ones not listed)",
+            parts.len()
+        ),
+        false => table.to_owned(),
+    };
+    let total = (name, sum(|p| p.1), sum(|p| p.2), sum(|p| p.3));
+    let listed = parts
+        .into_iter()
+        .filter(|p| partitioned && (p.1 > 0 || p.2 > 0));
+    let all = std::iter::once(total).chain(listed);
     Some((all.collect(), indexes))
 }
 
@@ -192,6 +201,9 @@ async fn main() {
     settle_after_enrolment(&pool).await;
 
     let mut contributions = ContributionServiceClient::new(server.channel.clone());
+    let keys = sqlx::query_scalar("SELECT to_regclass('order_keys') IS NOT NULL");
+    let keys: bool = keys.fetch_one(&pool).await.expect("order_keys");
+    let vacuumed = ["orders", "orders, order_keys"][usize::from(keys)];
     let (mut ingest_time, mut last_mark, mut seen) = (Duration::ZERO, Duration::ZERO, 0_u64);
     let mut steps: Vec<f64> = Vec::new(); // seconds per step
     let (mut accepted, mut duplicates, mut refused) = (0_u64, 0_u64, 0_u64);
@@ -241,15 +253,15 @@ async fn main() {
         // A month is declared after it ends, when autovacuum has long processed its orders and
         // the planner has their statistics; straight after the ingest autovacuum would still be
         // at work on them alongside the declaration's scan. So vacuum now, as the month's end
-        // would have.
+        // would have. The order_keys claim table, where there is one, is written with them.
         let started = Instant::now();
-        sqlx::query("VACUUM (ANALYZE) orders")
+        sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM (ANALYZE) {vacuumed}")))
             .execute(&pool)
             .await
             .expect("vacuum orders");
         vacuums.push(started.elapsed().as_secs_f64());
         eprintln!(
-            "  VACUUM (ANALYZE) orders: {:.1} s (stands in for autovacuum after the month's end)",
+            "  VACUUM (ANALYZE) {vacuumed}: {:.1} s (stands in for autovacuum after the month's end)",
             vacuums[m]
         );
         let mut times = Vec::new();
@@ -309,7 +321,7 @@ async fn main() {
         tail / head
     );
     println!(
-        "| VACUUM (ANALYZE) orders after each month | {} s |",
+        "| VACUUM (ANALYZE) {vacuumed} after each month | {} s |",
         list(&vacuums, 1)
     );
     println!(
@@ -402,8 +414,11 @@ async fn maintain(url: &str, pool: &sqlx::PgPool, months: &[Month]) -> String {
         "set-retention --order-detail-months {keep} (ok: {ok}): {}",
         text.trim()
     );
-    let before = sizes(pool, "orders").await.expect("orders").0;
-    let partitioned = before.len() > 1;
+    let partitioned = "SELECT relkind = 'p' FROM pg_class WHERE oid = 'orders'::regclass";
+    let partitioned: bool = sqlx::query_scalar(partitioned)
+        .fetch_one(pool)
+        .await
+        .expect("relkind");
     let dir = std::env::temp_dir().join(format!("flexcover-growth-archive-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("archive dir");
     let dir_text = dir.display().to_string();
@@ -442,10 +457,26 @@ async fn maintain(url: &str, pool: &sqlx::PgPool, months: &[Month]) -> String {
         eprintln!("after maintain: {}", describe(size));
     }
     let after = &after[0];
+    // `orders archived=YYYY-MM rows=N file=F seconds=S`, one line per month archived (also the
+    // empty months before the first, dropped without a file).
+    let archived_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("orders archived="))
+        .collect();
+    let empty = archived_lines
+        .iter()
+        .filter(|l| l.contains(" rows=0 "))
+        .count();
+    let first = format!("orders archived={} ", months[0].label());
+    let first = archived_lines
+        .iter()
+        .find(|l| l.starts_with(&first))
+        .map_or("none", |l| &l[15..]);
     format!(
-        "{} in {secs:.2} s (order detail kept {keep} months{}); {} archive file(s), {}{}; orders left: {} rows, table {}, indexes {}",
+        "{} in {secs:.2} s (order detail kept {keep} months{}); {} months archived ({empty} empty; {first}); {} archive file(s), {}{}; orders left: {} rows, table {}, indexes {}",
         if ok { "ran" } else { "FAILED" },
         ["; orders not partitioned", ""][usize::from(partitioned)],
+        archived_lines.len(),
         files,
         mib(archived),
         [", nothing archived", ""][usize::from(files > 0)],
