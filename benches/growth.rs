@@ -110,9 +110,7 @@ async fn sizes(pool: &sqlx::PgPool, table: &str) -> Option<(Vec<Size>, Vec<(Stri
         false => table.to_owned(),
     };
     let total = (name, sum(|p| p.1), sum(|p| p.2), sum(|p| p.3));
-    let listed = parts
-        .into_iter()
-        .filter(|p| partitioned && (p.1 > 0 || p.2 > 0));
+    let listed = parts.into_iter().filter(|p| partitioned && p.1 > 0);
     let all = std::iter::once(total).chain(listed);
     Some((all.collect(), indexes))
 }
@@ -452,8 +450,12 @@ async fn maintain(url: &str, pool: &sqlx::PgPool, months: &[Month]) -> String {
         .filter_map(|l| l.split(' ').next()?.parse::<i64>().ok());
     let (files, archived) = (listing.lines().count(), sizes_of.sum::<i64>());
     let _ = std::fs::remove_dir_all(&dir);
+    let keys = sizes(pool, "order_keys")
+        .await
+        .map(|k| k.0)
+        .unwrap_or_default();
     let after = sizes(pool, "orders").await.expect("orders").0;
-    for size in &after {
+    for size in after.iter().chain(&keys) {
         eprintln!("after maintain: {}", describe(size));
     }
     let after = &after[0];
@@ -468,10 +470,15 @@ async fn maintain(url: &str, pool: &sqlx::PgPool, months: &[Month]) -> String {
         .filter(|l| l.contains(" rows=0 "))
         .count();
     let first = format!("orders archived={} ", months[0].label());
-    let first = archived_lines
-        .iter()
-        .find(|l| l.starts_with(&first))
-        .map_or("none", |l| &l[15..]);
+    let first = archived_lines.iter().find(|l| l.starts_with(&first));
+    let first = first.map_or("none".into(), |l| {
+        let fields = l.split(' ').skip(2).filter(|f| !f.starts_with("file="));
+        format!(
+            "{}: {}",
+            months[0].label(),
+            fields.collect::<Vec<_>>().join(" ")
+        )
+    });
     format!(
         "{} in {secs:.2} s (order detail kept {keep} months{}); {} months archived ({empty} empty; {first}); {} archive file(s), {}{}; orders left: {} rows, table {}, indexes {}",
         if ok { "ran" } else { "FAILED" },
