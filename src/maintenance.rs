@@ -26,6 +26,8 @@ pub enum Report {
     Skipped,
     Done {
         access_log: Purge,
+        /// Acknowledged federation events (see [`crate::event_purge`]).
+        events: crate::event_purge::EventPurge,
     },
 }
 
@@ -80,7 +82,8 @@ async fn locked_pass(
             }
         }
     }
-    Ok(Report::Done { access_log })
+    let events = crate::event_purge::step(&mut *connection, now, batch_size).await?;
+    Ok(Report::Done { access_log, events })
 }
 
 /// When serve's first pass runs, at the latest: replicas restarted more often than the interval
@@ -99,7 +102,17 @@ pub async fn run(pool: PgPool, clock: Arc<dyn Clock>, interval: Duration) {
             Ok(Report::Skipped) => {
                 tracing::debug!("maintenance skipped: another replica holds the lock");
             }
-            Ok(Report::Done { access_log }) => {
+            Ok(Report::Done { access_log, events }) => {
+                for province in events.provinces.iter().filter(|p| p.rows > 0) {
+                    tracing::info!(
+                        province = %province.province_code,
+                        rows = province.rows,
+                        batches = province.batches,
+                        purged_through = province.purged_through,
+                        days_after_ack = events.days_after_ack,
+                        "maintenance purged acknowledged federation events"
+                    );
+                }
                 if access_log.rows > 0 {
                     tracing::info!(
                         rows = access_log.rows,

@@ -23,6 +23,7 @@ mod connections;
 mod declarations;
 mod descriptors;
 mod enrolment;
+mod event_retention;
 mod faults;
 mod federation;
 mod follow;
