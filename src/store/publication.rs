@@ -6,10 +6,8 @@ use sqlx::PgPool;
 
 /// Provincial tables whose primary key starts with `province_code`, so the row filter may apply to
 /// updates and deletes too (the filter's columns must be in the replica identity).
-pub const TABLES: [&str; 20] = [
-    "province_log",
+pub const TABLES: [&str; 18] = [
     "province_heads",
-    "events",
     "enrolments",
     "enrolment_history",
     "declarations",
@@ -28,8 +26,11 @@ pub const TABLES: [&str; 20] = [
     "private_sector_wages",
     "rate_multipliers",
 ];
-/// Keyed by (platform, order id) and never updated: published as inserts only.
-pub const INSERT_ONLY_TABLES: [&str; 1] = ["orders"];
+/// Published as inserts only. Orders: keyed by (platform, order id) and never updated. The log and
+/// its payloads: the purge of acknowledged events (`crate::event_purge`) deletes them here, and a
+/// province's copy is its own to keep (nothing else changes them: the sequencer's rebase after a
+/// logical restore only moves `events.writer_xid`, which only this side's sequencer reads).
+pub const INSERT_ONLY_TABLES: [&str; 3] = ["province_log", "events", "orders"];
 
 /// The publications of a province: all changes, and inserts only.
 pub fn names(province: &ProvinceCode) -> (String, String) {
