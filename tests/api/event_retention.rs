@@ -361,3 +361,135 @@ async fn acknowledged_events_are_purged_after_their_days_and_the_chain_still_ver
     assert_eq!(rows(&app, "province_log", "11").await, head11.head_seq);
     app.stop().await;
 }
+
+/// `flexcover` run without blocking the test's runtime (the test's server runs on it).
+async fn run_async(url: &str, args: &[&str]) -> Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_flexcover"))
+        .env("DATABASE_URL", url)
+        .env("FLEXCOVER_PII_KEY", KEY)
+        .env_remove("FLEXCOVER_PII_KEY_FILE")
+        .env_remove("FLEXCOVER_MAINTENANCE_INTERVAL_SECS")
+        .stdin(Stdio::null())
+        .args(args)
+        .output()
+        .await
+        .expect("run flexcover")
+}
+
+#[tokio::test]
+async fn follow_acknowledges_and_its_copy_still_verifies_after_the_purge() {
+    let app = spawn_app().await;
+    app.seed_pilot().await;
+    let meituan = app.token("platform:meituan").await;
+    let agency = app.token("province:44").await;
+    let dir = std::env::temp_dir().join(format!("flexcover-ack-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let token_file = dir.join("agency.token");
+    std::fs::write(&token_file, &agency).expect("token file");
+    let state = dir.join("copy");
+    let follow = |extra: &[&str]| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_flexcover"));
+        command
+            .args(["follow", "--province", "44", "--server"])
+            .arg(format!("http://{}", app.addr))
+            .arg("--token-file")
+            .arg(&token_file)
+            .arg("--state")
+            .arg(&state)
+            .args(extra)
+            .stdin(Stdio::null());
+        command
+    };
+    for n in 1..=3 {
+        enrol(&app, &meituan, n, "440305").await;
+    }
+    let head = settled(&app, &agency, "44").await;
+    let once = follow(&["--once", "--acknowledge"])
+        .output()
+        .await
+        .expect("follow");
+    let said = String::from_utf8_lossy(&once.stderr);
+    assert!(once.status.success(), "{said}");
+    assert!(
+        said.contains(&format!("acknowledged seq {}", head.head_seq)),
+        "{said}"
+    );
+
+    let url = database_url(&admin_url(), &app.database);
+    let set = run_async(
+        &url,
+        &["admin", "set-retention", "--event-days-after-ack", "0"],
+    )
+    .await;
+    assert!(stdout(&set).contains("event_days_after_ack=0"));
+    let purged = stdout(&run_async(&url, &["admin", "maintain"]).await);
+    assert!(
+        purged.contains(&format!(
+            "events province=44 purged={0} batches=1 purged_through_seq={0}",
+            head.head_seq
+        )),
+        "{purged}"
+    );
+    assert_eq!(
+        rows(&app, "province_log", "44").await,
+        0,
+        "all acknowledged"
+    );
+
+    // The copy proves itself through the hash kept at the purge point; following resumes.
+    let verified = follow(&["--verify"]).output().await.expect("verify");
+    let said = String::from_utf8_lossy(&verified.stdout);
+    assert_eq!(verified.status.code(), Some(0), "{said}");
+    assert!(
+        said.starts_with(&format!("same: seq {}", head.head_seq)),
+        "{said}"
+    );
+    enrol(&app, &meituan, 4, "440305").await;
+    let newer = settled(&app, &agency, "44").await;
+    let resumed = follow(&["--once"]).output().await.expect("resume");
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    let verified = follow(&["--verify"]).output().await.expect("verify");
+    let said = String::from_utf8_lossy(&verified.stdout);
+    assert_eq!(verified.status.code(), Some(0), "{said}");
+    assert!(
+        said.starts_with(&format!("same: seq {}", newer.head_seq)),
+        "{said}"
+    );
+
+    // A copy that diverged before the purge point (consistent in itself): found, exit 4.
+    let text = std::fs::read_to_string(state.join("events.tsv")).expect("copy");
+    let mut previous = chain::GENESIS.to_vec();
+    let rewritten: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut fields: Vec<String> = line.split('\t').map(str::to_owned).collect();
+            let seq: i64 = fields[0].parse().expect("seq");
+            if seq == 1 {
+                fields[2] = "enrolment.closed.v1".into();
+                fields[4] = "AAAA".into();
+            }
+            use base64::Engine;
+            let payload = base64::engine::general_purpose::STANDARD
+                .decode(&fields[4])
+                .expect("base64");
+            let id = uuid::Uuid::parse_str(&fields[1]).expect("id");
+            previous = chain::link(&previous, seq, id, &payload);
+            fields[5] = hex::encode(&previous);
+            fields.join("\t")
+        })
+        .collect();
+    std::fs::write(state.join("events.tsv"), rewritten.join("\n") + "\n").expect("rewrite");
+    let diverged = follow(&["--verify"]).output().await.expect("verify");
+    let said = String::from_utf8_lossy(&diverged.stdout);
+    assert_eq!(diverged.status.code(), Some(4), "{said}");
+    assert!(
+        said.contains(&format!("at or before seq {}", head.head_seq)),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    app.stop().await;
+}

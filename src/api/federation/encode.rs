@@ -42,6 +42,7 @@ impl From<&Digest> for pb::Digest {
             chain_hash: hex::encode(&digest.chain_hash),
             head_seq: digest.head_seq,
             head_hash: hex::encode(&digest.head_hash),
+            purged_through_seq: digest.purged_through,
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct Digest {
     pub chain_hash: Vec<u8>,
     pub head_seq: i64,
     pub head_hash: Vec<u8>,
+    /// The purge point (0: nothing purged).
+    pub purged_through: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,6 +148,7 @@ pub async fn get_digest(
         chain_hash,
         head_seq,
         head_hash,
+        purged_through: purged,
     })
 }
 
