@@ -2,7 +2,9 @@
 //! checks the hash against the chain and never moves back; `flexcover admin maintain` (the binary)
 //! purges only acknowledged events past the retention's days, of that province only, in batches,
 //! once; afterwards streams from the acknowledged cursor and digests at or after the purge point
-//! still verify, and reads below it are OUT_OF_RANGE saying how far the log was purged.
+//! still verify, and reads below it are OUT_OF_RANGE saying how far the log was purged; a stream
+//! catching up when the purge passes its cursor ends OUT_OF_RANGE, never with a gap; `follow
+//! --acknowledge` acknowledges and `follow --verify` still proves its copy after the purge.
 use crate::helpers::*;
 use flexcover::domain::chain;
 use flexcover::pb;
@@ -491,5 +493,75 @@ async fn follow_acknowledges_and_its_copy_still_verifies_after_the_purge() {
         "{said}"
     );
     let _ = std::fs::remove_dir_all(&dir);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_stream_catching_up_when_the_purge_passes_its_cursor_ends_out_of_range_without_a_gap() {
+    let app = spawn_app().await;
+    let admin = app.token("national-admin").await;
+    // Many more events than the pages a stream reads ahead of a subscriber that does not read.
+    sqlx::query(
+        "INSERT INTO events (province_code, event_id, event_type, aggregate_id, payload, occurred_at)
+         SELECT '44', id, 'test.backlog.v1', id, convert_to(id::text, 'UTF8'), now()
+         FROM (SELECT gen_random_uuid() AS id FROM generate_series(1, 40000)) t",
+    )
+    .execute(&app.pool)
+    .await
+    .expect("backlog");
+    let head = settled(&app, &admin, "44").await;
+    let request = pb::StreamEventsRequest {
+        province_code: "44".into(),
+        after_seq: 0,
+        after_hash: String::new(),
+        follow: false,
+    };
+    let mut events = federation(&app)
+        .await
+        .stream_events(authed(request, &admin))
+        .await
+        .expect("stream")
+        .into_inner();
+    let mut received = vec![events.message().await.expect("first").expect("an event")];
+    // The relay reads a few pages ahead, then waits for the subscriber.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    acknowledge(&app, &admin, "44", head.head_seq, &head.head_hash)
+        .await
+        .expect("acknowledged");
+    let url = database_url(&admin_url(), &app.database);
+    assert!(
+        stdout(
+            &run_async(
+                &url,
+                &["admin", "set-retention", "--event-days-after-ack", "0"]
+            )
+            .await
+        )
+        .contains("event_days_after_ack=0")
+    );
+    let purged = stdout(&run_async(&url, &["admin", "maintain"]).await);
+    assert!(
+        purged.contains(&format!("purged_through_seq={}", head.head_seq)),
+        "{purged}"
+    );
+    let ended = loop {
+        match events.message().await {
+            Ok(Some(event)) => received.push(event),
+            Ok(None) => break None,
+            Err(status) => break Some(status),
+        }
+    };
+    let status = ended.expect("the stream ends with a status, not quietly");
+    assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+    assert!(
+        status.message().contains("purged after acknowledgement"),
+        "{status:?}"
+    );
+    assert!(
+        (received.len() as i64) < head.head_seq,
+        "the purge passed the stream"
+    );
+    // What arrived before is gapless and verifies.
+    verify_chain(&received, chain::GENESIS.to_vec(), 0);
     app.stop().await;
 }
