@@ -58,6 +58,16 @@ pub async fn serve(
         settings.health_interval(),
         probe_stopped,
     ));
+    // Orders' partitions for the months ahead exist before the first order arrives (the
+    // maintenance pass keeps them ahead); a database away now leaves that to the pass.
+    match crate::order_archive::create_ahead_now(&state.pool, state.clock.now()).await {
+        Ok(0) => {}
+        Ok(created) => tracing::info!(created, "orders partitions created ahead"),
+        Err(error) => tracing::warn!(
+            error = %crate::cli::describe(&error),
+            "could not create orders partitions ahead; the maintenance pass will"
+        ),
+    }
     // Every replica runs a sequencer (one works at a time) and a listener for its notifications.
     let (numbered, numbered_seen) = watch::channel(0_u64);
     let metrics = match settings.metrics_listen {
@@ -99,6 +109,7 @@ pub async fn serve(
             state.pool.clone(),
             state.clock.clone(),
             interval,
+            settings.archive_dir.clone(),
         )));
     }
 

@@ -125,7 +125,7 @@ pub enum AdminCommand {
         /// Years the person access log is kept (3 to 30; PIPL asks for at least 3).
         #[arg(long)]
         access_log_years: Option<u32>,
-        /// Months orders are kept in detail (1 to 600; used by the orders' maintenance to come).
+        /// Months orders are kept in detail after their month ends (1 to 600), then archived.
         #[arg(long)]
         order_detail_months: Option<u32>,
         /// Days federation events stay online after their province acknowledged them (0 to
@@ -133,15 +133,25 @@ pub enum AdminCommand {
         #[arg(long)]
         event_days_after_ack: Option<u32>,
     },
-    /// Remove what the retention settings no longer keep (access-log rows past their years,
-    /// federation events acknowledged more than the retention's days ago), in
-    /// batches, while serve runs; started again after an interruption, it continues. Prints
-    /// what it did on stdout.
+    /// Remove what the retention settings no longer keep (access-log rows past their years;
+    /// federation events acknowledged more than the retention's days ago;
+    /// orders' months past their retention, declared and cited by no claim deciding coverage,
+    /// detached and archived to files) and create orders partitions ahead, while serve runs;
+    /// started again after an interruption, it continues. Prints what it did on stdout.
     Maintain {
         /// Rows purged per transaction (1 to 100000).
         #[arg(long, default_value_t = crate::maintenance::DEFAULT_BATCH,
               value_parser = clap::value_parser!(u32).range(1..=i64::from(crate::maintenance::MAX_BATCH)))]
         batch_size: u32,
+        /// Where archived months of orders are written (orders-YYYY-MM.csv.gz, owner-only).
+        #[arg(long, env = "FLEXCOVER_ARCHIVE_DIR")]
+        archive_dir: Option<std::path::PathBuf>,
+    },
+    /// Load an archived month (orders-YYYY-MM.csv.gz) into the table restored_orders_YYYY_MM to
+    /// read; the month stays closed. Refused if the file differs from the one archived.
+    RestoreOrders {
+        /// The archive file.
+        file: std::path::PathBuf,
     },
 }
 
@@ -341,25 +351,34 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
                 events.days_after_ack()
             );
         }
-        AdminCommand::Maintain { batch_size } => {
-            match crate::maintenance::pass(&database.pool, now, batch_size).await? {
-                crate::maintenance::Report::Skipped => {
-                    bail!(
-                        "another maintenance pass (serve, or this command) is running; try again later"
-                    )
-                }
-                crate::maintenance::Report::Done { access_log, events } => {
-                    let cutoff = access_log
-                        .cutoff
-                        .map_or_else(|| "none".to_owned(), |cutoff| cutoff.to_rfc3339());
-                    eprintln!(
-                        "access log: kept {} years; purged {} rows accessed before {cutoff} in {} batches",
-                        access_log.retention_years, access_log.rows, access_log.batches
-                    );
-                    println!("access_log purged={} cutoff={cutoff}", access_log.rows);
-                    report_event_purge(&events);
-                }
+        AdminCommand::Maintain {
+            batch_size,
+            archive_dir,
+        } => {
+            let report =
+                crate::maintenance::pass(&database.pool, now, batch_size, archive_dir.as_deref())
+                    .await?;
+            if report == crate::maintenance::Report::Skipped {
+                bail!(
+                    "another maintenance pass (serve, or this command) is running; try again later"
+                );
             }
+            crate::maintenance::print(&report);
+        }
+        AdminCommand::RestoreOrders { file } => {
+            let mut connection = database.pool.acquire().await?;
+            let restored = crate::order_archive::file::restore(&mut connection, &file).await?;
+            let verified = match restored.verified {
+                Some(true) => "matches the archive recorded",
+                _ => "no archive of it recorded in this registry",
+            };
+            eprintln!(
+                "restored {} orders of {} into table {} ({verified}); the month stays closed",
+                restored.rows,
+                restored.month.format("%Y-%m"),
+                restored.table
+            );
+            println!("restored table={} rows={}", restored.table, restored.rows);
         }
         AdminCommand::SeedPilot => {
             let added = crate::seed::seed_pilot(&database.pool, now).await?;
@@ -390,26 +409,6 @@ async fn set_event_retention(
         crate::store::event_retention::set(pool, wanted, now).await?;
     }
     Ok(wanted)
-}
-
-/// `maintain`'s lines for the federation events: one per province with something due.
-fn report_event_purge(events: &crate::event_purge::EventPurge) {
-    let cutoff = events
-        .cutoff
-        .map_or_else(|| "none".to_owned(), |cutoff| cutoff.to_rfc3339());
-    eprintln!(
-        "federation events: kept {} days after acknowledgement; purged {} events acknowledged \
-         before {cutoff} in {} provinces",
-        events.days_after_ack,
-        events.rows(),
-        events.provinces.len()
-    );
-    for province in &events.provinces {
-        println!(
-            "events province={} purged={} batches={} purged_through_seq={}",
-            province.province_code, province.rows, province.batches, province.purged_through
-        );
-    }
 }
 
 /// An error and its causes on one line, each said once: transport errors repeat their source in

@@ -133,6 +133,10 @@ pub struct ServerSettings {
         value_parser = clap::value_parser!(u64).range(0..=604_800)
     )]
     pub maintenance_interval_secs: u64,
+    /// Where the maintenance pass writes the archive files of orders' months past their
+    /// retention (unset: months with orders are not archived; a warning says so).
+    #[arg(long, env = "FLEXCOVER_ARCHIVE_DIR")]
+    pub archive_dir: Option<PathBuf>,
     /// How often the server pings an HTTP/2 connection to find a dead peer, in seconds (0: never).
     #[arg(long, env = "FLEXCOVER_HTTP2_KEEPALIVE_SECS", default_value_t = 60)]
     pub http2_keepalive_secs: u64,
@@ -188,6 +192,7 @@ impl Default for ServerSettings {
             health_interval_ms: 2000,
             supervision_refresh_secs: 300,
             maintenance_interval_secs: 3600,
+            archive_dir: None,
             http2_keepalive_secs: 60,
             http2_keepalive_timeout_secs: 20,
             idle_connection_timeout_secs: 300,

@@ -71,3 +71,37 @@ pub async fn step(
     }
     Ok(report)
 }
+
+/// Serve's log line for the step: one per province purged.
+pub fn log(events: &EventPurge) {
+    for province in events.provinces.iter().filter(|p| p.rows > 0) {
+        tracing::info!(
+            province = %province.province_code,
+            rows = province.rows,
+            batches = province.batches,
+            purged_through = province.purged_through,
+            days_after_ack = events.days_after_ack,
+            "maintenance purged acknowledged federation events"
+        );
+    }
+}
+
+/// `maintain`'s lines for the federation events: one per province with something due.
+pub fn print(events: &EventPurge) {
+    let cutoff = events
+        .cutoff
+        .map_or_else(|| "none".to_owned(), |cutoff| cutoff.to_rfc3339());
+    eprintln!(
+        "federation events: kept {} days after acknowledgement; purged {} events acknowledged \
+         before {cutoff} in {} provinces",
+        events.days_after_ack,
+        events.rows(),
+        events.provinces.len()
+    );
+    for province in &events.provinces {
+        println!(
+            "events province={} purged={} batches={} purged_through_seq={}",
+            province.province_code, province.rows, province.batches, province.purged_through
+        );
+    }
+}

@@ -19,6 +19,7 @@ pub mod import;
 pub mod key_rotation;
 pub mod maintenance;
 pub mod metrics;
+pub mod order_archive;
 pub mod oversize;
 pub mod pii;
 pub mod policy;

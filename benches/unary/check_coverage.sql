@@ -17,6 +17,7 @@ chosen AS (
     LEFT JOIN LATERAL (
         SELECT * FROM orders o
         WHERE o.enrolment_id = c.enrolment_id AND o.accepted_at <= now()
+          AND o.accepted_at >= now() - make_interval(hours => 48)
           AND (o.completed_at >= now() OR (o.completed_at IS NULL AND o.accepted_at >= now() - make_interval(hours => 12)))
         ORDER BY o.accepted_at DESC LIMIT 1) o ON true
     ORDER BY o.order_id IS NULL, c.enrolment_id DESC LIMIT 1),

@@ -245,6 +245,26 @@ pub fn check_accepted_at(
     )
 }
 
+/// The longest an order may last, acceptance to completion. It bounds how far back "the order
+/// the worker was on at that instant" is looked for (one or two monthly partitions, not all).
+pub const MAX_ORDER_HOURS: i64 = 48;
+
+/// An order's completion: not before its acceptance, and within [`MAX_ORDER_HOURS`] of it.
+pub fn check_completed_at(
+    accepted_at: chrono::DateTime<chrono::Utc>,
+    completed_at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Invalid> {
+    if completed_at < accepted_at {
+        return Err(Invalid::new("must not precede accepted_at"));
+    }
+    if completed_at - accepted_at > chrono::Duration::hours(MAX_ORDER_HOURS) {
+        return Err(Invalid::new(format!(
+            "an order lasts at most {MAX_ORDER_HOURS} hours from accepted_at"
+        )));
+    }
+    Ok(())
+}
+
 /// Names the versions an amount was computed with: `b<base rate id>-m<multiplier id or 0>`.
 pub fn rate_version(base_rate_id: i64, multiplier_id: Option<i64>) -> String {
     format!("b{base_rate_id}-m{}", multiplier_id.unwrap_or(0))
@@ -354,6 +374,15 @@ mod tests {
         assert!(check_accepted_at(instant("2026-06-15T08:05:01Z"), now).is_err());
         assert!(check_accepted_at(instant("2022-06-30T16:00:00Z"), now).is_ok());
         assert!(check_accepted_at(instant("2022-06-30T15:59:59Z"), now).is_err());
+    }
+
+    #[test]
+    fn an_order_lasts_at_most_two_days() {
+        let accepted = instant("2026-06-15T08:00:00Z");
+        assert!(check_completed_at(accepted, accepted).is_ok());
+        assert!(check_completed_at(accepted, instant("2026-06-17T08:00:00Z")).is_ok());
+        assert!(check_completed_at(accepted, instant("2026-06-17T08:00:01Z")).is_err());
+        assert!(check_completed_at(accepted, instant("2026-06-15T07:59:59Z")).is_err());
     }
 
     #[test]

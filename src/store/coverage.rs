@@ -12,6 +12,8 @@ use uuid::Uuid;
 
 /// How long an order without a completion time counts as in progress.
 pub const OPEN_ORDER_HOURS: i32 = 12;
+/// [`crate::domain::rates::MAX_ORDER_HOURS`], as the statement's parameter.
+const MAX_ORDER_HOURS: i64 = crate::domain::rates::MAX_ORDER_HOURS;
 
 /// Whom to look for, when, and within what.
 pub struct CoverageQuery<'a> {
@@ -120,6 +122,8 @@ pub async fn covering_at(
              LEFT JOIN LATERAL (
                  SELECT * FROM orders o
                  WHERE o.enrolment_id = c.enrolment_id AND o.accepted_at <= $6
+                   -- No order lasts longer: only the partitions of these two days are probed.
+                   AND o.accepted_at >= $6 - make_interval(hours => $15)
                    AND (o.completed_at >= $6
                         OR (o.completed_at IS NULL AND o.accepted_at >= $6 - make_interval(hours => $7)))
                  ORDER BY (o.order_id = $14) IS TRUE DESC, o.accepted_at DESC LIMIT 1) o ON true
@@ -150,6 +154,7 @@ pub async fn covering_at(
     .bind(access.map(|a| a.person_key))
     .bind(access.map(|a| a.rpc))
     .bind(query.order_id)
+    .bind(MAX_ORDER_HOURS as i32)
     .fetch_optional(db)
     .await?;
     Ok(row.map(|row| {

@@ -13,6 +13,7 @@ pub mod events;
 pub mod federation;
 pub mod idempotency;
 pub mod lifecycle;
+pub mod order_partitions;
 pub mod orders;
 pub mod payments;
 pub mod pension;

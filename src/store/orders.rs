@@ -45,6 +45,8 @@ pub enum OrderOutcome {
     Mismatch(String),
     /// No base rate was in force for the industry on that day.
     NoRate,
+    /// The order's month was archived (its declarations are final): closed to new orders.
+    MonthArchived,
 }
 
 /// What the statement tells of one order: the covering enrolment found (if any), and whether the
@@ -58,6 +60,8 @@ struct Written {
     recorded_before: bool,
     /// The order named an enrolment id that is none of the platform's enrolments.
     unknown_enrolment: bool,
+    /// The order's month was archived: closed to new orders.
+    archived: bool,
     inserted_order_id: Option<String>,
 }
 
@@ -70,7 +74,7 @@ struct Written {
 /// ten elements and would pick nested loops over thousands of rows. Inserted orders come back as
 /// separate rows instead.
 macro_rules! record_statement {
-    ($on_conflict:literal) => {
+    ($writes:literal) => {
         concat!(
     "WITH t AS (
          -- The worker is resolved to a person key first, so each lookup is an index probe (an OR of
@@ -78,7 +82,12 @@ macro_rules! record_statement {
          -- enrolments: another platform's enrolment id finds no worker.
          SELECT u.*,
                 COALESCE(u.person_key, (SELECT x.person_key FROM enrolments x
-                                        WHERE x.enrolment_id = u.enrolment_key AND x.platform_id = $1)) AS worker_key
+                                        WHERE x.enrolment_id = u.enrolment_key AND x.platform_id = $1)) AS worker_key,
+                -- Months before the oldest attached partition were archived: closed to orders.
+                -- (Uncorrelated: evaluated once per statement.)
+                u.accepted_at < (SELECT COALESCE(min(p.month)::timestamp AT TIME ZONE INTERVAL '+08:00',
+                                                 '-infinity')
+                                 FROM order_partitions p WHERE p.state = 'attached') AS archived
          FROM UNNEST($2::bytea[], $3::uuid[], $4::date[], $5::text[], $6::text[], $7::text[], $8::text[],
                      $9::timestamptz[], $10::timestamptz[], $11::bigint[], $12::bigint[], $13::bigint[])
               WITH ORDINALITY AS u(person_key, enrolment_key, day, province_code, order_id, place_code, industry,
@@ -90,7 +99,8 @@ macro_rules! record_statement {
                 t.base_rate_id, t.multiplier_id, t.premium,
                 e.enrolment_id, e.province_code AS enrolled_province, e.industry AS enrolled_industry,
                 e.province_code = t.province_code AND e.industry = t.industry
-                    AND t.base_rate_id IS NOT NULL AS to_write,
+                    AND t.base_rate_id IS NOT NULL AND NOT t.archived AS to_write,
+                t.archived,
                 t.enrolment_key IS NOT NULL AND t.worker_key IS NULL AS unknown_enrolment
          FROM t
          LEFT JOIN LATERAL (
@@ -98,27 +108,18 @@ macro_rules! record_statement {
              WHERE e.person_key = t.worker_key AND e.platform_id = $1
                AND ", active_on!("t.day"), "
              ORDER BY e.cover_start DESC LIMIT 1) e ON true),
-     ins AS (
-         INSERT INTO orders (province_code, platform_id, order_id, enrolment_id, place_code, industry,
-             accepted_at, completed_at, base_rate_id, multiplier_id, premium_tenth_fen, recorded_at)
-         SELECT c.province_code, $1, c.order_id, c.enrolment_id, c.place_code, c.industry,
-                c.accepted_at, c.completed_at, c.base_rate_id, c.multiplier_id, c.premium, $14
-         FROM c WHERE c.to_write
-         -- In order-id order, so concurrent streams sending the same orders wait on each other, not deadlock.
-         ORDER BY c.n
-         ", $on_conflict, "
-         RETURNING order_id)
+     ", $writes, "
      SELECT c.n, c.enrolment_id, c.enrolled_province AS province_code,
             c.enrolled_industry AS industry,
             -- The statement's snapshot predates its own inserts: this sees earlier recordings only.
             CASE WHEN c.to_write THEN false
-                 ELSE EXISTS (SELECT 1 FROM orders o WHERE o.platform_id = $1 AND o.order_id = c.order_id) END
+                 ELSE EXISTS (SELECT 1 FROM order_keys k WHERE k.platform_id = $1 AND k.order_id = c.order_id) END
                 AS recorded_before,
-            c.unknown_enrolment,
+            c.unknown_enrolment, c.archived,
             NULL::text AS inserted_order_id
      FROM c
      UNION ALL
-     SELECT NULL, NULL, NULL, NULL, false, false, order_id FROM ins",
+     SELECT NULL, NULL, NULL, NULL, false, false, false, order_id FROM ins",
         )
     };
 }
@@ -135,8 +136,41 @@ pub enum Repeats {
     Expected,
 }
 
-const RECORD_NEW: &str = record_statement!("");
-const RECORD_REPEATS: &str = record_statement!("ON CONFLICT (platform_id, order_id) DO NOTHING");
+/// New orders: the key claims and the orders inserted plainly, in order-id order (concurrent
+/// streams sending the same orders then wait on each other instead of deadlocking).
+const RECORD_NEW: &str = record_statement!(
+    "keys AS (
+         INSERT INTO order_keys (platform_id, order_id)
+         SELECT $1, c.order_id FROM c WHERE c.to_write ORDER BY c.n),
+     ins AS (
+         INSERT INTO orders (province_code, platform_id, order_id, enrolment_id, place_code, industry,
+             accepted_at, completed_at, base_rate_id, multiplier_id, premium_tenth_fen, recorded_at)
+         SELECT c.province_code, $1, c.order_id, c.enrolment_id, c.place_code, c.industry,
+                c.accepted_at, c.completed_at, c.base_rate_id, c.multiplier_id, c.premium, $14
+         FROM c WHERE c.to_write ORDER BY c.n
+         RETURNING order_id)"
+);
+/// Orders that may repeat recorded ones: only the keys are claimed here (what comes back is what
+/// this chunk won); the won orders are inserted by [`INSERT_CLAIMED`]. Joining the claimed keys
+/// back to the chunk inside one statement would be planned for ten rows (a generic plan's guess
+/// for an array) and loop over thousands.
+const RECORD_REPEATS: &str = record_statement!(
+    "ins AS (
+         INSERT INTO order_keys (platform_id, order_id)
+         SELECT $1, c.order_id FROM c WHERE c.to_write ORDER BY c.n
+         ON CONFLICT (platform_id, order_id) DO NOTHING
+         RETURNING order_id)"
+);
+const INSERT_CLAIMED: &str =
+    "INSERT INTO orders (province_code, platform_id, order_id, enrolment_id,
+         place_code, industry, accepted_at, completed_at, base_rate_id, multiplier_id,
+         premium_tenth_fen, recorded_at)
+     SELECT u.province_code, $1, u.order_id, u.enrolment_id, u.place_code, u.industry,
+            u.accepted_at, u.completed_at, u.base_rate_id, u.multiplier_id, u.premium, $11
+     FROM UNNEST($2::text[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::timestamptz[],
+                 $8::timestamptz[], $9::bigint[], $10::bigint[], $12::bigint[])
+          AS u(province_code, order_id, enrolment_id, place_code, industry, accepted_at,
+               completed_at, base_rate_id, multiplier_id, premium)";
 
 /// Records a chunk of one platform's orders; one outcome per order, in order. Order ids must be
 /// distinct within the chunk. `Ok(None)`: with [`Repeats::Unexpected`], an order had been recorded
@@ -149,29 +183,10 @@ pub async fn record(
     now: DateTime<Utc>,
     repeats: Repeats,
 ) -> AppResult<Option<Vec<OrderOutcome>>> {
-    // Priced by the order's own province and industry: an order whose enrolment differs in either
-    // is refused, so no other rate is ever needed.
-    let distinct: HashSet<(&str, Industry, NaiveDate)> = orders
+    let (rates, rate_index) = rates_of(tx, platform_id, orders).await?;
+    let rate_of: Vec<Option<&RateInForce>> = rate_index
         .iter()
-        .map(|o| (o.province_code.as_str(), o.industry, o.day))
-        .collect();
-    let rate_keys: Vec<RateKey> = distinct
-        .into_iter()
-        .map(|(province, industry, day)| (province.to_owned(), industry, day))
-        .collect();
-    let rate_keys: Vec<&RateKey> = rate_keys.iter().collect();
-    let rates = in_force_many(&mut **tx, platform_id, &rate_keys).await?;
-    let rate_by_key: HashMap<(&str, Industry, NaiveDate), &RateInForce> = rates
-        .iter()
-        .map(|((province, industry, day), rate)| ((province.as_str(), *industry, *day), rate))
-        .collect();
-    let rate_of: Vec<Option<&RateInForce>> = orders
-        .iter()
-        .map(|o| {
-            rate_by_key
-                .get(&(o.province_code.as_str(), o.industry, o.day))
-                .copied()
-        })
+        .map(|index| index.and_then(|i| rates.get(i)))
         .collect();
     // Sent in order-id order (the insert's lock order); `n` maps rows back.
     let mut sent: Vec<usize> = (0..orders.len()).collect();
@@ -183,7 +198,7 @@ pub async fn record(
     let rate_column = |value: fn(&RateInForce) -> Option<i64>| {
         column(&rate_of, &sent, |rate| rate.and_then(value))
     };
-    let rows: Result<Vec<Written>, sqlx::Error> = sqlx::query_as(statement)
+    let query = sqlx::query_as(statement)
         .bind(platform_id)
         .bind(column(orders, &sent, |o| o.person_key.as_deref()))
         .bind(column(orders, &sent, |o| o.enrolment_id))
@@ -198,21 +213,84 @@ pub async fn record(
         .bind(rate_column(|r| r.multiplier_id))
         // Priced here, by `domain::rates::order_premium_tenth_fen` (through `premium_tenth_fen`),
         // and sent as a column: the statement only stores it, so the formula has one definition.
-        .bind(rate_column(|r| Some(r.premium_tenth_fen())))
-        .bind(now)
-        .fetch_all(&mut **tx)
-        .await;
+        .bind(rate_column(|r| Some(r.premium_tenth_fen())));
+    let query = match repeats {
+        Repeats::Unexpected => query.bind(now),
+        Repeats::Expected => query,
+    };
+    let rows: Result<Vec<Written>, sqlx::Error> = query.fetch_all(&mut **tx).await;
     let rows = match rows {
         Err(sqlx::Error::Database(error))
             if repeats == Repeats::Unexpected
-                && error.code().as_deref() == Some(UNIQUE_VIOLATION)
-                && error.constraint() == Some("orders_pkey") =>
+                && error.code().as_deref() == Some(UNIQUE_VIOLATION) =>
         {
             return Ok(None);
         }
         rows => rows?,
     };
-    let mut found: Vec<Option<Written>> = (0..orders.len()).map(|_| None).collect();
+    let (found, inserted) = sort_rows(rows, &sent, orders.len())?;
+    let outcomes: Vec<OrderOutcome> = orders
+        .iter()
+        .zip(found)
+        .zip(rate_of)
+        .map(|((order, found), rate)| {
+            let found =
+                found.ok_or_else(|| anyhow::anyhow!("an order was left without an outcome"))?;
+            Ok(outcome(order, found, rate, &inserted))
+        })
+        .collect::<AppResult<_>>()?;
+    if repeats == Repeats::Expected {
+        insert_claimed(tx, platform_id, orders, &outcomes, now).await?;
+    }
+    Ok(Some(outcomes))
+}
+
+/// The rate in force for each order, by its own province, industry and day: an order whose
+/// enrolment differs in either is refused, so no other rate is ever needed.
+/// The rates found, and each order's position among them.
+async fn rates_of(
+    tx: &mut Tx,
+    platform_id: &str,
+    orders: &[NewOrder],
+) -> AppResult<(Vec<RateInForce>, Vec<Option<usize>>)> {
+    let distinct: HashSet<(&str, Industry, NaiveDate)> = orders
+        .iter()
+        .map(|o| (o.province_code.as_str(), o.industry, o.day))
+        .collect();
+    let rate_keys: Vec<RateKey> = distinct
+        .into_iter()
+        .map(|(province, industry, day)| (province.to_owned(), industry, day))
+        .collect();
+    let rate_keys: Vec<&RateKey> = rate_keys.iter().collect();
+    let found: Vec<(RateKey, RateInForce)> = in_force_many(&mut **tx, platform_id, &rate_keys)
+        .await?
+        .into_iter()
+        .collect();
+    let rate_by_key: HashMap<(&str, Industry, NaiveDate), usize> = found
+        .iter()
+        .enumerate()
+        .map(|(i, ((province, industry, day), _))| ((province.as_str(), *industry, *day), i))
+        .collect();
+    let positions = orders
+        .iter()
+        .map(|o| {
+            rate_by_key
+                .get(&(o.province_code.as_str(), o.industry, o.day))
+                .copied()
+        })
+        .collect();
+    let rates = found.into_iter().map(|(_, rate)| rate).collect();
+    Ok((rates, positions))
+}
+
+/// The statement's rows by order (positions of `sent`), and the order ids it inserted (or whose
+/// keys it claimed).
+fn sort_rows(
+    rows: Vec<Written>,
+    sent: &[usize],
+    count: usize,
+) -> AppResult<(Vec<Option<Written>>, HashSet<String>)> {
+    let mut found: Vec<Option<Written>> = (0..count).map(|_| None).collect();
     let mut inserted: HashSet<String> = HashSet::new();
     for mut row in rows {
         if let Some(order_id) = row.inserted_order_id.take() {
@@ -226,17 +304,60 @@ pub async fn record(
             .ok_or_else(|| anyhow::anyhow!("an order row came back without its position"))?;
         found[i] = Some(row);
     }
-    orders
+    Ok((found, inserted))
+}
+
+/// Inserts the orders whose keys this chunk claimed (accepted outcomes), after a claim that
+/// expected repeats.
+async fn insert_claimed(
+    tx: &mut Tx,
+    platform_id: &str,
+    orders: &[NewOrder],
+    outcomes: &[OrderOutcome],
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let claimed: Vec<(&NewOrder, &OrderOutcome)> = orders
         .iter()
-        .zip(found)
-        .zip(rate_of)
-        .map(|((order, found), rate)| {
-            let found =
-                found.ok_or_else(|| anyhow::anyhow!("an order was left without an outcome"))?;
-            Ok(outcome(order, found, rate, &inserted))
-        })
-        .collect::<AppResult<_>>()
-        .map(Some)
+        .zip(outcomes)
+        .filter(|(_, outcome)| matches!(outcome, OrderOutcome::Accepted { .. }))
+        .collect();
+    if claimed.is_empty() {
+        return Ok(());
+    }
+    let all: Vec<usize> = (0..claimed.len()).collect();
+    let accepted = |value: fn(&OrderOutcome) -> Option<i64>| {
+        column(&claimed, &all, |(_, outcome)| value(outcome))
+    };
+    sqlx::query(INSERT_CLAIMED)
+        .bind(platform_id)
+        .bind(column(&claimed, &all, |(o, _)| o.province_code.as_str()))
+        .bind(column(&claimed, &all, |(o, _)| o.order_id.as_str()))
+        .bind(column(&claimed, &all, |(_, outcome)| match outcome {
+            OrderOutcome::Accepted { enrolment_id, .. } => Some(*enrolment_id),
+            _ => None,
+        }))
+        .bind(column(&claimed, &all, |(o, _)| o.place_code.as_str()))
+        .bind(column(&claimed, &all, |(o, _)| o.industry))
+        .bind(column(&claimed, &all, |(o, _)| o.accepted_at))
+        .bind(column(&claimed, &all, |(o, _)| o.completed_at))
+        .bind(accepted(|o| match o {
+            OrderOutcome::Accepted { base_rate_id, .. } => Some(*base_rate_id),
+            _ => None,
+        }))
+        .bind(accepted(|o| match o {
+            OrderOutcome::Accepted { multiplier_id, .. } => *multiplier_id,
+            _ => None,
+        }))
+        .bind(now)
+        .bind(accepted(|o| match o {
+            OrderOutcome::Accepted {
+                premium_tenth_fen, ..
+            } => Some(*premium_tenth_fen),
+            _ => None,
+        }))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// An order's outcome from what the statement found. Refusals are checked in the order a reader
@@ -248,6 +369,9 @@ fn outcome(
     rate: Option<&RateInForce>,
     inserted: &HashSet<String>,
 ) -> OrderOutcome {
+    if found.archived {
+        return OrderOutcome::MonthArchived;
+    }
     let refusal = match (found.enrolment_id, found.province_code, found.industry) {
         (Some(enrolment_id), Some(province_code), Some(industry)) => {
             if province_code != order.province_code {

@@ -15,7 +15,7 @@ use crate::domain::late_fee::{Period, check_declarable};
 use crate::domain::money::Fen;
 use crate::domain::pension::{Frequency, MonthsRefused, months_covered};
 use crate::domain::platform::PlatformId;
-use crate::domain::rates::{check_accepted_at, check_declared_orders};
+use crate::domain::rates::{check_accepted_at, check_completed_at, check_declared_orders};
 use crate::domain::text::{check_reference, parse_id};
 use crate::error::{AppError, Violations};
 use crate::pb;
@@ -144,10 +144,8 @@ impl TryFrom<AsOf<pb::OrderRecord>> for OrderLine {
                 .and_then(|at| check_accepted_at(at, now).map(|()| at)),
         );
         let completed_at = optional_instant(&mut violations, "completed_at", completed_at.as_ref());
-        if let (Some(accepted), Some(Some(completed))) = (accepted_at, completed_at)
-            && completed < accepted
-        {
-            violations.add("completed_at", "must not precede accepted_at");
+        if let (Some(accepted), Some(Some(completed))) = (accepted_at, completed_at) {
+            violations.check("completed_at", check_completed_at(accepted, completed));
         }
         let (Some(worker), Some(place), Some(industry), Some(accepted_at), Some(completed_at)) =
             (worker, place, industry, accepted_at, completed_at)

@@ -165,6 +165,7 @@ where
         period: period.first_day(),
     };
     store::lock_series(&mut tx, &key).await?;
+    crate::store::order_partitions::hold_open(&mut tx, key.period).await?;
     let (source, lines) = match &source {
         Source::DeclaredCounts(counts) => (
             DeclarationSource::DeclaredCounts,

@@ -237,6 +237,11 @@ impl Writer {
             OrderOutcome::NoRate => {
                 refused(crate::service::rates::no_rate(order.industry, order.day))
             }
+            OrderOutcome::MonthArchived => refused(format!(
+                "orders of {} (China Standard Time) were archived: the month's declarations are \
+                 final and it takes no new orders",
+                order.day.format("%Y-%m")
+            )),
         }
     }
 
