@@ -30,6 +30,8 @@ pub const TABLES: [&str; 18] = [
 /// its payloads: the purge of acknowledged events (`crate::event_purge`) deletes them here, and a
 /// province's copy is its own to keep (nothing else changes them: the sequencer's rebase after a
 /// logical restore only moves `events.writer_xid`, which only this side's sequencer reads).
+/// `orders` is partitioned by month (migration 0043): its row filter needs the publication to
+/// publish through the partition root, so the subscriber's `orders` routes rows to its own months.
 pub const INSERT_ONLY_TABLES: [&str; 3] = ["province_log", "events", "orders"];
 
 /// The publications of a province: all changes, and inserts only.
@@ -61,7 +63,7 @@ pub async fn publish_province(
         format!("DROP PUBLICATION IF EXISTS {inserts}"),
         format!("CREATE PUBLICATION {all} FOR TABLE {}", filter(&TABLES)),
         format!(
-            "CREATE PUBLICATION {inserts} FOR TABLE {} WITH (publish = 'insert')",
+            "CREATE PUBLICATION {inserts} FOR TABLE {} WITH (publish = 'insert', publish_via_partition_root = true)",
             filter(&INSERT_ONLY_TABLES)
         ),
     ] {
