@@ -71,7 +71,9 @@ pub async fn write(
     let (lines, bytes, sha256) = writer.await??;
     // The header, then one line per row (no stored text holds a line break).
     if lines != rows + 1 {
-        anyhow::bail!("the archive of {table} holds {lines} lines for {rows} rows; not recorded");
+        anyhow::bail!(
+            "the archive of {table} holds {lines} lines for {rows} rows; not recorded"
+        );
     }
     std::fs::rename(&partial, &path)?;
     std::fs::File::open(dir)?.sync_all()?;
@@ -94,10 +96,7 @@ fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Compresses what arrives into `path` (owner-only); the lines seen, the bytes written and their
 /// SHA-256.
-fn compress(
-    path: &Path,
-    mut receiver: mpsc::Receiver<Bytes>,
-) -> anyhow::Result<(u64, u64, String)> {
+fn compress(path: &Path, mut receiver: mpsc::Receiver<Bytes>) -> anyhow::Result<(u64, u64, String)> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -162,17 +161,15 @@ pub struct Restored {
 /// read, not orders of the registry again. A file whose SHA-256 differs from the recorded one is
 /// refused.
 pub async fn restore(connection: &mut PgConnection, path: &Path) -> anyhow::Result<Restored> {
-    let month = month_of(path)
-        .ok_or_else(|| anyhow::anyhow!("{} is not named orders-YYYY-MM.csv.gz", path.display()))?;
+    let month = month_of(path).ok_or_else(|| {
+        anyhow::anyhow!("{} is not named orders-YYYY-MM.csv.gz", path.display())
+    })?;
     let sha256 = {
         let path = path.to_owned();
         tokio::task::spawn_blocking(move || file_sha256(&path)).await??
     };
     let recorded = store::month(&mut *connection, month).await?;
-    let verified = match recorded
-        .as_ref()
-        .and_then(|row| row.archive_sha256.as_deref())
-    {
+    let verified = match recorded.as_ref().and_then(|row| row.archive_sha256.as_deref()) {
         Some(expected) if expected != sha256 => anyhow::bail!(
             "{} differs from the archive recorded for {} (SHA-256 {expected}); refused",
             path.display(),
@@ -183,13 +180,16 @@ pub async fn restore(connection: &mut PgConnection, path: &Path) -> anyhow::Resu
     };
     let table = format!("restored_{}", store::table_name(month));
     let mut tx = connection.begin().await?;
-    let create =
-        format!("CREATE TABLE \"{table}\" (LIKE orders INCLUDING DEFAULTS INCLUDING CONSTRAINTS)");
+    let create = format!(
+        "CREATE TABLE \"{table}\" (LIKE orders INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+    );
     sqlx::raw_sql(sqlx::AssertSqlSafe(create))
         .execute(&mut *tx)
         .await?;
     let mut copy = tx
-        .copy_in_raw(&format!("COPY \"{table}\" FROM STDIN (FORMAT csv, HEADER)"))
+        .copy_in_raw(&format!(
+            "COPY \"{table}\" FROM STDIN (FORMAT csv, HEADER)"
+        ))
         .await?;
     let (sender, mut receiver) = mpsc::channel::<std::io::Result<Vec<u8>>>(16);
     let source = path.to_owned();
@@ -209,10 +209,7 @@ pub async fn restore(connection: &mut PgConnection, path: &Path) -> anyhow::Resu
     if let Some(expected) = recorded.and_then(|row| row.archive_rows)
         && u64::try_from(expected).ok() != Some(rows)
     {
-        anyhow::bail!(
-            "{} holds {rows} orders, {expected} were archived; refused",
-            path.display()
-        );
+        anyhow::bail!("{} holds {rows} orders, {expected} were archived; refused", path.display());
     }
     tx.commit().await?;
     Ok(Restored {
@@ -239,7 +236,10 @@ fn file_sha256(path: &Path) -> anyhow::Result<String> {
 }
 
 /// Sends the file's decompressed bytes in chunks; an error is sent as the last item.
-fn decompress(path: &Path, sender: &mpsc::Sender<std::io::Result<Vec<u8>>>) -> anyhow::Result<()> {
+fn decompress(
+    path: &Path,
+    sender: &mpsc::Sender<std::io::Result<Vec<u8>>>,
+) -> anyhow::Result<()> {
     let mut decoder = GzDecoder::new(std::fs::File::open(path)?);
     loop {
         let mut chunk = vec![0u8; 1 << 16];

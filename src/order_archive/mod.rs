@@ -138,9 +138,7 @@ async fn not_archivable(
     .await?;
     if citing > 0 {
         return Ok(Some(NotArchivable {
-            text: format!(
-                "{name} is past its retention but {citing} claims deciding coverage may cite its orders"
-            ),
+            text: format!("{name} is past its retention but {citing} claims deciding coverage may cite its orders"),
             blocking: true,
         }));
     }

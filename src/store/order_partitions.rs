@@ -175,10 +175,7 @@ pub async fn detach(
     pending: bool,
 ) -> anyhow::Result<()> {
     let how = if pending { "FINALIZE" } else { "CONCURRENTLY" };
-    let statement = format!(
-        "ALTER TABLE orders DETACH PARTITION {} {how}",
-        quoted(table)
-    );
+    let statement = format!("ALTER TABLE orders DETACH PARTITION {} {how}", quoted(table));
     sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
         .execute(connection)
         .await?;
@@ -310,12 +307,7 @@ pub async fn delete_keys(
 }
 
 /// Drops the detached table and marks the month archived, in the caller's transaction.
-pub async fn finish(
-    tx: &mut PgConnection,
-    table: &str,
-    month: NaiveDate,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+pub async fn finish(tx: &mut PgConnection, table: &str, month: NaiveDate, now: DateTime<Utc>) -> anyhow::Result<()> {
     let statement = format!("DROP TABLE IF EXISTS {}", quoted(table));
     sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
         .execute(&mut *tx)

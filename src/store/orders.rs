@@ -161,8 +161,7 @@ const RECORD_REPEATS: &str = record_statement!(
          ON CONFLICT (platform_id, order_id) DO NOTHING
          RETURNING order_id)"
 );
-const INSERT_CLAIMED: &str =
-    "INSERT INTO orders (province_code, platform_id, order_id, enrolment_id,
+const INSERT_CLAIMED: &str = "INSERT INTO orders (province_code, platform_id, order_id, enrolment_id,
          place_code, industry, accepted_at, completed_at, base_rate_id, multiplier_id,
          premium_tenth_fen, recorded_at)
      SELECT u.province_code, $1, u.order_id, u.enrolment_id, u.place_code, u.industry,
