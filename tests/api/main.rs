@@ -24,6 +24,7 @@ mod declarations;
 mod descriptors;
 mod enrolment;
 mod event_retention;
+mod event_retention_streams;
 mod faults;
 mod federation;
 mod follow;
