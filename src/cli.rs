@@ -128,8 +128,13 @@ pub enum AdminCommand {
         /// Months orders are kept in detail after their month ends (1 to 600), then archived.
         #[arg(long)]
         order_detail_months: Option<u32>,
+        /// Days federation events stay online after their province acknowledged them (0 to
+        /// 3650; 30 by default).
+        #[arg(long)]
+        event_days_after_ack: Option<u32>,
     },
     /// Remove what the retention settings no longer keep (access-log rows past their years;
+    /// federation events acknowledged more than the retention's days ago;
     /// orders' months past their retention, declared and cited by no claim deciding coverage,
     /// detached and archived to files) and create orders partitions ahead, while serve runs;
     /// started again after an interruption, it continues. Prints what it did on stdout.
@@ -322,7 +327,13 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
         AdminCommand::SetRetention {
             access_log_years,
             order_detail_months,
+            event_days_after_ack,
         } => {
+            if let Some(days) = event_days_after_ack {
+                // Refused before anything is written.
+                crate::domain::event_retention::EventRetention::new(days)
+                    .map_err(|invalid| anyhow::anyhow!("refused: {}", invalid.0))?;
+            }
             let current = crate::store::retention::read(&database.pool).await?;
             let wanted = crate::domain::retention::Retention::new(
                 access_log_years.unwrap_or(current.access_log_years()),
@@ -332,10 +343,12 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
             if wanted != current {
                 crate::store::retention::set(&database.pool, wanted, now).await?;
             }
+            let events = set_event_retention(&database.pool, event_days_after_ack, now).await?;
             println!(
-                "access_log_years={} order_detail_months={}",
+                "access_log_years={} order_detail_months={} event_days_after_ack={}",
                 wanted.access_log_years(),
-                wanted.order_detail_months()
+                wanted.order_detail_months(),
+                events.days_after_ack()
             );
         }
         AdminCommand::Maintain {
@@ -377,6 +390,25 @@ async fn admin(database: &Database, command: AdminCommand) -> anyhow::Result<()>
         }
     }
     Ok(())
+}
+
+/// The events' retention after `set-retention`: changed when asked (checked before anything is
+/// written, like the other settings).
+async fn set_event_retention(
+    pool: &sqlx::PgPool,
+    days: Option<u32>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<crate::domain::event_retention::EventRetention> {
+    let current = crate::store::event_retention::read(pool).await?;
+    let Some(days) = days else {
+        return Ok(current);
+    };
+    let wanted = crate::domain::event_retention::EventRetention::new(days)
+        .map_err(|invalid| anyhow::anyhow!("refused: {}", invalid.0))?;
+    if wanted != current {
+        crate::store::event_retention::set(pool, wanted, now).await?;
+    }
+    Ok(wanted)
 }
 
 /// An error and its causes on one line, each said once: transport errors repeat their source in

@@ -37,6 +37,11 @@ pub struct FollowArgs {
     /// Stop once caught up instead of following live.
     #[arg(long)]
     pub once: bool,
+    /// After each fsync (before waiting, and at the end), acknowledge the copy's last seq and
+    /// chain hash (AcknowledgeEvents): the server may then purge what is acknowledged once the
+    /// retention's days after acknowledgement have passed.
+    #[arg(long)]
+    pub acknowledge: bool,
 }
 
 /// Exit code of `--verify` when the copy differs from the server's.
@@ -222,6 +227,7 @@ pub async fn follow(args: &FollowArgs) -> anyhow::Result<u8> {
         .await
         .context("starting StreamEvents")?
         .into_inner();
+    let mut acknowledged = 0;
     loop {
         // Sync before waiting, so an idle follower has everything it acknowledged on disk.
         let next =
@@ -231,6 +237,9 @@ pub async fn follow(args: &FollowArgs) -> anyhow::Result<u8> {
                 Ok(next) => next,
                 Err(_) => {
                     copy.sync()?;
+                    if args.acknowledge {
+                        acknowledge(&mut client, &token, args, &copy, &mut acknowledged).await?;
+                    }
                     events.message().await
                 }
             };
@@ -240,8 +249,41 @@ pub async fn follow(args: &FollowArgs) -> anyhow::Result<u8> {
         }
     }
     copy.sync()?;
+    if args.acknowledge {
+        acknowledge(&mut client, &token, args, &copy, &mut acknowledged).await?;
+    }
     eprintln!("caught up at seq {}", copy.last_seq());
     Ok(0)
+}
+
+/// Acknowledges the copy's last seq (synced) if it moved since the last acknowledgement.
+async fn acknowledge(
+    client: &mut FederationServiceClient<Channel>,
+    token: &str,
+    args: &FollowArgs,
+    copy: &Copy,
+    acknowledged: &mut i64,
+) -> anyhow::Result<()> {
+    let seq = copy.last_seq();
+    if seq <= *acknowledged {
+        return Ok(());
+    }
+    let request = pb::AcknowledgeEventsRequest {
+        province_code: args.province.clone(),
+        seq,
+        chain_hash: hex::encode(copy.last_hash()),
+    };
+    let ack = client
+        .acknowledge_events(authed(request, token)?)
+        .await
+        .with_context(|| format!("AcknowledgeEvents at seq {seq}"))?
+        .into_inner();
+    *acknowledged = seq;
+    eprintln!(
+        "acknowledged seq {} (the server's purge point: seq {})",
+        ack.seq, ack.purged_through_seq
+    );
+    Ok(())
 }
 
 async fn digest(
@@ -321,10 +363,32 @@ async fn verify(args: &FollowArgs) -> anyhow::Result<u8> {
         );
         return Ok(0);
     }
+    // Events the server purged after acknowledgement are compared through the hash it keeps at
+    // the purge point; only what follows it line by line.
+    let purged = digest(&mut client, &token, &args.province, 0)
+        .await?
+        .purged_through_seq;
+    if purged > last {
+        bail!(
+            "the server purged province {}'s events up to seq {purged} after acknowledgement; \
+             the copy ends at seq {last}, before that",
+            args.province
+        );
+    }
+    if purged > 0 {
+        let at_purge = digest(&mut client, &token, &args.province, purged).await?;
+        if at_purge.chain_hash != hash_at(purged) {
+            println!(
+                "differs: the copy and the server part at or before seq {purged} (the server \
+                 purged the events up to it after acknowledgement)"
+            );
+            return Ok(EXIT_DIFFERS);
+        }
+    }
     let at_last = digest(&mut client, &token, &args.province, last).await?;
     if at_last.chain_hash != hash_at(last) {
         // The first seq whose hash differs: the chain makes every later one differ too.
-        let (mut good, mut bad) = (0_i64, last);
+        let (mut good, mut bad) = (purged, last);
         while bad - good > 1 {
             let middle = good + (bad - good) / 2;
             let theirs = digest(&mut client, &token, &args.province, middle).await?;
@@ -337,7 +401,17 @@ async fn verify(args: &FollowArgs) -> anyhow::Result<u8> {
         println!("differs: the copy and the server part at seq {bad}");
         return Ok(EXIT_DIFFERS);
     }
-    if let Some((seq, column)) = first_differing_column(&mut client, &token, args, &lines).await? {
+    let from = (
+        purged,
+        if purged == 0 {
+            String::new()
+        } else {
+            hash_at(purged)
+        },
+    );
+    if let Some((seq, column)) =
+        first_differing_column(&mut client, &token, args, &lines, from).await?
+    {
         println!("differs: the copy and the server part at seq {seq} ({column})");
         return Ok(EXIT_DIFFERS);
     }
@@ -348,18 +422,19 @@ async fn verify(args: &FollowArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// The first line of the copy that differs from the server's event of the same seq, and the
-/// first column where it does.
+/// The first line of the copy after `from` (a seq and the hash there) that differs from the
+/// server's event of the same seq, and the first column where it does.
 async fn first_differing_column(
     client: &mut FederationServiceClient<Channel>,
     token: &str,
     args: &FollowArgs,
     lines: &[String],
+    (after_seq, after_hash): (i64, String),
 ) -> anyhow::Result<Option<(i64, &'static str)>> {
     let request = pb::StreamEventsRequest {
         province_code: args.province.clone(),
-        after_seq: 0,
-        after_hash: String::new(),
+        after_seq,
+        after_hash,
         follow: false,
     };
     let mut events = client
@@ -367,7 +442,8 @@ async fn first_differing_column(
         .await
         .context("starting StreamEvents")?
         .into_inner();
-    for (n, line) in lines.iter().enumerate() {
+    let skip = usize::try_from(after_seq).unwrap_or(usize::MAX);
+    for (n, line) in lines.iter().enumerate().skip(skip) {
         let seq = n as i64 + 1;
         let Some(event) = events.message().await.context("receiving events")? else {
             return Ok(Some((seq, "missing on the server")));

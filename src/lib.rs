@@ -13,6 +13,7 @@ pub mod connection;
 pub mod database;
 pub mod domain;
 pub mod error;
+pub mod event_purge;
 pub mod follow;
 pub mod import;
 pub mod key_rotation;

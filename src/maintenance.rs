@@ -30,6 +30,8 @@ pub enum Report {
     Done {
         access_log: Purge,
         orders: OrdersReport,
+        /// Acknowledged federation events (see [`crate::event_purge`]).
+        events: crate::event_purge::EventPurge,
     },
 }
 
@@ -93,7 +95,12 @@ async fn locked_pass(
             }
         }
     }
-    Ok(Report::Done { access_log, orders })
+    let events = crate::event_purge::step(&mut *connection, now, batch_size).await?;
+    Ok(Report::Done {
+        access_log,
+        orders,
+        events,
+    })
 }
 
 /// When serve's first pass runs, at the latest: replicas restarted more often than the interval
@@ -117,9 +124,14 @@ pub async fn run(
             Ok(Report::Skipped) => {
                 tracing::debug!("maintenance skipped: another replica holds the lock");
             }
-            Ok(Report::Done { access_log, orders }) => {
+            Ok(Report::Done {
+                access_log,
+                orders,
+                events,
+            }) => {
                 log_access_log(&access_log);
                 log_orders(&orders);
+                crate::event_purge::log(&events);
             }
             Err(error) => tracing::warn!(
                 error = %crate::cli::describe(&error),
@@ -168,7 +180,12 @@ fn log_orders(orders: &OrdersReport) {
 /// What `flexcover admin maintain` prints: a sentence per step on stderr, `key=value` lines on
 /// stdout for scripts.
 pub fn print(report: &Report) {
-    let Report::Done { access_log, orders } = report else {
+    let Report::Done {
+        access_log,
+        orders,
+        events,
+    } = report
+    else {
         return;
     };
     let cutoff = access_log
@@ -208,4 +225,5 @@ pub fn print(report: &Report) {
         eprintln!("orders: not archived: {reason}");
         println!("orders blocked={reason:?}");
     }
+    crate::event_purge::print(events);
 }

@@ -79,6 +79,7 @@ pub enum Action {
     RankPlatforms,
     // Federation
     ReadProvinceLog,
+    AcknowledgeProvinceLog,
     ResolvePerson,
     // Administration
     Administer,
@@ -292,6 +293,12 @@ pub const ACTIONS: &[ActionRule] = &[
         allowed: &[NationalAdmin, Agency],
         what: "reading a province's event log",
         rpcs: &["StreamEvents", "GetDigest"],
+    },
+    ActionRule {
+        action: Action::AcknowledgeProvinceLog,
+        allowed: &[NationalAdmin, Agency],
+        what: "acknowledging a province's event log",
+        rpcs: &["AcknowledgeEvents"],
     },
     ActionRule {
         action: Action::ResolvePerson,

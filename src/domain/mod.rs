@@ -9,6 +9,7 @@ pub mod code;
 pub mod credit_code;
 pub mod division;
 pub mod enrolment;
+pub mod event_retention;
 pub mod holidays;
 pub mod id_number;
 pub mod industry;

@@ -306,7 +306,9 @@ pub async fn head(db: impl PgExecutor<'_>, province_code: &str) -> AppResult<(i6
     Ok(row.unwrap_or_else(|| (0, chain::GENESIS.to_vec())))
 }
 
-/// The chain hash at `seq` (genesis at 0), if the province has got that far.
+/// The chain hash at `seq` (genesis at 0), if the province has got that far and it was not
+/// purged: at the purge point itself it comes from the checkpoint (callers refuse a seq below the
+/// purge point first, see `store::event_retention::checkpoint`).
 pub async fn hash_at(
     db: impl PgExecutor<'_>,
     province_code: &str,
@@ -315,11 +317,14 @@ pub async fn hash_at(
     if seq == 0 {
         return Ok(Some(chain::GENESIS.to_vec()));
     }
-    Ok(sqlx::query_scalar!(
-        "SELECT chain_hash FROM province_log WHERE province_code = $1 AND seq = $2",
-        province_code,
-        seq,
+    Ok(sqlx::query_scalar(
+        "SELECT chain_hash FROM province_log WHERE province_code = $1 AND seq = $2
+         UNION ALL
+         SELECT chain_hash FROM province_log_checkpoints WHERE province_code = $1 AND seq = $2
+         LIMIT 1",
     )
+    .bind(province_code)
+    .bind(seq)
     .fetch_optional(db)
     .await?)
 }

@@ -8,6 +8,7 @@ pub mod coverage;
 pub mod declarations;
 pub mod enrolment_writes;
 pub mod enrolments;
+pub mod event_retention;
 pub mod events;
 pub mod federation;
 pub mod idempotency;

@@ -6,10 +6,8 @@ use sqlx::PgPool;
 
 /// Provincial tables whose primary key starts with `province_code`, so the row filter may apply to
 /// updates and deletes too (the filter's columns must be in the replica identity).
-pub const TABLES: [&str; 20] = [
-    "province_log",
+pub const TABLES: [&str; 18] = [
     "province_heads",
-    "events",
     "enrolments",
     "enrolment_history",
     "declarations",
@@ -28,12 +26,14 @@ pub const TABLES: [&str; 20] = [
     "private_sector_wages",
     "rate_multipliers",
 ];
-/// Never updated: published as inserts only. Orders are partitioned by month and published as
-/// the parent table (`publish_via_partition_root`), so the subscriber's own monthly partitions
-/// take them (it keeps them ahead by its own maintenance pass, as the national side does); a
-/// month archived nationally is detached and dropped there, which is not replicated: the
-/// province keeps its copy under its own retention.
-pub const INSERT_ONLY_TABLES: [&str; 1] = ["orders"];
+/// Published as inserts only. Orders: never updated; partitioned by month and published through
+/// the parent table (`publish_via_partition_root`: a row filter needs it), so the subscriber's own
+/// monthly partitions take them (it keeps them ahead by its own maintenance pass); a month archived
+/// nationally is detached and dropped, which is not replicated: the province keeps its copy. The
+/// log and its payloads: the purge of acknowledged events (`crate::event_purge`) deletes them
+/// here, and a province's copy is its own to keep (the sequencer's rebase after a logical restore
+/// only moves `events.writer_xid`, which only this side's sequencer reads).
+pub const INSERT_ONLY_TABLES: [&str; 3] = ["province_log", "events", "orders"];
 
 /// The publications of a province: all changes, and inserts only.
 pub fn names(province: &ProvinceCode) -> (String, String) {

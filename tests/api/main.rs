@@ -23,6 +23,8 @@ mod connections;
 mod declarations;
 mod descriptors;
 mod enrolment;
+mod event_retention;
+mod event_retention_streams;
 mod faults;
 mod federation;
 mod follow;

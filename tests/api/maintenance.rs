@@ -122,7 +122,7 @@ async fn the_access_log_is_kept_at_least_three_years() {
     assert!(shown.status.success(), "{shown:?}");
     assert_eq!(
         String::from_utf8_lossy(&shown.stdout).trim(),
-        "access_log_years=3 order_detail_months=24",
+        "access_log_years=3 order_detail_months=24 event_days_after_ack=30",
         "the national default"
     );
     let refused = run(&url, &["admin", "set-retention", "--access-log-years", "2"]);
@@ -150,7 +150,7 @@ async fn the_access_log_is_kept_at_least_three_years() {
     assert!(set.status.success(), "{set:?}");
     assert_eq!(
         String::from_utf8_lossy(&set.stdout).trim(),
-        "access_log_years=5 order_detail_months=36"
+        "access_log_years=5 order_detail_months=36 event_days_after_ack=30"
     );
     log_lookups(&mut db, 3, "4 years", "four").await;
     log_lookups(&mut db, 2, "5 years 10 days", "older").await;

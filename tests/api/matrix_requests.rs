@@ -1219,6 +1219,27 @@ fn federation_entries() -> Vec<Entry> {
             }),
         },
         Entry {
+            rpc: "AcknowledgeEvents",
+            mutating: true,
+            shape: Shape::Scope { by_platform: false },
+            allowed: ADMIN_AND_AGENCY,
+            subject: tenant(),
+            call: call!(|cx, who, s| {
+                // A hash no chain has: allowed callers get past the policy to FAILED_PRECONDITION
+                // (or OUT_OF_RANGE before the first event), and nothing is written.
+                let request = pb::AcknowledgeEventsRequest {
+                    province_code: s.tenant.province.into(),
+                    seq: 1,
+                    chain_hash: "ab".repeat(32),
+                };
+                unary(
+                    cx.federation()
+                        .acknowledge_events(cx.req(who, request))
+                        .await,
+                )
+            }),
+        },
+        Entry {
             rpc: "ResolvePerson",
             mutating: false,
             shape: Shape::ScopeThenRecord,

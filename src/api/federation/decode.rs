@@ -4,7 +4,7 @@ use crate::domain::Invalid;
 use crate::domain::division::ProvinceCode;
 use crate::error::{AppError, AppResult, Violations};
 use crate::pb;
-use crate::service::federation::{GetDigest, ResolvePerson, StreamEvents};
+use crate::service::federation::{AcknowledgeEvents, GetDigest, ResolvePerson, StreamEvents};
 
 /// 32 bytes written as 64 lowercase hex digits (chain hashes, person keys).
 fn hex_32(raw: &str) -> Result<Vec<u8>, Invalid> {
@@ -97,6 +97,40 @@ impl TryFrom<pb::ResolvePersonRequest> for ResolvePerson {
         Ok(ResolvePerson {
             province,
             person_key,
+        })
+    }
+}
+
+impl TryFrom<pb::AcknowledgeEventsRequest> for AcknowledgeEvents {
+    type Error = AppError;
+
+    fn try_from(request: pb::AcknowledgeEventsRequest) -> AppResult<Self> {
+        let pb::AcknowledgeEventsRequest {
+            province_code,
+            seq,
+            chain_hash,
+        } = request;
+        let mut violations = Violations::new();
+        let province = violations.check("province_code", ProvinceCode::parse(&province_code));
+        let seq = violations.check(
+            "seq",
+            if seq < 1 {
+                Err(Invalid::new(
+                    "must be at least 1: the last seq the copy holds",
+                ))
+            } else {
+                Ok(seq)
+            },
+        );
+        let chain_hash = violations.check("chain_hash", hex_32(&chain_hash));
+        violations.into_result()?;
+        let (Some(province), Some(seq), Some(chain_hash)) = (province, seq, chain_hash) else {
+            return Err(anyhow::anyhow!("a request was refused without a field violation").into());
+        };
+        Ok(AcknowledgeEvents {
+            province,
+            seq,
+            chain_hash,
         })
     }
 }

@@ -1,7 +1,7 @@
 //! Federation answers as the API shows them.
 use crate::api::convert::timestamp;
 use crate::pb;
-use crate::service::federation::{Digest, ResolvedPerson};
+use crate::service::federation::{Acknowledgement, Digest, ResolvedPerson};
 use crate::store::federation::LogRow;
 
 /// A numbered event as a province receives it.
@@ -42,6 +42,7 @@ impl From<&Digest> for pb::Digest {
             chain_hash: hex::encode(&digest.chain_hash),
             head_seq: digest.head_seq,
             head_hash: hex::encode(&digest.head_hash),
+            purged_through_seq: digest.purged_through,
         }
     }
 }
@@ -52,6 +53,18 @@ impl From<&ResolvedPerson> for pb::ResolvedPerson {
             person_key: hex::encode(&resolved.person_key),
             id_number: resolved.id_number.clone(),
             id_number_masked: resolved.id_number_masked.clone(),
+        }
+    }
+}
+
+impl From<&Acknowledgement> for pb::Acknowledgement {
+    fn from(acknowledgement: &Acknowledgement) -> Self {
+        pb::Acknowledgement {
+            province_code: acknowledgement.province.to_string(),
+            seq: acknowledgement.seq,
+            chain_hash: hex::encode(&acknowledgement.chain_hash),
+            acknowledged_at: Some(timestamp(acknowledgement.acknowledged_at)),
+            purged_through_seq: acknowledgement.purged_through,
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::auth::principal;
 use crate::pb;
 use crate::pb::federation_service_server::FederationService;
 use crate::service::federation::{
-    self as service, GetDigest, ResolvePerson, StreamEvents, Watches,
+    self as service, AcknowledgeEvents, GetDigest, ResolvePerson, StreamEvents, Watches,
 };
 use futures_util::{Stream, StreamExt};
 use std::pin::Pin;
@@ -83,5 +83,15 @@ impl FederationService for FederationApi {
         let command = GetDigest::try_from(request.into_inner())?;
         let digest = service::get_digest(&self.state, &principal, command).await?;
         Ok(Response::new(pb::Digest::from(&digest)))
+    }
+
+    async fn acknowledge_events(
+        &self,
+        request: Request<pb::AcknowledgeEventsRequest>,
+    ) -> Result<Response<pb::Acknowledgement>, Status> {
+        let principal = principal(&request)?;
+        let command = AcknowledgeEvents::try_from(request.into_inner())?;
+        let acknowledgement = service::acknowledge_events(&self.state, &principal, command).await?;
+        Ok(Response::new(pb::Acknowledgement::from(&acknowledgement)))
     }
 }

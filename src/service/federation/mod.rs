@@ -1,8 +1,12 @@
 //! Federation: a province's numbered events from a verified cursor (then live), digests to compare
 //! copies, and person keys resolved for the agencies whose province holds the person's records.
 //! The log is a scope (`Action::ReadProvinceLog`: its agency and national admins); a person is a
-//! record of each province where they have records (`Action::ResolvePerson`).
+//! record of each province where they have records (`Action::ResolvePerson`). Acknowledged events
+//! may be purged (`acknowledge`): reads below the purge point are OUT_OF_RANGE.
+mod acknowledge;
 mod relay;
+
+pub use acknowledge::{AcknowledgeEvents, Acknowledgement, acknowledge_events};
 
 use crate::auth::Principal;
 use crate::domain::division::ProvinceCode;
@@ -46,6 +50,8 @@ pub struct Digest {
     pub chain_hash: Vec<u8>,
     pub head_seq: i64,
     pub head_hash: Vec<u8>,
+    /// The purge point (0: nothing purged).
+    pub purged_through: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,10 +97,17 @@ pub async fn stream_events<E: Send + 'static>(
             "after_seq {after_seq} is beyond province {province}'s head ({head_seq})"
         )));
     }
+    let purged = acknowledge::purge_point(&state.pool, &province).await?;
+    acknowledge::refuse_if_purged(&province, after_seq, purged)?;
     if let Some(after_hash) = &command.after_hash {
-        let held = store::hash_at(&state.pool, province.as_str(), after_seq)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("no hash at seq {after_seq}"))?;
+        let held = match store::hash_at(&state.pool, province.as_str(), after_seq).await? {
+            Some(held) => held,
+            None => {
+                return Err(
+                    acknowledge::missing_hash(&state.pool, &province, after_seq, head_seq).await,
+                );
+            }
+        };
         if *after_hash != held {
             return Err(AppError::FailedPrecondition(format!(
                 "the cursor's hash does not match province {province}'s chain at seq {after_seq}: the copy has diverged (compare GetDigest to find where)"
@@ -123,19 +136,19 @@ pub async fn get_digest(
     } else {
         command.seq
     };
-    let chain_hash = store::hash_at(&state.pool, province.as_str(), seq)
-        .await?
-        .ok_or_else(|| {
-            AppError::OutOfRange(format!(
-                "seq {seq} is beyond province {province}'s head ({head_seq})"
-            ))
-        })?;
+    let purged = acknowledge::purge_point(&state.pool, &province).await?;
+    acknowledge::refuse_if_purged(&province, seq, purged)?;
+    let chain_hash = match store::hash_at(&state.pool, province.as_str(), seq).await? {
+        Some(hash) => hash,
+        None => return Err(acknowledge::missing_hash(&state.pool, &province, seq, head_seq).await),
+    };
     Ok(Digest {
         province,
         seq,
         chain_hash,
         head_seq,
         head_hash,
+        purged_through: purged,
     })
 }
 

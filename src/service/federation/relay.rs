@@ -107,6 +107,12 @@ impl<E: Send + 'static> Relay<E> {
                 let (pool, province) = (self.pool.clone(), self.province.clone());
                 tokio::spawn(async move {
                     let rows = store::log_after(&pool, province.as_str(), after, BATCH).await?;
+                    if rows.first().map(|row| row.seq) != Some(after + 1) {
+                        // A purge of acknowledged events passed the cursor while catching up:
+                        // never send a page that does not start right after the cursor.
+                        let purged = super::acknowledge::purge_point(&pool, &province).await?;
+                        super::acknowledge::refuse_if_purged(&province, after, purged)?;
+                    }
                     let last = rows.last().map(|row| row.seq);
                     let page: Page<E> = rows
                         .into_iter()
