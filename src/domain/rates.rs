@@ -362,13 +362,14 @@ mod tests {
         assert_eq!(rate_version(3, Some(9)), "b3-m9");
     }
 
+    fn instant(rfc3339: &str) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(rfc3339)
+            .expect("instant")
+            .to_utc()
+    }
+
     #[test]
     fn orders_are_accepted_from_the_pilot_start_to_a_little_ahead_of_now() {
-        let instant = |rfc3339: &str| {
-            chrono::DateTime::parse_from_rfc3339(rfc3339)
-                .expect("instant")
-                .to_utc()
-        };
         let now = instant("2026-06-15T08:00:00Z");
         assert!(check_accepted_at(instant("2026-06-15T08:05:00Z"), now).is_ok());
         assert!(check_accepted_at(instant("2026-06-15T08:05:01Z"), now).is_err());
@@ -378,11 +379,6 @@ mod tests {
 
     #[test]
     fn an_order_lasts_at_most_two_days() {
-        let instant = |rfc3339: &str| {
-            chrono::DateTime::parse_from_rfc3339(rfc3339)
-                .expect("instant")
-                .to_utc()
-        };
         let accepted = instant("2026-06-15T08:00:00Z");
         assert!(check_completed_at(accepted, accepted).is_ok());
         assert!(check_completed_at(accepted, instant("2026-06-17T08:00:00Z")).is_ok());

@@ -38,27 +38,9 @@ async fn record(
     order_id: &str,
     accepted: &str,
 ) -> pb::record_orders_result::Outcome {
-    let order = pb::OrderRecord {
-        order_id: order_id.into(),
-        worker: Some(pb::order_record::Worker::IdNumber(STANDARD_ID.into())),
-        place_of_employment: "440305".into(),
-        industry: pb::Industry::InstantDelivery as i32,
-        accepted_at: Some(at(accepted)),
-        completed_at: None,
-    };
-    let mut results = app
-        .contribution_client()
-        .await
-        .record_orders(authed(tokio_stream::iter(vec![order]), token))
-        .await
-        .expect("stream")
-        .into_inner();
-    let result = results
-        .message()
-        .await
-        .expect("result")
-        .expect("one result");
-    result.outcome.expect("an outcome")
+    let orders = vec![crate::supervision::order(order_id, accepted)];
+    let mut outcomes = crate::supervision::record(app, token, orders).await;
+    outcomes.remove(0)
 }
 
 fn accepted(outcome: &pb::record_orders_result::Outcome) -> bool {
@@ -115,8 +97,9 @@ async fn app_without_maintenance() -> TestApp {
     .await
 }
 
-#[tokio::test]
-async fn a_declared_month_past_retention_is_archived_once_and_closed() {
+/// The app (no maintenance of its own), the pilot, rates, and the standard worker enrolled with
+/// Meituan; Meituan's token.
+async fn enrolled() -> (TestApp, String) {
     let app = app_without_maintenance().await;
     app.seed_pilot().await;
     flexcover::seed::seed_rates(&app.pool, chrono::Utc::now())
@@ -128,6 +111,25 @@ async fn a_declared_month_past_retention_is_archived_once_and_closed() {
         .enrol_worker(authed(enrol_request("e1", STANDARD_ID), &meituan))
         .await
         .expect("enrolled");
+    (app, meituan)
+}
+
+/// Orders kept in detail one month (so every month up to September 2026 is past retention on the
+/// day these tests were written, and on any day after); the database URL and an archive
+/// directory for the test.
+fn one_month_retention(app: &TestApp) -> (String, std::path::PathBuf) {
+    let url = database_url(&admin_url(), &app.database);
+    succeeded(flexcover(
+        &url,
+        &["admin", "set-retention", "--order-detail-months", "1"],
+    ));
+    let archive = std::env::temp_dir().join(format!("flexcover-archive-{}", app.database));
+    (url, archive)
+}
+
+#[tokio::test]
+async fn a_declared_month_past_retention_is_archived_once_and_closed() {
+    let (app, meituan) = enrolled().await;
     for n in 1..=3 {
         let at = format!("2026-06-0{n}T04:00:00Z");
         assert!(accepted(
@@ -161,12 +163,7 @@ async fn a_declared_month_past_retention_is_archived_once_and_closed() {
         &record(&app, &meituan, "august-2", "2026-08-04T04:00:00Z").await
     ));
 
-    let url = database_url(&admin_url(), &app.database);
-    succeeded(flexcover(
-        &url,
-        &["admin", "set-retention", "--order-detail-months", "1"],
-    ));
-    let archive = std::env::temp_dir().join(format!("flexcover-archive-{}", app.database));
+    let (url, archive) = one_month_retention(&app);
     let dir = archive.to_str().expect("utf-8 path");
     let first = succeeded(flexcover(
         &url,
@@ -279,26 +276,11 @@ async fn a_declared_month_past_retention_is_archived_once_and_closed() {
 
 #[tokio::test]
 async fn an_undeclared_month_is_not_archived() {
-    let app = app_without_maintenance().await;
-    app.seed_pilot().await;
-    flexcover::seed::seed_rates(&app.pool, chrono::Utc::now())
-        .await
-        .expect("rates");
-    let meituan = app.token("platform:meituan").await;
-    app.enrolment_client()
-        .await
-        .enrol_worker(authed(enrol_request("e1", STANDARD_ID), &meituan))
-        .await
-        .expect("enrolled");
+    let (app, meituan) = enrolled().await;
     assert!(accepted(
         &record(&app, &meituan, "june-1", "2026-06-01T04:00:00Z").await
     ));
-    let url = database_url(&admin_url(), &app.database);
-    succeeded(flexcover(
-        &url,
-        &["admin", "set-retention", "--order-detail-months", "1"],
-    ));
-    let archive = std::env::temp_dir().join(format!("flexcover-archive-{}", app.database));
+    let (url, archive) = one_month_retention(&app);
     let dir = archive.to_str().expect("utf-8 path");
     let report = succeeded(flexcover(
         &url,

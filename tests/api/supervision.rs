@@ -14,7 +14,7 @@ async fn supervision(app: &TestApp) -> SupervisionServiceClient<Channel> {
     SupervisionServiceClient::new(app.channel().await)
 }
 
-fn order(order_id: &str, accepted: &str) -> pb::OrderRecord {
+pub fn order(order_id: &str, accepted: &str) -> pb::OrderRecord {
     pb::OrderRecord {
         order_id: order_id.into(),
         worker: Some(pb::order_record::Worker::IdNumber(STANDARD_ID.into())),
@@ -25,7 +25,7 @@ fn order(order_id: &str, accepted: &str) -> pb::OrderRecord {
     }
 }
 
-async fn record(app: &TestApp, token: &str, orders: Vec<pb::OrderRecord>) -> Vec<Outcome> {
+pub async fn record(app: &TestApp, token: &str, orders: Vec<pb::OrderRecord>) -> Vec<Outcome> {
     let mut stream = app
         .contribution_client()
         .await
