@@ -241,7 +241,8 @@ async fn main() {
                 steps.push((mark - last_mark).as_secs_f64());
                 last_mark = mark;
                 let rate = step as f64 / steps[steps.len() - 1];
-                eprintln!("  {seen} orders: the last {step} at {rate:.0} orders/s");
+                let background = background_work(&pool).await;
+                eprintln!("  {seen} orders: the last {step} at {rate:.0} orders/s{background}");
             }
         }
         ingest_time += started.elapsed();
@@ -262,6 +263,15 @@ async fn main() {
             "  VACUUM (ANALYZE) {vacuumed}: {:.1} s (stands in for autovacuum after the month's end)",
             vacuums[m]
         );
+        // And checkpoint: by then checkpoints have written the month's pages too; straight after
+        // the ingest the declaration's scan would evict the ingest's dirty buffers and pay for
+        // writing them.
+        let started = Instant::now();
+        sqlx::query("CHECKPOINT")
+            .execute(&pool)
+            .await
+            .expect("checkpoint");
+        eprintln!("  CHECKPOINT: {:.1} s", started.elapsed().as_secs_f64());
         let mut times = Vec::new();
         for (d, declared) in months[..=m].iter().enumerate() {
             let tag = format!("after-{m}");
@@ -493,4 +503,24 @@ async fn maintain(url: &str, pool: &sqlx::PgPool, months: &[Month]) -> String {
         mib(after.2),
         mib(after.3)
     )
+}
+
+/// What autovacuum is doing now and how many checkpoints have run: shown with each step's rate,
+/// to tell the table's growth from the database's background work.
+async fn background_work(pool: &sqlx::PgPool) -> String {
+    let row: Result<(Option<String>, i64, i64), sqlx::Error> = sqlx::query_as(
+        "SELECT (SELECT string_agg(query, '; ') FROM pg_stat_activity
+                 WHERE backend_type = 'autovacuum worker'),
+                checkpoints_timed, checkpoints_req FROM pg_stat_bgwriter",
+    )
+    .fetch_one(pool)
+    .await;
+    match row {
+        Ok((vacuuming, timed, requested)) => format!(
+            " (checkpoints so far {}; autovacuum now: {})",
+            timed + requested,
+            vacuuming.unwrap_or_else(|| "none".into())
+        ),
+        Err(_) => String::new(),
+    }
 }
