@@ -79,6 +79,13 @@ pub async fn step(
                 report.blocked = reason.blocking.then_some(reason.text);
                 break;
             }
+            // Without a directory a month with orders cannot be written: found before closing it,
+            // so a pass without one (serve's default) neither closes nor detaches anything.
+            let table = store::table_name(month.month);
+            if archive_dir.is_none() && store::has_orders(&mut *connection, &table).await? {
+                report.blocked = Some(no_directory(month.month));
+                break;
+            }
             if !store::close(&mut *connection, month.month).await? {
                 continue;
             }
@@ -199,19 +206,15 @@ async fn archive(
     if month.archive_sha256.is_none() {
         let unaccounted = store::unaccounted_pairs(&mut *connection, &table, month.month).await?;
         if !unaccounted.is_empty() {
-            store::reattach(connection, &table, month.month).await?;
-            store::reopen(&mut *connection, month.month).await?;
+            reopen(connection, &table, month.month).await?;
             return Ok(Err(describe_unaccounted(&name.to_string(), &unaccounted)));
         }
         let rows = file::count(&mut *connection, &table).await?;
         if rows > 0 {
+            // Only a pass resuming a month closed by one that had a directory gets here without.
             let Some(dir) = archive_dir else {
-                store::reattach(connection, &table, month.month).await?;
-                store::reopen(&mut *connection, month.month).await?;
-                return Ok(Err(format!(
-                    "{name} is due for archiving ({rows} orders) but no archive directory is set \
-                     (--archive-dir or FLEXCOVER_ARCHIVE_DIR)"
-                )));
+                reopen(connection, &table, month.month).await?;
+                return Ok(Err(no_directory(month.month)));
             };
             let written = file::write(connection, &table, dir, month.month).await?;
             store::record_file(
@@ -235,6 +238,24 @@ async fn archive(
     archived.keys_deleted = delete_keys(connection, &table).await?;
     finish(connection, &table, month.month, now).await?;
     Ok(Ok(archived))
+}
+
+/// Attaches a detached month again and opens it to orders and declarations.
+async fn reopen(
+    connection: &mut PgConnection,
+    table: &str,
+    month: NaiveDate,
+) -> anyhow::Result<()> {
+    store::reattach(connection, table, month).await?;
+    store::reopen(&mut *connection, month).await
+}
+
+fn no_directory(month: NaiveDate) -> String {
+    format!(
+        "{} is due for archiving but has orders and no archive directory is set \
+         (--archive-dir or FLEXCOVER_ARCHIVE_DIR)",
+        month.format("%Y-%m")
+    )
 }
 
 fn describe_unaccounted(month: &str, unaccounted: &[Unaccounted]) -> String {

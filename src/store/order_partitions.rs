@@ -271,6 +271,14 @@ pub async fn record_file(
     Ok(())
 }
 
+/// Whether the month's table holds any order (one row read, whatever its size).
+pub async fn has_orders(db: impl PgExecutor<'_>, table: &str) -> anyhow::Result<bool> {
+    let statement = format!("SELECT EXISTS (SELECT 1 FROM {})", quoted(table));
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(statement))
+        .fetch_one(db)
+        .await?)
+}
+
 /// The detached table's size in 8 kB blocks (the key deletion walks it in block ranges).
 pub async fn blocks(db: impl PgExecutor<'_>, table: &str) -> anyhow::Result<i64> {
     Ok(
